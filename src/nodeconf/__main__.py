@@ -1,0 +1,5 @@
+"""``python -m nodeconf``: the same as the ``nodeconf`` command."""
+
+from nodeconf.cli.main import main
+
+raise SystemExit(main())
