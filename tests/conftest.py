@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -28,3 +30,22 @@ def no_leaked_threads() -> Iterator[None]:
     if still:
         names = ", ".join(f"{t.name} (daemon={t.daemon})" for t in still)
         pytest.fail(f"test leaked {len(still)} thread(s): {names}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With NODECONF_REQUIRE_FREE_THREADING=1 (set by `make test-ft`), refuse a GIL interpreter.
+
+    A green concurrency run proves little under the GIL, so the free-threaded run must really be
+    free-threaded: this stops before collecting anything if the interpreter has no
+    ``sys._is_gil_enabled`` (a GIL-only build) or reports the GIL enabled (``PYTHON_GIL=1``, or a
+    C extension imported while configuring that re-enabled it).
+    """
+    if os.environ.get("NODECONF_REQUIRE_FREE_THREADING") != "1":
+        return
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    if is_gil_enabled is None or is_gil_enabled():
+        build = "a GIL-only build" if is_gil_enabled is None else "the GIL is enabled"
+        raise pytest.UsageError(
+            f"NODECONF_REQUIRE_FREE_THREADING=1 but {sys.executable} runs with the GIL ({build});"
+            " run the concurrency tests with `make test-ft` on a free-threaded CPython"
+        )

@@ -1,1 +1,56 @@
-"""TODO"""
+"""The engine: the only layer that owns worker threads.
+
+``ConfigManager`` reads a source, computes revisions through a schema and delivers them to
+listeners, one dispatcher per busy listener, with per-listener retries and an exact two-phase
+stop. The modules, one concept each:
+
+* ``config_manager``: ``ConfigManager`` itself (threads, locks, the stop sequence);
+* ``listeners``: what a listener is, ``Change`` and ``Revision``;
+* ``settings``: ``Settings``; ``lifecycle``: ``Lifecycle``;
+* ``reports``: ``ManagerStatus``, ``ListenerStatus``, ``StopReport``, ``PendingRetry``;
+* ``source``: the source seam; ``outcomes``: the outcome sink seam.
+
+Threads and locks are described in docs/threading.md.
+"""
+
+from __future__ import annotations
+
+from nodeconf.manager.config_manager import ConfigManager
+from nodeconf.manager.lifecycle import Lifecycle
+from nodeconf.manager.listeners import Change, ConfigListener, Listener, Revision
+from nodeconf.manager.outcomes import FanOutSink, NullSink, Outcome, OutcomeKind, OutcomeSink
+from nodeconf.manager.reports import ListenerStatus, ManagerStatus, PendingRetry, StopReport
+from nodeconf.manager.settings import Settings
+from nodeconf.manager.source import (
+    KEY_DOCUMENT,
+    KEY_NODE,
+    Source,
+    SourceContext,
+    SourceEvent,
+    SourceState,
+)
+
+__all__ = [
+    "KEY_DOCUMENT",
+    "KEY_NODE",
+    "Change",
+    "ConfigListener",
+    "ConfigManager",
+    "FanOutSink",
+    "Lifecycle",
+    "Listener",
+    "ListenerStatus",
+    "ManagerStatus",
+    "NullSink",
+    "Outcome",
+    "OutcomeKind",
+    "OutcomeSink",
+    "PendingRetry",
+    "Revision",
+    "Settings",
+    "Source",
+    "SourceContext",
+    "SourceEvent",
+    "SourceState",
+    "StopReport",
+]

@@ -12,11 +12,10 @@ Thread-safety: ``Outcome`` is immutable; sinks must be thread-safe.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
-
-import logging
 
 from nodeconf.errors import Issue
 
@@ -29,6 +28,7 @@ OutcomeKind = Literal[
     "invalid",  # the effective config (or the document) is invalid; last-known-good stays
     "recovered",  # a valid config followed an invalid one / a failing listener succeeded again
     "synced",  # every listener holds the current revision
+    "slow",  # a listener call has been running longer than Settings.slow_listener_seconds
     "source",  # a SourceEvent was reported (document deleted, watch restarted, ...)
 ]
 

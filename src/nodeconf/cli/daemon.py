@@ -1,0 +1,465 @@
+"""``nodeconf run``: the daemon, for agents in any language (sidecar mode).
+
+What it does, in order:
+
+1. checks every flag and path (a bad flag, a ``--path`` or ``--labels-file`` that does not
+   exist, a ``--write-effective`` directory that is missing, an ``--exec`` command that cannot
+   be found: one line on stderr, exit 2);
+2. builds the source (``FileSource`` for ``--source file``, ``KubernetesSource`` for
+   ``--source kubernetes``, the default inside a pod), the listeners (``ChangeLog`` first, then
+   ``--write-effective``, then ``--exec``) and the outcome sinks (log lines, Prometheus metrics,
+   and Kubernetes Events with the Kubernetes source);
+3. starts the status server (``--status-addr``; port 0 picks a free port, logged as
+   ``status server listening on http://HOST:PORT``), then starts the manager on a starter
+   thread;
+4. the main thread blocks on one ``threading.Event``, set by the SIGTERM/SIGINT handler or by a
+   start-up failure (no polling);
+5. runs the two-phase stop bounded by ``--shutdown-timeout``, stops the status server, kills
+   an ``--exec`` hook still running, and exits 0 when the stop completed in time, 1 otherwise
+   (or when start-up failed).
+
+Threads: the main thread (waits, then stops everything), ``nodeconf-start`` (runs
+``manager.start``; joined within the shutdown timeout, and a daemon thread so that a source
+stuck in start-up cannot keep the process alive after a signal), the status server's threads
+(joined by its ``stop``), and the manager's and the source's own threads (joined by
+``manager.stop``).
+
+Thread-safety: ``run_daemon`` is called once, on the main thread (signal handlers can only be
+installed there). ``Daemon._start_error`` is written by the starter thread before it sets
+``_wake`` and read by the main thread after ``_wake`` is set (the Event orders them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, BinaryIO, TextIO
+
+from nodeconf.cli.labels import parse_label_list, read_labels_file
+from nodeconf.cli.listeners import ExecHook, WriteEffective
+from nodeconf.cli.main import UsageError
+from nodeconf.manager.config_manager import ConfigManager
+from nodeconf.manager.outcomes import FanOutSink, OutcomeSink
+from nodeconf.manager.settings import Settings
+from nodeconf.model.colocation import COLOCATION
+from nodeconf.status.address import parse_address
+from nodeconf.status.changelog import ChangeLog
+from nodeconf.status.logformat import configure_logging, reset_logging
+from nodeconf.status.outcomelog import LogSink
+
+__all__ = ["Daemon", "DaemonOptions", "add_run_arguments", "options_from_args", "run_daemon"]
+
+_log = logging.getLogger("nodeconf.daemon")
+
+DEFAULT_STATUS_ADDR = "127.0.0.1:9808"
+DEFAULT_CONFIGMAP = "volcano-agent-configuration"
+DEFAULT_KEY = "colocation-config"
+DEFAULT_EXEC_TIMEOUT_SECONDS = 30.0
+DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 20.0
+#: Bound on start-up (prepare, first complete state, first listener calls). Preparing the
+#: ConfigMap alone may retry for a minute (spec section 3).
+STARTUP_TIMEOUT_SECONDS = 120.0
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``nodeconf run`` (documented in docs/operations.md)."""
+    src = parser.add_argument_group("source")
+    src.add_argument(
+        "--source",
+        choices=("file", "kubernetes"),
+        help="where the document comes from (default: kubernetes inside a pod, "
+        "i.e. when KUBERNETES_SERVICE_HOST is set; otherwise file)",
+    )
+    src.add_argument(
+        "--path",
+        metavar="P",
+        help="--source file: a directory laid out like a mounted ConfigMap, or the document file",
+    )
+    src.add_argument(
+        "--kubeconfig",
+        metavar="F",
+        help="kubeconfig file (default: the in-cluster service account, "
+        "else $KUBECONFIG or ~/.kube/config)",
+    )
+    src.add_argument("--namespace", help="the agent's namespace (default: $POD_NAMESPACE)")
+    src.add_argument("--node-name", help="this node's name (default: $NODE_NAME)")
+    src.add_argument("--pod-name", help="the agent pod's name, for Events (default: $POD_NAME)")
+    src.add_argument(
+        "--configmap", default=DEFAULT_CONFIGMAP, help="ConfigMap name (default: %(default)s)"
+    )
+    src.add_argument(
+        "--key", default=DEFAULT_KEY, help="data key of the document (default: %(default)s)"
+    )
+    src.add_argument(
+        "--no-prepare",
+        dest="prepare",
+        action="store_false",
+        help="do not create or backfill the ConfigMap at start-up",
+    )
+    labels = parser.add_argument_group("node labels (--source file)")
+    labels.add_argument("--node-labels", metavar="K=V,...", help="the node's labels")
+    labels.add_argument("--labels-file", metavar="F", help="a file of key=value lines, watched")
+    out = parser.add_argument_group("listeners")
+    out.add_argument(
+        "--write-effective",
+        metavar="PATH",
+        help="write the effective config as JSON to PATH (atomically, mode 0644)",
+    )
+    out.add_argument(
+        "--exec-timeout",
+        type=float,
+        default=DEFAULT_EXEC_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="kill the --exec command's process group after this long (default: %(default)g)",
+    )
+    out.add_argument(
+        "--exec",
+        dest="exec_argv",
+        nargs=argparse.REMAINDER,
+        metavar="CMD [ARG...]",
+        help="run CMD (no shell) with the effective config on stdin for each change; "
+        "must be the last option: everything after it is the command",
+    )
+    ops = parser.add_argument_group("operation")
+    ops.add_argument(
+        "--status-addr",
+        default=DEFAULT_STATUS_ADDR,
+        metavar="HOST:PORT",
+        help="serve /healthz /readyz /metrics /status here; 0 disables (default: %(default)s)",
+    )
+    ops.add_argument("--log-format", choices=("text", "json"), default="text")
+    ops.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="bound on the two-phase stop after SIGTERM/SIGINT (default: %(default)g)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    """The checked flags of ``nodeconf run``.
+
+    Thread-safety: immutable.
+    """
+
+    source: str
+    path: str | None
+    kubeconfig: str | None
+    namespace: str | None
+    node_name: str | None
+    pod_name: str | None
+    configmap: str
+    key: str
+    prepare: bool
+    node_labels: Mapping[str, str]
+    labels_file: str | None
+    write_effective: str | None
+    exec_argv: tuple[str, ...]
+    exec_timeout_seconds: float
+    status_addr: tuple[str, int] | None
+    log_format: str
+    shutdown_timeout_seconds: float
+
+
+def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> DaemonOptions:
+    """Check the flags; raise ``UsageError`` (one line) for anything unusable."""
+    source = args.source or (
+        "file"
+        if args.path is not None or not environ.get("KUBERNETES_SERVICE_HOST")
+        else "kubernetes"
+    )
+    namespace = args.namespace or environ.get("POD_NAMESPACE")
+    node_name = args.node_name or environ.get("NODE_NAME")
+    if source == "file":
+        _check_file_source(args)
+    else:
+        _check_kubernetes_source(args, namespace, node_name)
+    try:
+        labels = parse_label_list(args.node_labels or "")
+        if args.labels_file is not None:
+            read_labels_file(args.labels_file)  # unreadable now: exit 2 rather than wait
+    except ValueError as exc:
+        raise UsageError(f"nodeconf run: {exc}") from exc
+    if args.write_effective is not None:
+        directory = os.path.dirname(os.path.abspath(args.write_effective))
+        if not os.path.isdir(directory):
+            raise UsageError(
+                f"nodeconf run: --write-effective {args.write_effective}: "
+                f"directory {directory} does not exist"
+            )
+    for flag, value in (
+        ("--exec-timeout", args.exec_timeout),
+        ("--shutdown-timeout", args.shutdown_timeout),
+    ):
+        if not 0 < value < float("inf"):
+            raise UsageError(f"nodeconf run: {flag} must be a positive number of seconds")
+    try:
+        status_addr = parse_address(args.status_addr)
+    except ValueError as exc:
+        raise UsageError(f"nodeconf run: --status-addr: {exc}") from exc
+    return DaemonOptions(
+        source=source,
+        path=args.path,
+        kubeconfig=args.kubeconfig,
+        namespace=namespace,
+        node_name=node_name,
+        pod_name=args.pod_name or environ.get("POD_NAME"),
+        configmap=args.configmap,
+        key=args.key,
+        prepare=args.prepare,
+        node_labels=labels,
+        labels_file=args.labels_file,
+        write_effective=args.write_effective,
+        exec_argv=_exec_argv(args.exec_argv),
+        exec_timeout_seconds=args.exec_timeout,
+        status_addr=status_addr,
+        log_format=args.log_format,
+        shutdown_timeout_seconds=args.shutdown_timeout,
+    )
+
+
+def _check_file_source(args: argparse.Namespace) -> None:
+    if args.path is None:
+        raise UsageError("nodeconf run: --source file needs --path P")
+    if not os.path.exists(args.path):
+        raise UsageError(f"nodeconf run: --path {args.path}: no such file or directory")
+    for flag in ("kubeconfig", "namespace", "node_name", "pod_name"):
+        if getattr(args, flag) is not None:
+            raise UsageError(f"nodeconf run: --{flag.replace('_', '-')} needs --source kubernetes")
+
+
+def _check_kubernetes_source(
+    args: argparse.Namespace, namespace: str | None, node_name: str | None
+) -> None:
+    if args.path is not None:
+        raise UsageError("nodeconf run: --path needs --source file")
+    if args.node_labels is not None or args.labels_file is not None:
+        raise UsageError(
+            "nodeconf run: --node-labels and --labels-file need --source file "
+            "(the kubernetes source reads the Node's labels)"
+        )
+    if args.kubeconfig is not None and not os.path.isfile(args.kubeconfig):
+        raise UsageError(f"nodeconf run: --kubeconfig {args.kubeconfig}: no such file")
+    missing = [
+        f"--{flag} (or ${env})"
+        for flag, env, value in (
+            ("namespace", "POD_NAMESPACE", namespace),
+            ("node-name", "NODE_NAME", node_name),
+        )
+        if not value
+    ]
+    if missing:
+        raise UsageError(f"nodeconf run: --source kubernetes needs {' and '.join(missing)}")
+
+
+def _exec_argv(given: list[str] | None) -> tuple[str, ...]:
+    """The --exec command (a leading ``--`` dropped), checked to be runnable."""
+    if given is None:
+        return ()
+    argv = tuple(given[1:] if given[:1] == ["--"] else given)
+    if not argv:
+        raise UsageError("nodeconf run: --exec needs a command")
+    if shutil.which(argv[0]) is None:
+        raise UsageError(f"nodeconf run: --exec {argv[0]}: command not found")
+    return argv
+
+
+def run_daemon(args: argparse.Namespace, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
+    """``nodeconf run``: check flags, run until SIGTERM/SIGINT, stop; return the exit code."""
+    options = options_from_args(args, dict(os.environ))
+    handler = configure_logging(options.log_format, stream=stderr)  # type: ignore[arg-type]
+    try:
+        return Daemon(options).run()
+    finally:
+        reset_logging(handler)
+
+
+class Daemon:
+    """One run of the daemon: build, start, wait for a signal, stop.
+
+    Thread-safety: ``run`` on the main thread, once; see the module docstring.
+    """
+
+    def __init__(self, options: DaemonOptions) -> None:
+        self.options = options
+        self._wake = threading.Event()  # set by a signal handler or by a failed start
+        self._start_error: BaseException | None = None  # written by the starter before _wake
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        _log.info("received %s, stopping", signal.Signals(signum).name)
+        self._wake.set()
+
+    def run(self) -> int:
+        opts = self.options
+        source, event_sink = self._build_source()
+        metrics = None
+        sinks: list[OutcomeSink] = [LogSink()]
+        if opts.status_addr is not None:  # metrics only when something can scrape them
+            from nodeconf.status.metrics import MetricsSink  # noqa: PLC0415 - prometheus_client
+
+            metrics = MetricsSink()
+            sinks.append(metrics)
+        if event_sink is not None:
+            sinks.append(event_sink)
+        manager = ConfigManager(
+            source,
+            schema=COLOCATION,
+            settings=Settings(stop_timeout_seconds=opts.shutdown_timeout_seconds),
+            sink=FanOutSink(sinks),
+        )
+        manager.add_listener(ChangeLog().sync_config, name="changelog")
+        if opts.write_effective is not None:
+            manager.add_listener(WriteEffective(opts.write_effective), name="write-effective")
+        hook: ExecHook | None = None
+        if opts.exec_argv:
+            hook = ExecHook(opts.exec_argv, timeout_seconds=opts.exec_timeout_seconds)
+            manager.add_listener(hook.sync_config, name="exec")
+        server = None
+        if metrics is not None and opts.status_addr is not None:
+            metrics.bind(manager)
+            server = _status_server(opts.status_addr, manager, metrics.registry, source)
+            if server is None:
+                if event_sink is not None:
+                    event_sink.close()
+                return EXIT_FAILED
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        # A daemon thread: if the source never returns from its start-up (an API server that
+        # is never reachable) the process can still exit after a signal.
+        starter = threading.Thread(
+            target=self._start, args=(manager,), name="nodeconf-start", daemon=True
+        )
+        try:
+            starter.start()
+            self._wake.wait()  # a signal, or a failed start; never a timeout
+            report = manager.stop(opts.shutdown_timeout_seconds)
+            starter.join(opts.shutdown_timeout_seconds)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if hook is not None and hook.kill_running():
+                _log.warning("killed the --exec command still running at shutdown")
+            if server is not None:
+                server.stop()
+            if event_sink is not None:
+                event_sink.close()
+        return self._exit_code(report, starter)
+
+    def _start(self, manager: Any) -> None:
+        # Starter thread: manager.start() may wait long for a first complete state (an API
+        # server that is not reachable yet); the main thread stays free to react to signals.
+        try:
+            manager.start(STARTUP_TIMEOUT_SECONDS)
+        except BaseException as exc:  # reported by the main thread
+            self._start_error = exc
+            self._wake.set()
+        else:
+            _log.info("started: following %s", self._describe_source())
+
+    def _exit_code(self, report: Any, starter: threading.Thread) -> int:
+        if self._start_error is not None:
+            _log.error("start-up failed: %s", self._start_error)
+            return EXIT_FAILED
+        if starter.is_alive():
+            _log.error("start-up did not return within the shutdown timeout")
+            return EXIT_FAILED
+        if report.pending_retries:
+            _log.warning(
+                "stopped with %d pending retr%s: %s",
+                len(report.pending_retries),
+                "y" if len(report.pending_retries) == 1 else "ies",
+                ", ".join(f"{p.target} (revision {p.revision})" for p in report.pending_retries),
+            )
+        if not report.completed:
+            _log.error("stop incomplete: %s", json.dumps(report.to_json()))
+            return EXIT_FAILED
+        _log.info("stopped cleanly")
+        return EXIT_OK
+
+    def _describe_source(self) -> str:
+        opts = self.options
+        if opts.source == "file":
+            return f"file {opts.path}"
+        return f"ConfigMap {opts.namespace}/{opts.configmap} and Node {opts.node_name}"
+
+    def _build_source(self) -> tuple[Any, Any]:
+        """The source and, for Kubernetes with a pod name, its Event sink."""
+        opts = self.options
+        if opts.source == "file":
+            from nodeconf.sources.file import FileSource  # noqa: PLC0415 - watchdog
+
+            try:
+                source = FileSource(
+                    opts.path or "",
+                    key=opts.key,
+                    node_labels=opts.node_labels or None,
+                    labels_file=opts.labels_file,
+                )
+            except ValueError as exc:
+                raise UsageError(f"nodeconf run: {exc}") from exc
+            return source, None
+        from nodeconf.sources.kubernetes import KubernetesSource  # noqa: PLC0415 - lightkube
+
+        try:
+            k8s = KubernetesSource(
+                namespace=opts.namespace or "",
+                node_name=opts.node_name or "",
+                pod_name=opts.pod_name,
+                configmap=opts.configmap,
+                key=opts.key,
+                prepare=opts.prepare,
+                kubeconfig=opts.kubeconfig,
+            )
+        except ValueError as exc:
+            raise UsageError(f"nodeconf run: {exc}") from exc
+        if not opts.pod_name:
+            _log.warning("no --pod-name (or $POD_NAME): apply outcomes are not posted as Events")
+            return k8s, None
+        return k8s, k8s.event_sink()
+
+
+def _status_server(
+    addr: tuple[str, int], manager: ConfigManager, registry: Any, source: Any
+) -> Any:
+    """Start the status server; log its address. ``None`` (logged) when it cannot listen."""
+    from nodeconf.status.server import StatusServer  # noqa: PLC0415 - http.server, prometheus
+
+    server = StatusServer(addr, manager, registry, checks=[_source_check(source)])
+    try:
+        server.start()
+    except OSError as exc:
+        _log.error("status server: cannot listen on %s: %s", _show(addr), exc)
+        return None
+    host, port = server.address
+    _log.info("status server listening on http://%s:%d", host, port)
+    return server
+
+
+def _source_check(source: Any) -> Callable[[], list[str]]:
+    """A health check for ``source``: its ``health_problems()`` if it has one, else its
+    ``alive()`` (a file source whose watcher thread died is unhealthy)."""
+    problems = getattr(source, "health_problems", None)
+    if callable(problems):
+        return lambda: list(problems())
+    alive = getattr(source, "alive", None)
+    if callable(alive):
+        return lambda: [] if alive() else [f"source {source!r} is not following its input"]
+    return list
+
+
+def _show(addr: tuple[str, int]) -> str:
+    return f"{addr[0]}:{addr[1]}"

@@ -1,0 +1,37 @@
+"""The manager's lifecycle: one enum, and the transitions it allows.
+
+::
+
+    NEW ──start()──> STARTING ──(first state known, listeners told once)──> RUNNING
+     │                  │                                                     │
+     │                  └──(start failed)──> STOPPED                         stop()
+     │                                           ^                            │
+     └──stop()──> STOPPED                        └──(everything finished)── STOPPING
+
+``start()`` is allowed only in ``NEW``; calling it again, or after ``stop()``, raises
+``nodeconf.errors.LifecycleError``. ``stop()`` is allowed in every state and is idempotent.
+
+Thread-safety: the enum is immutable.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["Lifecycle"]
+
+
+class Lifecycle(enum.Enum):
+    """Where a ``ConfigManager`` is in its life. ``str()`` gives the lower-case name.
+
+    Thread-safety: immutable.
+    """
+
+    NEW = "new"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return self.value

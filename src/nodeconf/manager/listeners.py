@@ -1,0 +1,180 @@
+"""Listeners: what the manager calls, and what it tells them.
+
+A *listener* is either an object with a ``sync_config`` method or a plain callable. It is
+called with the effective config; if it accepts a second positional argument it also gets a
+``Change``: the revision being delivered, the revision and config it last applied, and the
+sections that differ between the two. So a listener learns what changed *since its own last
+successful apply*, whatever it missed in between (revisions skipped while it was slow,
+revisions its section filter ignored). Code that prefers to ask can call
+``ConfigManager.changes_for(listener)`` instead.
+
+``ListenerRecord`` is the manager's private bookkeeping for one registration; it is also the
+key of that listener in the delivery queue (hashed by identity), which is how the queue's
+"never processed by two workers at once" becomes "a listener is never called concurrently
+with itself".
+
+Thread-safety: ``Change`` and ``Revision`` are immutable. A ``ListenerRecord``'s mutable
+fields are guarded by the owning manager's lock (see ``ConfigManager``); its other fields are
+set once at registration.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from nodeconf.model.seam import EffectiveConfig
+
+__all__ = [
+    "Change",
+    "ConfigListener",
+    "Listener",
+    "ListenerRecord",
+    "Revision",
+    "describe_listener",
+]
+
+
+@runtime_checkable
+class ConfigListener(Protocol):
+    """An object that receives effective configs (Volcano's listener shape)."""
+
+    def sync_config(self, config: Any) -> None: ...
+
+
+#: What ``add_listener`` accepts: an object with ``sync_config`` or a callable.
+Listener = ConfigListener | Callable[..., object]
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One valid effective config the manager numbered.
+
+    ``number`` counts distinct valid configs from 1; ``changed`` names the sections that
+    differ from the previous revision (every section for revision 1).
+
+    Thread-safety: immutable.
+    """
+
+    number: int
+    config: EffectiveConfig
+    changed: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a listener is given beside the config, if it takes a second argument.
+
+    ``revision`` is the revision being delivered; ``previous_revision`` and ``previous`` are
+    the revision and config this listener last applied successfully (0 and ``None`` the first
+    time); ``sections`` are the sections that differ between ``previous`` and the delivered
+    config (every section the first time); ``attempt`` is 1 on the first try of this revision,
+    2 on the first retry, and so on.
+
+    Thread-safety: immutable.
+    """
+
+    revision: int
+    previous_revision: int
+    sections: frozenset[str]
+    previous: EffectiveConfig | None
+    attempt: int = 1
+
+
+def describe_listener(listener: object) -> str:
+    """A readable default name: a function's qualified name (without the ``<locals>`` of
+    enclosing functions), else the object's class name."""
+    name = getattr(listener, "__qualname__", None)
+    if isinstance(name, str) and name:
+        return name.rsplit("<locals>.", 1)[-1]
+    return type(listener).__name__
+
+
+def _takes_two_arguments(fn: Callable[..., object]) -> bool:
+    """True when ``fn`` accepts a second positional argument (named, not ``*args``)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins without a signature: call with one argument
+        return False
+    positional = [
+        p
+        for p in signature.parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(positional) >= 2
+
+
+class ListenerRecord:
+    """One registration of a listener; the delivery-queue key for it.
+
+    Fields set at registration (never change): ``target`` (what was registered), ``call``,
+    ``wants_change``; ``name`` and ``sections`` change only when a removed registration whose
+    call is still running is taken back by ``add_listener`` (under the manager's lock).
+
+    Thread-safety: every other field is guarded by the owning manager's ``_lock``; only the
+    manager reads or writes them.
+    """
+
+    __slots__ = (
+        "applied_revision",
+        "attempt",
+        "busy_revision",
+        "busy_since",
+        "call",
+        "calls_total",
+        "consecutive_failures",
+        "delivered",
+        "last_error",
+        "last_success_wall",
+        "name",
+        "next_retry_at",
+        "rejected_revision",
+        "removed",
+        "sections",
+        "slow_reported",
+        "target",
+        "wants_change",
+    )
+
+    def __init__(self, target: Listener, name: str, sections: frozenset[str] | None) -> None:
+        call: Callable[..., object]
+        sync = getattr(target, "sync_config", None)
+        if callable(sync):
+            call = sync
+        elif callable(target):
+            call = target
+        else:
+            raise TypeError(
+                f"a listener must have a sync_config(config) method or be callable, got {target!r}"
+            )
+        self.target: object = target
+        self.call = call
+        self.wants_change = _takes_two_arguments(call)
+        self.name = name
+        self.sections = sections
+        # All fields below: guarded by the manager's _lock.
+        self.removed = False
+        self.applied_revision = 0  # newest revision it holds (a call, or a no-op skip)
+        self.delivered: Revision | None = None  # the last revision a call applied
+        self.consecutive_failures = 0
+        self.rejected_revision = 0
+        self.next_retry_at: float | None = None  # clock time its retry is due
+        self.busy_since: float | None = None  # clock time the current call began
+        self.busy_revision = 0  # the revision of the call in progress
+        self.attempt = 0  # tries of busy_revision so far
+        self.slow_reported = False  # the call in progress was reported slow
+        self.last_error = ""
+        self.last_success_wall: float | None = None
+        self.calls_total = 0
+
+    def invoke(self, config: EffectiveConfig, change: Change) -> None:
+        """Call the listener (from a dispatcher thread, never under the manager's lock)."""
+        if self.wants_change:
+            self.call(config, change)
+        else:
+            self.call(config)
+
+    def __repr__(self) -> str:
+        return f"<listener {self.name!r}>"

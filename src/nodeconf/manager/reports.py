@@ -1,0 +1,223 @@
+"""Snapshots the manager hands out: ``status()`` and ``stop()`` results.
+
+Every type here is a frozen dataclass built under the manager's lock in one go, so a snapshot
+is consistent (no field is newer than another) and can be kept, compared or serialised from
+any thread. ``to_json()`` gives plain JSON values (the status server and ``nodeconf run``
+serve them as they are).
+
+Times: fields ending in ``_at`` or named ``busy_since`` are readings of the manager's clock
+(``clock.now()``, monotonic seconds; ``ManagerStatus.clock_now`` is the reading at snapshot
+time, to relate them); fields ending in ``_wall`` are seconds since the epoch
+(``clock.wall()``), for people.
+
+Thread-safety: immutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nodeconf.errors import Issue
+from nodeconf.manager.lifecycle import Lifecycle
+
+__all__ = ["ListenerStatus", "ManagerStatus", "PendingRetry", "StopReport", "issue_to_json"]
+
+
+def issue_to_json(issue: Issue) -> dict[str, Any]:
+    """One ``Issue`` as a JSON object (``value`` kept when JSON-able, else its ``repr``)."""
+    value: Any = issue.value
+    if not isinstance(value, str | int | float | bool | type(None) | list | dict):
+        value = repr(value)
+    return {
+        "path": issue.path,
+        "value": value,
+        "message": issue.message,
+        "severity": issue.severity,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerStatus:
+    """One listener, as the manager sees it at snapshot time.
+
+    ``applied_revision`` is the newest revision the listener holds (0: none yet); a listener
+    whose sections did not change is advanced without a call. ``consecutive_failures`` counts
+    attempts since its last success that did not apply (exceptions, ``RetryLater``,
+    ``Reject``). ``next_retry_at`` is when its retry is due (clock), ``None`` when none is
+    pending. ``busy_since`` is when the call in progress began (clock), ``None`` when idle;
+    ``slow`` says that call has outlived ``Settings.slow_listener_seconds``.
+    ``rejected_revision`` is the newest revision it refused with ``Reject`` (0: none).
+
+    Thread-safety: immutable.
+    """
+
+    name: str
+    sections: tuple[str, ...] | None
+    applied_revision: int
+    consecutive_failures: int
+    next_retry_at: float | None
+    busy_since: float | None
+    slow: bool
+    last_error: str
+    last_success_wall: float | None
+    rejected_revision: int
+    calls_total: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "sections": list(self.sections) if self.sections is not None else None,
+            "applied_revision": self.applied_revision,
+            "consecutive_failures": self.consecutive_failures,
+            "next_retry_at": self.next_retry_at,
+            "busy_since": self.busy_since,
+            "slow": self.slow,
+            "last_error": self.last_error,
+            "last_success_wall": self.last_success_wall,
+            "rejected_revision": self.rejected_revision,
+            "calls_total": self.calls_total,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerStatus:
+    """The whole manager at one instant.
+
+    ``revision`` is the revision of the latest evaluation when it was valid, ``None`` while the
+    latest evaluation is invalid (or before the first one). ``last_known_good_revision`` is the
+    newest valid revision, the one listeners are driven to; it stays while the document is
+    invalid or deleted. ``last_error`` and ``issues`` describe why the latest evaluation is
+    invalid (empty when it is valid); ``warnings`` are the current document's non-fatal
+    findings. ``source_error`` is the last failure to read the source (empty once a sync
+    succeeds; the sync is retried with backoff). ``document_version`` is the source's version
+    of the document last evaluated; ``document_present`` is False after it was deleted.
+
+    Queue and counter fields feed metrics: ``sync_queue_depth`` and ``delivery_queue_depth``
+    are keys waiting (ready or delayed), ``pending_retries`` listeners with a retry scheduled,
+    the ``*_total`` fields only grow.
+
+    Thread-safety: immutable.
+    """
+
+    lifecycle: Lifecycle
+    revision: int | None
+    last_known_good_revision: int | None
+    last_error: str
+    issues: tuple[Issue, ...]
+    warnings: tuple[Issue, ...]
+    source_error: str
+    document_version: str
+    document_present: bool
+    listeners: tuple[ListenerStatus, ...]
+    sync_queue_depth: int
+    delivery_queue_depth: int
+    pending_retries: int
+    syncs_total: int
+    invalid_total: int
+    applied_total: int
+    failed_total: int
+    rejected_total: int
+    last_sync_wall: float | None
+    last_success_wall: float | None
+    clock_now: float
+
+    @property
+    def synced(self) -> bool:
+        """Every listener holds the last-known-good revision (vacuously true without one)."""
+        good = self.last_known_good_revision
+        return good is None or all(listener.applied_revision >= good for listener in self.listeners)
+
+    def listener(self, name: str) -> ListenerStatus:
+        """The status of the listener called ``name``; ``KeyError`` if there is none."""
+        for listener in self.listeners:
+            if listener.name == name:
+                return listener
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lifecycle": str(self.lifecycle),
+            "revision": self.revision,
+            "last_known_good_revision": self.last_known_good_revision,
+            "synced": self.synced,
+            "last_error": self.last_error,
+            "issues": [issue_to_json(i) for i in self.issues],
+            "warnings": [issue_to_json(i) for i in self.warnings],
+            "source_error": self.source_error,
+            "document_version": self.document_version,
+            "document_present": self.document_present,
+            "listeners": [listener.to_json() for listener in self.listeners],
+            "sync_queue_depth": self.sync_queue_depth,
+            "delivery_queue_depth": self.delivery_queue_depth,
+            "pending_retries": self.pending_retries,
+            "syncs_total": self.syncs_total,
+            "invalid_total": self.invalid_total,
+            "applied_total": self.applied_total,
+            "failed_total": self.failed_total,
+            "rejected_total": self.rejected_total,
+            "last_sync_wall": self.last_sync_wall,
+            "last_success_wall": self.last_success_wall,
+            "clock_now": self.clock_now,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRetry:
+    """A retry that was scheduled but not yet due when the manager stopped.
+
+    ``target`` is a listener's name, or a source key (``"configmap"``, ``"node"``) whose sync
+    had failed; ``kind`` says which (``"listener"`` or ``"source"``); ``revision`` is the
+    revision the listener still lacked (0 for source keys); ``due_in_seconds`` is how far in the
+    future (clock seconds) it was due.
+
+    Thread-safety: immutable.
+    """
+
+    kind: str
+    target: str
+    revision: int
+    due_in_seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "revision": self.revision,
+            "due_in_seconds": self.due_in_seconds,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StopReport:
+    """What ``stop()`` did and what it left undone.
+
+    ``completed`` is True when the source stopped, everything queued was processed and no
+    listener was running when ``stop()`` returned: then no listener runs and none ever will.
+    Otherwise ``still_running`` names the listeners whose calls had not returned by the
+    deadline (they finish on their own; no new call ever starts), ``dropped`` the queued
+    work that was abandoned at the deadline, and ``source_stopped`` says whether the source
+    confirmed its stop. ``pending_retries`` are backoff retries that were not due yet: they
+    are reported, never run. ``stopped_from_listener`` is True for a ``stop()`` called from a
+    listener (or another manager thread): it returned without waiting for itself, and the
+    stop finished in the background.
+
+    Thread-safety: immutable.
+    """
+
+    completed: bool
+    pending_retries: tuple[PendingRetry, ...] = ()
+    still_running: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    source_stopped: bool = True
+    stopped_from_listener: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "completed": self.completed,
+            "pending_retries": [p.to_json() for p in self.pending_retries],
+            "still_running": list(self.still_running),
+            "dropped": list(self.dropped),
+            "source_stopped": self.source_stopped,
+            "stopped_from_listener": self.stopped_from_listener,
+        }

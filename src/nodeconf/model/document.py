@@ -1,0 +1,342 @@
+"""The typed colocation document and its parser.
+
+``parse_document(data)`` reads the ConfigMap's ``colocation-config`` text::
+
+    {"globalConfig": {<section>: {<field>: value}},
+     "nodesConfig": [{"selector": <LabelSelector>, <section>: {...}}, ...]}
+
+What it promises:
+
+* It returns a ``ColocationDocument`` or raises ``DocumentError``; nothing else, whatever the
+  bytes (see ``nodeconf.model.jsontext`` for the unreadable cases: size, UTF-8, JSON syntax,
+  nesting, non-object top level).
+* Types are strict, as in Go's decoder: a boolean field takes only ``true``/``false``, an
+  integer field only a JSON integer within signed 64 bits (``80.5``, ``80.0``, ``1e2`` and
+  ``true`` are not integers), a string field only a string. ``null`` means "not set".
+* A value of the wrong type is an **error** ``Issue`` with its path, collected in
+  ``document.errors``; the field is treated as unset. Volcano cannot decode such a document at
+  all, so ``evaluate`` and ``check_document`` report every one of these errors and the
+  document is never delivered to listeners. ``parse`` itself does not raise for them, so an
+  operator sees all of them at once.
+* Unknown keys are kept out of the model and reported as **warnings** with their path
+  (``globalConfig.evictingConfig.evictingCpuHighWatermark``) and a "did you mean" hint.
+  Duplicate keys: the last one wins (as in Go) and each is reported as a warning.
+* Invalid selectors make their override inert and are reported as warnings (see
+  ``nodeconf.model.selectors``).
+* ``nodeLabelConfig`` is read and type-checked like any section, but evaluation replaces it
+  with what the node's labels say (spec section 4, step 4).
+
+A document stores ``globalConfig`` as the fields it sets: a mapping from the field's slot
+(``nodeconf.model.fields``) to its value. Overrides are only *checked* while parsing (that
+loop runs for each of possibly thousands of overrides); each keeps its decoded object and its
+compiled selector, and its value map is built when the override is used (the matching one in
+``evaluate``, all of them in ``check_document``). The provenance of a value is its layer: the
+path of a field set by override ``i`` is ``nodesConfig[i].<section>.<field>``.
+
+Thread-safety: ``ColocationDocument`` is immutable after ``parse_document`` returns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from nodeconf.errors import Issue
+from nodeconf.model.fields import FIELDS, INT64_MAX, INT64_MIN, SECTIONS
+from nodeconf.model.findings import Findings
+from nodeconf.model.jsontext import (
+    colons,
+    decode_object,
+    decode_text,
+    find_duplicates,
+    join_path,
+)
+from nodeconf.model.selectors import (
+    CompiledSelector,
+    Selector,
+    as_selector,
+    compile_override_selector,
+    selector_matches,
+)
+
+__all__ = ["ColocationDocument", "Override", "parse_document"]
+
+GLOBAL_PATH: Final = "globalConfig"
+NODES_PATH: Final = "nodesConfig"
+_TOP_KEYS: Final = (GLOBAL_PATH, NODES_PATH)
+_SELECTOR: Final = "selector"
+
+_MIN: Final = INT64_MIN
+_MAX: Final = INT64_MAX
+_EXPECTED: Final[dict[type, str]] = {bool: "a boolean", int: "an integer", str: "a string"}
+#: section key -> field name -> (slot, exact Python type of a valid value)
+_SECTION_FIELDS: Final[dict[str, dict[str, tuple[int, type]]]] = {
+    s.key: {f.name: (f.index, f.type) for f in s.fields} for s in SECTIONS
+}
+_GLOBAL_KEYS: Final = tuple(_SECTION_FIELDS)
+_OVERRIDE_KEYS: Final = (_SELECTOR, *_SECTION_FIELDS)
+
+Values = Mapping[int, object]
+#: One override as parsed: (position, its decoded object, its compiled selector). The decoded
+#: object is owned by the document and never mutated after parsing.
+_Entry = tuple[int, dict[str, Any], CompiledSelector]
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One ``nodesConfig`` entry: its position, compiled selector and the fields it sets.
+
+    ``values`` maps field slots to values, only for the fields this override sets with the
+    right type.
+
+    Thread-safety: immutable.
+    """
+
+    position: int
+    selector: Selector
+    values: Values
+
+    @property
+    def path(self) -> str:
+        """``nodesConfig[<position>]``: the prefix of every path inside this override."""
+        return f"{NODES_PATH}[{self.position}]"
+
+
+class ColocationDocument:
+    """A parsed colocation document (implements the seam's ``Document``).
+
+    ``global_values`` is ``None`` when the document has no (or a ``null``) ``globalConfig``;
+    ``overrides`` holds every ``nodesConfig`` entry that is an object, in order;
+    ``warnings`` the non-fatal findings and ``errors`` the type errors (see module docstring).
+
+    Parsing only checks overrides; an ``Override`` (with its value map) is built when asked
+    for: ``matching_override`` builds one, ``overrides`` all of them (once, then cached).
+
+    Thread-safety: immutable after construction; safe to share between threads. The two
+    caches (``overrides``, ``selector_label_keys``) are filled on first use; the race is
+    benign (every thread computes an equal value and the last store wins).
+    """
+
+    __slots__ = ("_entries", "_errors", "_global", "_label_keys", "_overrides", "_warnings")
+
+    def __init__(
+        self,
+        global_values: Values | None,
+        entries: tuple[_Entry, ...] = (),
+        warnings: tuple[Issue, ...] = (),
+        errors: tuple[Issue, ...] = (),
+    ) -> None:
+        self._global = global_values
+        self._entries = entries
+        self._warnings = warnings
+        self._errors = errors
+        self._overrides: tuple[Override, ...] | None = None
+        self._label_keys: frozenset[str] | None = None
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        """Unknown keys, duplicate keys, invalid or missing selectors."""
+        return self._warnings
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        """Values of the wrong JSON type; a document with errors is never delivered."""
+        return self._errors
+
+    @property
+    def global_values(self) -> Values | None:
+        """The fields ``globalConfig`` sets (slot -> value), or ``None`` without one."""
+        return self._global
+
+    @property
+    def has_global_config(self) -> bool:
+        return self._global is not None
+
+    @property
+    def overrides(self) -> tuple[Override, ...]:
+        """Every override, in document order."""
+        overrides = self._overrides
+        if overrides is None:
+            overrides = self._overrides = tuple(_override(e) for e in self._entries)
+        return overrides
+
+    def matching_override(self, labels: Mapping[str, str]) -> Override | None:
+        """The **last** override whose selector matches ``labels``, or ``None``.
+
+        Walks from the end and stops at the first match: the same answer as testing every
+        selector in order and keeping the last match.
+        """
+        for entry in reversed(self._entries):
+            if selector_matches(entry[2], labels):
+                return _override(entry)
+        return None
+
+    @property
+    def selector_label_keys(self) -> frozenset[str]:
+        """Every label key a valid selector of this document reads."""
+        keys = self._label_keys
+        if keys is None:
+            found: set[str] = set()
+            for entry in self._entries:
+                found |= as_selector(entry[2]).keys
+            keys = self._label_keys = frozenset(found)
+        return keys
+
+    def global_json(self) -> dict[str, dict[str, Any]] | None:
+        """The fields ``globalConfig`` sets, as ``{section: {field: value}}``."""
+        return None if self._global is None else _as_json(self._global)
+
+    def __repr__(self) -> str:
+        return (
+            f"ColocationDocument(global={self.global_json()!r}, "
+            f"overrides={len(self._entries)}, warnings={len(self._warnings)}, "
+            f"errors={len(self._errors)})"
+        )
+
+
+def _override(entry: _Entry) -> Override:
+    position, raw, compiled = entry
+    values: dict[int, object] = {}
+    for key, section in raw.items():
+        fields = _SECTION_FIELDS.get(key)
+        if fields is None or type(section) is not dict:
+            continue
+        for name, value in section.items():
+            spec = fields.get(name)
+            if spec is not None:
+                slot, want = spec
+                if type(value) is want and (want is not int or _MIN <= value <= _MAX):  # type: ignore[operator]
+                    values[slot] = value
+    return Override(position, as_selector(compiled), MappingProxyType(values))
+
+
+def _as_json(values: Values) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for slot in sorted(values):
+        f = FIELDS[slot]
+        out.setdefault(f.section, {})[f.name] = values[slot]
+    return out
+
+
+def parse_document(data: str | bytes) -> ColocationDocument:
+    """Parse document text; see the module docstring for what is an error and a warning."""
+    text = decode_text(data)
+    tree = decode_object(text)
+    f = Findings()
+    f.keys += len(tree)
+    global_values: dict[int, object] | None = None
+    entries: tuple[_Entry, ...] = ()
+    for key, value in tree.items():
+        if key == GLOBAL_PATH:
+            if value is None:
+                continue
+            if type(value) is not dict:
+                f.wrong_type(GLOBAL_PATH, value, "an object")
+                continue
+            f.keys += len(value)
+            global_values = {}
+            _read_config(value, None, global_values, f)
+        elif key == NODES_PATH:
+            entries = _read_overrides(value, f)
+        else:
+            f.unknown("", key, value, _TOP_KEYS)
+    if colons(text) != f.keys:
+        for path, dup_key, kept in find_duplicates(text):
+            f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins")
+    return ColocationDocument(
+        None if global_values is None else MappingProxyType(global_values),
+        entries,
+        tuple(f.warnings),
+        tuple(f.errors),
+    )
+
+
+def _prefix(index: int | None) -> str:
+    return GLOBAL_PATH if index is None else f"{NODES_PATH}[{index}]"
+
+
+def _read_config(
+    config: dict[str, Any], index: int | None, out: dict[int, object], f: Findings
+) -> None:
+    """Read the sections of one ``ColocationConfig`` object into ``out`` (slot -> value).
+
+    ``index`` is the override's position, ``None`` for ``globalConfig``. This loop runs for
+    every override of every document, so it builds no path unless it reports an issue.
+    """
+    sections = _SECTION_FIELDS
+    for key, section in config.items():
+        fields = sections.get(key)
+        if fields is None:
+            if index is None:
+                f.unknown(GLOBAL_PATH, key, section, _GLOBAL_KEYS)
+            elif key != _SELECTOR:
+                f.unknown(_prefix(index), key, section, _OVERRIDE_KEYS)
+            continue
+        if type(section) is not dict:
+            if section is not None:
+                f.wrong_type(join_path(_prefix(index), key), section, "an object")
+            continue
+        f.keys += len(section)
+        for name, value in section.items():
+            spec = fields.get(name)
+            if spec is not None:
+                slot, want = spec
+                if type(value) is want and (want is not int or INT64_MIN <= value <= INT64_MAX):  # type: ignore[operator]
+                    out[slot] = value
+                elif value is not None:
+                    f.wrong_type(f"{_prefix(index)}.{key}.{name}", value, _EXPECTED[want])
+            else:
+                f.unknown(join_path(_prefix(index), key), name, value, fields)
+
+
+def _read_overrides(raw: object, f: Findings) -> tuple[_Entry, ...]:
+    """Check every ``nodesConfig`` entry and compile its selector.
+
+    The hot loop of the parser (it runs once per override): it only *checks* the sections
+    (the value map is built later, for the overrides that are used), counts keys in a local,
+    and builds paths only for issues.
+    """
+    if raw is None:
+        return ()
+    if type(raw) is not list:
+        f.wrong_type(NODES_PATH, raw, "an array")
+        return ()
+    out: list[_Entry] = []
+    append = out.append
+    sections = _SECTION_FIELDS
+    keys = 0
+    for i, entry in enumerate(raw):
+        if type(entry) is not dict:
+            f.wrong_type(_prefix(i), entry, "an object (a selector and sections)")
+            continue
+        keys += len(entry)
+        selector: object = None
+        for key, section in entry.items():
+            fields = sections.get(key)
+            if fields is None:
+                if key == _SELECTOR:
+                    selector = section
+                else:
+                    f.unknown(_prefix(i), key, section, _OVERRIDE_KEYS)
+                continue
+            if type(section) is not dict:
+                if section is not None:
+                    f.wrong_type(join_path(_prefix(i), key), section, "an object")
+                continue
+            keys += len(section)
+            for name, value in section.items():
+                spec = fields.get(name)
+                if spec is not None:
+                    want = spec[1]
+                    if type(value) is not want:
+                        if value is not None:
+                            f.wrong_type(f"{_prefix(i)}.{key}.{name}", value, _EXPECTED[want])
+                    elif want is int and not _MIN <= value <= _MAX:  # type: ignore[operator]
+                        f.wrong_type(f"{_prefix(i)}.{key}.{name}", value, _EXPECTED[want])
+                else:
+                    f.unknown(join_path(_prefix(i), key), name, value, fields)
+        append((i, entry, compile_override_selector(selector, i, f)))
+    f.keys += keys
+    return tuple(out)

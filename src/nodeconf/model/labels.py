@@ -1,0 +1,136 @@
+"""Node labels: the label keys nodeconf reads, Kubernetes label syntax, Go's ``ParseBool``.
+
+* ``label_key_error`` / ``label_value_error`` check Kubernetes syntax and return a readable
+  reason (or ``None`` when valid). A key is an optional DNS-1123 subdomain prefix (at most 253
+  characters) and ``/``, then a name of at most 63 characters matching
+  ``([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]``; a value is empty or a name-like string of at
+  most 63 characters.
+* ``parse_bool`` is Go's ``strconv.ParseBool`` reduced to what Volcano does with it: ``1 t T
+  TRUE true True`` are true; anything else (the false spellings, garbage, no label) is false.
+* ``parse_label_pairs`` reads ``k=v,k2=v2`` (the CLI's ``--node-labels``) and raises
+  ``DocumentError`` (source ``<labels>``, column of the bad item) on bad syntax.
+
+Thread-safety: pure functions and constants, safe from any thread.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from nodeconf.errors import DocumentError
+
+__all__ = [
+    "COLOCATION_LABEL",
+    "COLOCATION_POLICY_LABEL",
+    "DNS1123_SUBDOMAIN_PATTERN",
+    "NAME_MAX",
+    "NAME_PATTERN",
+    "OVERSUBSCRIPTION_LABEL",
+    "PREFIX_MAX",
+    "label_key_error",
+    "label_value_error",
+    "parse_bool",
+    "parse_label_pairs",
+]
+
+#: Node label that enables colocation ("parses as true", see ``parse_bool``).
+COLOCATION_LABEL: Final = "volcano.sh/colocation"
+#: Node label that enables oversubscription (and so colocation too).
+OVERSUBSCRIPTION_LABEL: Final = "volcano.sh/oversubscription"
+#: Node label whose change Volcano also treats as a reason to re-sync.
+COLOCATION_POLICY_LABEL: Final = "colocation-policy"
+
+_TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+#: Longest label name (the part after ``/``) and label value.
+NAME_MAX: Final = 63
+#: Longest label key prefix (a DNS-1123 subdomain).
+PREFIX_MAX: Final = 253
+#: A label name, or a non-empty label value.
+NAME_PATTERN: Final = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+#: A DNS-1123 subdomain (a label key prefix).
+DNS1123_SUBDOMAIN_PATTERN: Final = (
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+)
+_NAME_MAX = NAME_MAX
+_PREFIX_MAX = PREFIX_MAX
+_NAME = re.compile(NAME_PATTERN)
+_DNS1123_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN_PATTERN)
+
+_NAME_RULE = (
+    "must be 63 characters or less, consist of alphanumeric characters, '-', '_' or '.', "
+    "and start and end with an alphanumeric character"
+)
+
+
+def parse_bool(value: str | None) -> bool:
+    """True exactly for Go ``strconv.ParseBool``'s true spellings; False for anything else."""
+    return value in _TRUE
+
+
+def label_key_error(key: str) -> str | None:
+    """Why ``key`` is not a valid Kubernetes label key, or ``None`` if it is."""
+    prefix, slash, name = key.rpartition("/")
+    if slash:
+        if "/" in prefix:
+            return f"label key {key!r} has more than one '/'"
+        if not prefix:
+            return f"label key {key!r} has an empty prefix before '/'"
+        if len(prefix) > _PREFIX_MAX or not _DNS1123_SUBDOMAIN.fullmatch(prefix):
+            return (
+                f"label key {key!r}: prefix must be a DNS-1123 subdomain of at most "
+                f"{_PREFIX_MAX} characters (lowercase alphanumerics, '-' and '.')"
+            )
+    if not name:
+        return f"label key {key!r} has an empty name"
+    if len(name) > _NAME_MAX or not _NAME.fullmatch(name):
+        return f"label key {key!r}: name {_NAME_RULE}"
+    return None
+
+
+def label_value_error(value: str) -> str | None:
+    """Why ``value`` is not a valid Kubernetes label value, or ``None`` if it is."""
+    if value == "":
+        return None
+    if len(value) > _NAME_MAX or not _NAME.fullmatch(value):
+        return f"label value {value!r} {_NAME_RULE}"
+    return None
+
+
+def parse_label_pairs(text: str) -> dict[str, str]:
+    """Parse ``k=v,k2=v2`` into a dict, checking Kubernetes label syntax.
+
+    Blanks around items are ignored, an empty text gives ``{}``, a value may be empty
+    (``k=``). Raises ``DocumentError`` (source ``<labels>``, column of the offending item) for
+    an item without ``=``, an invalid key or value, or a key given twice.
+    """
+    labels: dict[str, str] = {}
+    pos = 0
+    for raw in text.split(","):
+        column = pos + (len(raw) - len(raw.lstrip())) + 1
+        pos += len(raw) + 1
+        item = raw.strip()
+        if not item:
+            if text.strip():
+                raise DocumentError(
+                    "empty item in label list", source="<labels>", line=1, column=column
+                )
+            continue
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise DocumentError(
+                f"label {item!r} is not of the form key=value",
+                source="<labels>",
+                line=1,
+                column=column,
+            )
+        reason = label_key_error(key) or label_value_error(value)
+        if reason:
+            raise DocumentError(reason, source="<labels>", line=1, column=column)
+        if key in labels:
+            raise DocumentError(
+                f"label key {key!r} given twice", source="<labels>", line=1, column=column
+            )
+        labels[key] = value
+    return labels

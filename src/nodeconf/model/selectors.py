@@ -1,0 +1,350 @@
+"""Kubernetes label selectors, with the exact semantics of ``metav1.LabelSelectorAsSelector``.
+
+* A missing (or ``null``) selector matches **no** node.
+* An empty selector (``{}``, or empty ``matchLabels`` and ``matchExpressions``) matches
+  **every** node.
+* ``matchLabels`` ``{k: v}`` requires label ``k`` with value ``v``.
+* ``matchExpressions`` items: ``In`` (label present, value in ``values``), ``NotIn`` (label
+  absent, or value not in ``values``), ``Exists`` (present), ``DoesNotExist`` (absent). ``In``
+  and ``NotIn`` need a non-empty ``values``; ``Exists`` and ``DoesNotExist`` must have none;
+  operators are case-sensitive and any other operator is invalid.
+* Every key must be a valid label key and every value a valid label value
+  (``nodeconf.model.labels``).
+
+An *invalid* selector (bad syntax, bad operator, wrong number of values) never raises: the
+selector compiles to one that matches nothing (its override is inert, as Volcano skips it) and
+a **warning** with the path of the offending part is recorded. A selector whose JSON *types* are
+wrong (``matchLabels`` an array, a value a number) is an **error** instead: Volcano cannot
+decode such a document at all, so nodeconf never delivers it either.
+
+Compilation happens once per document; ``Selector.matches`` is then a few dict lookups.
+
+Thread-safety: ``Selector`` is immutable; ``compile_selector`` is pure apart from the
+``Findings`` it is given (owned by the caller).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Final, Literal, NamedTuple
+
+from nodeconf.model.findings import Findings
+from nodeconf.model.jsontext import join_path
+from nodeconf.model.labels import NAME_MAX, NAME_PATTERN, label_key_error, label_value_error
+
+__all__ = [
+    "OPERATORS",
+    "CompiledSelector",
+    "Selector",
+    "SelectorKind",
+    "as_selector",
+    "compile_override_selector",
+    "compile_selector",
+    "selector_matches",
+]
+
+SelectorKind = Literal["nothing", "everything", "invalid", "requirements"]
+
+_IN, _NOT_IN, _EXISTS, _DOES_NOT_EXIST = "In", "NotIn", "Exists", "DoesNotExist"
+#: The operators Kubernetes accepts in ``matchExpressions`` (case-sensitive).
+OPERATORS: Final = (_IN, _NOT_IN, _EXISTS, _DOES_NOT_EXIST)
+
+_SELECTOR_KEYS: Final = ("matchLabels", "matchExpressions")
+_EXPRESSION_KEYS: Final = ("key", "operator", "values")
+
+Requirement = tuple[str, str, frozenset[str]]
+
+
+class Selector(NamedTuple):
+    """A compiled label selector.
+
+    ``kind`` is ``nothing`` (missing selector), ``everything`` (empty selector), ``invalid``
+    (matches nothing; a warning or error was recorded) or ``requirements``: ``equal`` holds
+    the ``matchLabels`` pairs and ``expressions`` the ``(key, operator, values)`` of
+    ``matchExpressions``.
+
+    Thread-safety: immutable.
+    """
+
+    kind: SelectorKind
+    equal: tuple[tuple[str, str], ...] = ()
+    expressions: tuple[Requirement, ...] = ()
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """The label keys this selector reads (none unless it is ``requirements``)."""
+        return frozenset([k for k, _ in self.equal] + [k for k, _, _ in self.expressions])
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether a node with ``labels`` is selected."""
+        kind = self.kind
+        if kind != "requirements":
+            return kind == "everything"
+        get = labels.get
+        for key, value in self.equal:
+            if get(key) != value:
+                return False
+        for key, op, values in self.expressions:
+            actual = get(key)
+            if op == _IN:
+                if actual is None or actual not in values:
+                    return False
+            elif op == _NOT_IN:
+                if actual is not None and actual in values:
+                    return False
+            elif op == _EXISTS:
+                if actual is None:
+                    return False
+            elif actual is not None:  # DoesNotExist
+                return False
+        return True
+
+
+NOTHING: Final = Selector("nothing")
+EVERYTHING: Final = Selector("everything")
+INVALID: Final = Selector("invalid")
+_MISSING: Final = object()
+_NAME_MAX: Final = NAME_MAX
+_NAME_FULLMATCH: Final = re.compile(NAME_PATTERN).fullmatch
+
+
+#: What the parser keeps per override: a ``Selector``, or, for the common plain
+#: ``{"matchLabels": {...}}`` with valid labels, that (already checked) label dict itself,
+#: which costs nothing to build. ``as_selector`` and ``selector_matches`` accept both.
+CompiledSelector = Selector | dict[str, str]
+
+
+def compile_selector(raw: object, path: str, findings: Findings | None = None) -> Selector:
+    """Compile a selector's decoded JSON (``None`` when missing) found at ``path``.
+
+    Problems go to ``findings`` (a fresh, discarded one when not given); see the module
+    docstring for which are errors and which warnings.
+    """
+    return as_selector(_compile(raw, path, findings if findings is not None else Findings()))
+
+
+def _base(where: str | int) -> str:
+    return where if isinstance(where, str) else f"nodesConfig[{where}].selector"
+
+
+def as_selector(compiled: CompiledSelector) -> Selector:
+    """The ``Selector`` of a compiled selector."""
+    if type(compiled) is dict:
+        return Selector("requirements", tuple(compiled.items()))
+    assert isinstance(compiled, Selector)
+    return compiled
+
+
+def selector_matches(compiled: CompiledSelector, labels: Mapping[str, str]) -> bool:
+    """Whether a compiled selector selects a node with ``labels``."""
+    if type(compiled) is dict:
+        get = labels.get
+        for key, value in compiled.items():  # noqa: SIM110 - a plain loop is faster than all()
+            if get(key) != value:
+                return False
+        return True
+    assert isinstance(compiled, Selector)
+    return compiled.matches(labels)
+
+
+def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
+    # Fast path for the common shape ``{"matchLabels": {k: v, ...}}`` with valid labels: the
+    # only work is one memoised key check and one regex per value.
+    if type(raw) is dict and len(raw) == 1:
+        match_labels = raw.get("matchLabels")
+        if type(match_labels) is dict and match_labels:
+            key_reasons = f.key_reasons
+            for key, value in match_labels.items():
+                if type(value) is not str or len(value) > _NAME_MAX:
+                    break
+                if value and _NAME_FULLMATCH(value) is None:
+                    break
+                reason = key_reasons.get(key, _MISSING)
+                if reason is _MISSING:
+                    reason = key_reasons[key] = label_key_error(key)
+                if reason is not None:
+                    break
+            else:
+                f.keys += 1 + len(match_labels)
+                return match_labels
+    return _compile_general(raw, where, f)
+
+
+#: ``compile_selector`` for the selector of ``nodesConfig[index]``: ``(raw, index, findings)``;
+#: the path is built only if there is something to report. Returns a ``CompiledSelector``.
+compile_override_selector: Callable[[object, int, Findings], CompiledSelector] = _compile
+
+
+def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
+    if raw is None:
+        f.warn(_base(where), None, "no selector: this override applies to no node")
+        return NOTHING
+    if type(raw) is not dict:
+        f.wrong_type(_base(where), raw, "an object (a label selector)")
+        return INVALID
+    n = len(raw)
+    f.keys += n
+    match_labels = raw.get("matchLabels")
+    match_expressions = raw.get("matchExpressions")
+    if n != ("matchLabels" in raw) + ("matchExpressions" in raw):
+        for name, value in raw.items():
+            if name not in _SELECTOR_KEYS:
+                f.unknown(_base(where), name, value, _SELECTOR_KEYS)
+    ok = True
+    equal: tuple[tuple[str, str], ...] = ()
+    expressions: tuple[Requirement, ...] = ()
+    if match_labels is not None:
+        if type(match_labels) is dict:
+            f.keys += len(match_labels)
+            key_reasons, value_reasons = f.key_reasons, f.value_reasons
+            for key, value in match_labels.items():
+                if type(value) is not str:
+                    f.wrong_type(_labels_path(where, key), value, "a string")
+                    ok = False
+                    continue
+                reason = key_reasons.get(key, _MISSING)
+                if reason is _MISSING:
+                    reason = key_reasons[key] = label_key_error(key)
+                if reason is None:
+                    reason = value_reasons.get(value, _MISSING)
+                    if reason is _MISSING:
+                        reason = value_reasons[value] = label_value_error(value)
+                if reason is not None:
+                    f.warn(_labels_path(where, key), value, f"{_INVALID}{reason}")
+                    ok = False
+            if ok:
+                equal = tuple(match_labels.items())
+        else:
+            f.wrong_type(
+                f"{_base(where)}.matchLabels", match_labels, "an object of label keys to values"
+            )
+            ok = False
+    if match_expressions is not None:
+        found = _match_expressions(match_expressions, where, f)
+        if found is None:
+            ok = False
+        else:
+            expressions = found
+    if not ok:
+        return INVALID
+    if not equal and not expressions:
+        return EVERYTHING
+    return Selector("requirements", equal, expressions)
+
+
+_INVALID: Final = "invalid selector, override ignored: "
+
+
+def _labels_path(where: str | int, key: str) -> str:
+    return join_path(f"{_base(where)}.matchLabels", key)
+
+
+def _key_reason(key: str, f: Findings) -> str | None:
+    try:
+        return f.key_reasons[key]
+    except KeyError:
+        reason = f.key_reasons[key] = label_key_error(key)
+        return reason
+
+
+def _value_reason(value: str, f: Findings) -> str | None:
+    try:
+        return f.value_reasons[value]
+    except KeyError:
+        reason = f.value_reasons[value] = label_value_error(value)
+        return reason
+
+
+def _match_expressions(
+    raw: object, where: str | int, f: Findings
+) -> tuple[Requirement, ...] | None:
+    path = f"{_base(where)}.matchExpressions"
+    if type(raw) is not list:
+        f.wrong_type(path, raw, "an array of label selector requirements")
+        return None
+    ok = True
+    out: list[Requirement] = []
+    for i, item in enumerate(raw):
+        requirement = _requirement(item, f"{path}[{i}]", f)
+        if requirement is None:
+            ok = False
+        else:
+            out.append(requirement)
+    return tuple(out) if ok else None
+
+
+def _requirement(raw: object, path: str, f: Findings) -> Requirement | None:
+    if type(raw) is not dict:
+        f.wrong_type(path, raw, "an object with key, operator and values")
+        return None
+    f.keys += len(raw)
+    key: object = ""
+    op: object = ""
+    values: object = None
+    for name, value in raw.items():
+        if name == "key":
+            key = "" if value is None else value
+        elif name == "operator":
+            op = "" if value is None else value
+        elif name == "values":
+            values = value
+        else:
+            f.unknown(path, name, value, _EXPRESSION_KEYS)
+    typed = True
+    if type(key) is not str:
+        f.wrong_type(f"{path}.key", key, "a string")
+        typed = False
+    if type(op) is not str:
+        f.wrong_type(f"{path}.operator", op, "a string")
+        typed = False
+    items: list[str] = []
+    if values is not None:
+        if type(values) is not list:
+            f.wrong_type(f"{path}.values", values, "an array of strings")
+            typed = False
+        else:
+            for j, v in enumerate(values):
+                if type(v) is not str:
+                    f.wrong_type(f"{path}.values[{j}]", v, "a string")
+                    typed = False
+                else:
+                    items.append(v)
+    if not typed:
+        return None
+    assert isinstance(key, str)
+    assert isinstance(op, str)
+    return _checked_requirement(key, op, items, path, f)
+
+
+def _checked_requirement(
+    key: str, op: str, values: list[str], path: str, f: Findings
+) -> Requirement | None:
+    def invalid(where: str, value: object, reason: str) -> None:
+        f.warn(where, value, f"{_INVALID}{reason}")
+
+    reason = _key_reason(key, f)
+    if reason:
+        invalid(f"{path}.key", key, reason)
+        return None
+    if op in (_IN, _NOT_IN):
+        if not values:
+            invalid(f"{path}.values", values, f"operator {op} needs at least one value")
+            return None
+    elif op in (_EXISTS, _DOES_NOT_EXIST):
+        if values:
+            invalid(f"{path}.values", values, f"operator {op} must have no values")
+            return None
+    else:
+        invalid(
+            f"{path}.operator",
+            op,
+            f"{op!r} is not a valid label selector operator (use {', '.join(OPERATORS)})",
+        )
+        return None
+    for j, v in enumerate(values):
+        reason = _value_reason(v, f)
+        if reason:
+            invalid(f"{path}.values[{j}]", v, reason)
+            return None
+    return (key, op, frozenset(values))

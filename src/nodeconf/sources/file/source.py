@@ -1,0 +1,463 @@
+"""``FileSource``: the document and the node labels from files, followed live.
+
+See the package docstring (``nodeconf.sources.file``) for what is followed and how; this
+module holds the state machine.
+
+Fields and their guards:
+
+* ``_phase`` - ``_phase_lock``: new -> running -> stopped.
+* ``_work_lock`` (re-entrant) serialises every look at the file system, every change of the
+  watched set and every call into the ``SourceContext``; it guards ``_closed``, ``_context``,
+  ``_mode``, ``_watcher``, ``_poller``, ``_doc_seen``, ``_doc_present``,
+  ``_doc_ever_present``, ``_labels_present``, ``_labels_known``, ``_errors`` and
+  ``_fallback_reported``, and is the only writer of ``_state``. Two exceptions, both single
+  reference loads: ``mode`` and ``alive`` read ``_mode``/``_watcher``/``_poller`` without it
+  (a health probe must never wait behind a slow read), and ``stop`` sets ``_closed`` without
+  it when the lock could not be had within its timeout (see ``stop``).
+* ``_state`` - an immutable ``SourceState`` replaced whole under ``_work_lock``; ``snapshot``
+  reads the reference without a lock (one atomic load), so the manager never waits on a read.
+* ``_synced`` - a ``threading.Event``, set once.
+
+Context calls (``notify``, ``report``, ``label_keys``) happen only under ``_work_lock`` and
+only while ``_closed`` is False; ``stop`` sets ``_closed`` under that lock, so once ``stop``
+has taken it, no context call can ever happen again.
+
+Thread-safety: see ``FileSource``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import os
+import stat
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal
+
+from nodeconf.concurrency.clock import Clock, default_clock
+from nodeconf.errors import DocumentError, LifecycleError
+from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceContext, SourceEvent, SourceState
+from nodeconf.model.labels import label_key_error, label_value_error
+from nodeconf.sources.file.labels import MAX_LABELS_FILE_BYTES, parse_labels_text
+from nodeconf.sources.file.layout import FollowedFile
+from nodeconf.sources.file.poller import Poller
+from nodeconf.sources.file.reading import UnreadableFile, content_version, read_file
+from nodeconf.sources.file.watcher import (
+    IN_CREATE,
+    IN_ISDIR,
+    DirectoryWatcher,
+    Notice,
+    WatchUnavailable,
+)
+
+if TYPE_CHECKING:
+    from nodeconf.model.seam import ConfigSchema
+
+__all__ = ["DEFAULT_KEY", "MAX_DOCUMENT_BYTES", "FileSource"]
+
+_log = logging.getLogger("nodeconf.sources.file")
+
+#: The ConfigMap data key that holds the document (Volcano's).
+DEFAULT_KEY = "colocation-config"
+#: Documents larger than this are not read (a ConfigMap holds at most 1 MiB).
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+#: How many look-and-watch rounds one event may take while the tree keeps moving.
+_MAX_ARM_ROUNDS = 8
+
+Mode = Literal["inotify", "polling"]
+
+
+class _Phase(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+def _absolute(path: str | os.PathLike[str]) -> str:
+    return os.path.normpath(os.path.abspath(os.fspath(path)))
+
+
+def _check_key(key: str) -> None:
+    if not key or key in (".", "..") or "/" in key or "\0" in key:
+        raise ValueError(f"key must be a file name (a ConfigMap data key), got {key!r}")
+
+
+def _check_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in labels.items():
+        reason = label_key_error(key) or label_value_error(value)
+        if reason:
+            raise ValueError(f"node_labels: {reason}")
+        out[key] = value
+    return out
+
+
+def _decode(data: bytes) -> str | bytes:
+    # Undecodable bytes are handed on as bytes: the schema reports them with a position.
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def _fresh_regular_file(notice: Notice, path: str) -> bool:
+    """An ``IN_CREATE`` of a new regular file at ``path``: its writer has not closed it yet.
+
+    Reading it now could see a half-written file; its ``IN_CLOSE_WRITE`` follows. A symlink or
+    a hard link (``st_nlink > 1``) is complete at creation and is read at once.
+    """
+    if not notice.mask & IN_CREATE or notice.mask & IN_ISDIR or path not in notice.paths:
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+
+
+class FileSource:
+    """A ``Source`` that follows a document file and, optionally, a labels file.
+
+    ``path`` is a directory laid out like a mounted ConfigMap (the document is the file named
+    ``key`` in it; kubelet's ``..data`` symlink swap is followed) or the document file itself.
+    ``node_labels`` are fixed labels; ``labels_file`` holds ``key=value`` lines (see
+    ``nodeconf.sources.file.labels``) and is followed live; for a key in both,
+    ``node_labels`` wins. ``clock`` and ``poll_interval_seconds`` drive the polling fallback,
+    used when inotify is unavailable or a watch cannot be added, or always with
+    ``force_polling=True``.
+
+    Neither path has to exist at start: the source waits for them (a missing document is
+    "no document": the defaults apply). A document that disappears later keeps its last text
+    in ``snapshot()`` (last-known-good stays) and is reported as ``document-deleted``; its
+    return is reported as ``document-restored``.
+
+    Raises ``ValueError`` for a bad ``key``, ``poll_interval_seconds`` or label.
+
+    Thread-safety: ``snapshot``, ``wait_synced``, ``mode`` and ``alive`` are safe from any
+    thread at any time (``snapshot`` never blocks); ``prepare``, ``start`` and ``stop`` are for
+    the owner (the manager), ``stop`` being idempotent and safe from any thread. ``stop``
+    must not be called while holding a lock that the context's ``notify``/``report`` take.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        key: str = DEFAULT_KEY,
+        node_labels: Mapping[str, str] | None = None,
+        labels_file: str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        poll_interval_seconds: float = 1.0,
+        force_polling: bool = False,
+    ) -> None:
+        _check_key(key)
+        if not (poll_interval_seconds > 0 and math.isfinite(poll_interval_seconds)):
+            raise ValueError(f"poll_interval_seconds must be > 0, got {poll_interval_seconds!r}")
+        self._document = FollowedFile(_absolute(path), key)
+        self._labels_file = FollowedFile(_absolute(labels_file)) if labels_file else None
+        self._static_labels = _check_labels(node_labels or {})
+        self._clock = clock if clock is not None else default_clock()
+        self._poll_interval_seconds = float(poll_interval_seconds)
+        self._force_polling = force_polling
+
+        self._phase_lock = threading.Lock()
+        self._phase = _Phase.NEW  # guarded by _phase_lock
+
+        self._work_lock = threading.RLock()
+        self._closed = False  # guarded by _work_lock
+        self._context: SourceContext | None = None  # guarded by _work_lock
+        self._mode: Mode | None = None  # guarded by _work_lock (read without it by `mode`)
+        self._watcher: DirectoryWatcher | None = None  # guarded by _work_lock
+        self._poller: Poller | None = None  # guarded by _work_lock
+        self._doc_seen = False  # guarded by _work_lock: a look succeeded (present or absent)
+        self._doc_present = False  # guarded by _work_lock: present at the last good look
+        self._doc_ever_present = False  # guarded by _work_lock
+        self._labels_known = self._labels_file is None  # guarded by _work_lock
+        self._labels_present = False  # guarded by _work_lock
+        self._errors: dict[str, str] = {}  # guarded by _work_lock: last error per file
+        self._fallback_reported = False  # guarded by _work_lock
+        self._state = SourceState(  # replaced whole under _work_lock; read lock-free
+            document=None,
+            node_labels=MappingProxyType(dict(self._static_labels)),
+            origin=self._document.root,  # the file's own path once it has been read
+        )
+        self._synced = threading.Event()
+
+    def __repr__(self) -> str:
+        labels = f", labels_file={self._labels_file.root!r}" if self._labels_file else ""
+        return f"FileSource({self._document.root!r}, key={self._document.key!r}{labels})"
+
+    # -- Source protocol ----------------------------------------------------------------------
+
+    def prepare(self, schema: ConfigSchema, timeout: float | None) -> None:
+        """Nothing to prepare: a file source never writes the document (mounts are read-only)."""
+        return None
+
+    def start(self, context: SourceContext) -> None:
+        """Arm the watches (or the poller) and read both files once; returns promptly.
+
+        Raises ``LifecycleError`` when called twice or after ``stop``.
+        """
+        with self._phase_lock:
+            if self._phase is not _Phase.NEW:
+                raise LifecycleError(f"FileSource.start: already {self._phase.value}")
+            self._phase = _Phase.RUNNING
+        try:
+            with self._work_lock:
+                self._context = context
+                if self._force_polling:
+                    self._start_polling_locked("polling was asked for (force_polling)")
+                else:
+                    watcher = DirectoryWatcher(self._on_notice)
+                    try:
+                        watcher.start()
+                    except WatchUnavailable as exc:
+                        self._start_polling_locked(str(exc))
+                    else:
+                        self._watcher = watcher
+                        self._mode = "inotify"
+                        self._arm_locked()  # may fall back to polling
+                self._refresh_document_locked(initial=True)
+                self._refresh_labels_locked(initial=True)
+        except BaseException:
+            self.stop(5.0)  # leave no thread behind, then let the caller see the error
+            raise
+
+    def wait_synced(self, timeout: float | None) -> bool:
+        """True once both files were looked at successfully (present or confirmed absent).
+
+        An unreadable file (permission, not a regular file) or an invalid labels file keeps
+        the source unsynced until it is fixed; the problem is reported as ``source-error``.
+        """
+        return self._synced.wait(timeout)
+
+    def snapshot(self) -> SourceState:
+        """The latest state; never blocks."""
+        return self._state
+
+    def stop(self, timeout: float | None) -> bool:
+        """Stop watching: afterwards no ``notify`` or ``report`` happens. Idempotent.
+
+        Waits up to ``timeout`` for a look in progress and for the threads to end; returns
+        False when the timeout was hit.
+        """
+        # The deadline bounds real thread joins, so it is real time, not the injected clock.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._phase_lock:
+            self._phase = _Phase.STOPPED
+        acquired = self._work_lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout))
+        try:
+            # Without the lock (a look hung past the timeout) the flag still ends every
+            # later look; the hung one may still notify once, which is why we return False.
+            self._closed = True
+            watcher, poller = self._watcher, self._poller
+        finally:
+            if acquired:
+                self._work_lock.release()
+        done = acquired
+        if watcher is not None:
+            watcher.close()
+            done = watcher.join(self._remaining(deadline)) and done
+        if poller is not None:
+            poller.stop()
+            done = poller.join(self._remaining(deadline)) and done
+        return done
+
+    # -- extras -------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode | None:
+        """``"inotify"``, ``"polling"`` (the fallback), or ``None`` before ``start``."""
+        return self._mode
+
+    def alive(self) -> bool:
+        """True while running and the thread that follows the files is alive (for health)."""
+        with self._phase_lock:
+            if self._phase is not _Phase.RUNNING:
+                return False
+        watcher, poller = self._watcher, self._poller
+        if self._mode == "polling":
+            return poller is not None and poller.alive()
+        return watcher is not None and watcher.alive()
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _on_notice(self, notice: Notice) -> None:
+        """An inotify event (reader thread): look again at what it may have changed."""
+        # Relevance is decided from immutable data, before taking the lock: most events in a
+        # watched directory (kubelet's new timestamped directory, other files) are not ours.
+        labels_file = self._labels_file
+        doc = notice.lost or self._document.concerns(notice.paths)
+        labels = labels_file is not None and (notice.lost or labels_file.concerns(notice.paths))
+        if not (doc or labels):
+            return
+        moved = (
+            notice.lost
+            or self._document.moves(notice.paths)
+            or (labels_file is not None and labels_file.moves(notice.paths))
+        )
+        with self._work_lock:
+            if self._closed or self._mode != "inotify":
+                return
+            if moved and not self._arm_locked():
+                return  # fell back to polling: the poller looks from now on
+            if doc and not _fresh_regular_file(notice, self._document.current_file()):
+                self._refresh_document_locked()
+            if (
+                labels_file is not None
+                and labels
+                and not _fresh_regular_file(notice, labels_file.current_file())
+            ):
+                self._refresh_labels_locked()
+
+    def _poll_tick(self) -> None:
+        """One polling round (poller thread)."""
+        with self._work_lock:
+            if self._closed:
+                return
+            self._refresh_document_locked()
+            self._refresh_labels_locked()
+
+    # -- watching -----------------------------------------------------------------------------
+
+    def _arm_locked(self) -> bool:
+        """Watch the directories the current layout needs; False if we fell back to polling."""
+        watcher = self._watcher
+        if watcher is None:
+            return False
+        try:
+            for _ in range(_MAX_ARM_ROUNDS):
+                wanted = self._document.watch_dirs()
+                if self._labels_file is not None:
+                    wanted.update(self._labels_file.watch_dirs())
+                if not watcher.sync(wanted):
+                    break
+        except WatchUnavailable as exc:
+            self._start_polling_locked(str(exc))
+            return False
+        return True
+
+    def _start_polling_locked(self, reason: str) -> None:
+        if self._watcher is not None:
+            self._watcher.close()  # never waits; stop() joins its thread
+        self._mode = "polling"
+        self._poller = Poller(
+            self._poll_tick, interval_seconds=self._poll_interval_seconds, clock=self._clock
+        )
+        self._poller.start()
+        if not self._fallback_reported:
+            self._fallback_reported = True
+            detail = f"{reason}; polling every {self._poll_interval_seconds:g}s instead"
+            _log.warning("file source: %s", detail)
+            self._report_locked(SourceEvent("fallback-polling", detail))
+
+    # -- looking at the files -----------------------------------------------------------------
+
+    def _refresh_document_locked(self, *, initial: bool = False) -> None:
+        path = self._document.current_file()
+        try:
+            data = read_file(path, MAX_DOCUMENT_BYTES)
+        except UnreadableFile as exc:
+            self._error_locked("document", str(exc))
+            return
+        self._errors.pop("document", None)
+        self._doc_seen = True
+        state = self._state
+        if data is None:
+            if self._doc_present:
+                self._doc_present = False
+                detail = f"{path} was removed; the last document stays in effect"
+                _log.warning("file source: %s", detail)
+                self._report_locked(SourceEvent("document-deleted", detail))
+            self._mark_synced_locked()
+            return
+        version = content_version(data)
+        if self._doc_ever_present and not self._doc_present:
+            same = " with the same content" if version == state.document_version else ""
+            detail = f"{path} is back{same}"
+            _log.info("file source: %s", detail)
+            self._report_locked(SourceEvent("document-restored", detail))
+        self._doc_present = self._doc_ever_present = True
+        if version != state.document_version or path != state.origin:
+            self._state = replace(
+                state, document=_decode(data), document_version=version, origin=path
+            )
+            if version != state.document_version and not initial:
+                self._notify_locked(KEY_DOCUMENT)
+        self._mark_synced_locked()
+
+    def _refresh_labels_locked(self, *, initial: bool = False) -> None:
+        if self._labels_file is None:
+            return
+        path = self._labels_file.current_file()
+        try:
+            data = read_file(path, MAX_LABELS_FILE_BYTES)
+            text = None if data is None else _text(data, path)
+            file_labels = None if text is None else parse_labels_text(text, source=path)
+        except (UnreadableFile, DocumentError) as exc:
+            self._error_locked("labels", str(exc))
+            return
+        self._errors.pop("labels", None)
+        self._labels_known = True
+        if file_labels is None:
+            if self._labels_present:
+                self._labels_present = False
+                self._error_locked("labels", f"{path} was removed; its last labels stay in effect")
+            self._mark_synced_locked()
+            return
+        self._labels_present = True
+        merged = {**file_labels, **self._static_labels}
+        old = self._state.node_labels
+        if merged != dict(old):
+            self._state = replace(self._state, node_labels=MappingProxyType(merged))
+            changed = {k for k in merged.keys() | old.keys() if merged.get(k) != old.get(k)}
+            context = self._context
+            # label_keys() is the manager's cached set; asked only when labels changed.
+            if (
+                not initial
+                and context is not None
+                and not self._closed
+                and changed & context.label_keys()
+            ):
+                self._notify_locked(KEY_NODE)
+        self._mark_synced_locked()
+
+    def _mark_synced_locked(self) -> None:
+        if self._doc_seen and self._labels_known:
+            self._synced.set()
+
+    # -- context calls (under _work_lock, never after stop) -------------------------------------
+
+    def _notify_locked(self, key: str) -> None:
+        if self._context is not None and not self._closed:
+            self._context.notify(key)
+
+    def _report_locked(self, event: SourceEvent) -> None:
+        if self._context is not None and not self._closed:
+            self._context.report(event)
+
+    def _error_locked(self, which: str, message: str) -> None:
+        """Report a problem with one file once (until it changes or the file is fine again)."""
+        if self._errors.get(which) == message:
+            return
+        self._errors[which] = message
+        _log.warning("file source: %s", message)
+        self._report_locked(SourceEvent("source-error", message))
+
+    @staticmethod
+    def _remaining(deadline: float | None) -> float | None:
+        if deadline is None:
+            return None
+        return max(0.0, deadline - time.monotonic())
+
+
+def _text(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError("not valid UTF-8", source=path) from exc

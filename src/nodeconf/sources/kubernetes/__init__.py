@@ -1,0 +1,42 @@
+"""The Kubernetes source: the document from a ConfigMap, the labels from the agent's Node.
+
+Public names: ``KubernetesSource`` (the ``Source``), ``KubernetesSettings`` and
+``BackoffSettings`` (how it behaves), ``KubernetesEventSink`` and ``EventSinkSettings`` (apply
+outcomes as core/v1 Events on the agent's pod), ``KubeClient`` (the one adapter to lightkube).
+
+Module map: ``client`` (requests on lightkube's client, abortable watch streams),
+``listwatch`` (our own list-watch loop), ``backoff`` (jittered capped reconnect delays),
+``prepare`` (create/backfill the ConfigMap at start), ``source`` (``KubernetesSource``),
+``events`` (the Event recorder), ``settings``.
+
+Needs the ``kubernetes`` extra (lightkube, httpx2, msgspec); nothing else in nodeconf imports
+this package.
+
+Thread-safety: see each class; every public method is safe from any thread.
+"""
+
+from __future__ import annotations
+
+from nodeconf.sources.kubernetes.backoff import BackoffSettings
+from nodeconf.sources.kubernetes.client import KubeClient
+from nodeconf.sources.kubernetes.events import (
+    EventSinkSettings,
+    EventSinkStats,
+    KubernetesEventSink,
+)
+from nodeconf.sources.kubernetes.listwatch import WatchStats
+from nodeconf.sources.kubernetes.settings import KubernetesSettings
+from nodeconf.sources.kubernetes.source import DEFAULT_CONFIGMAP, DEFAULT_KEY, KubernetesSource
+
+__all__ = [
+    "DEFAULT_CONFIGMAP",
+    "DEFAULT_KEY",
+    "BackoffSettings",
+    "EventSinkSettings",
+    "EventSinkStats",
+    "KubeClient",
+    "KubernetesEventSink",
+    "KubernetesSettings",
+    "KubernetesSource",
+    "WatchStats",
+]

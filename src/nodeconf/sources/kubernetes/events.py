@@ -1,0 +1,448 @@
+"""``KubernetesEventSink``: apply outcomes as core/v1 Events on the agent's pod.
+
+Volcano's agent posts ``ConfigApplySuccess`` (Normal, ``Successfully applied config``) and
+``ConfigApplyFailed`` (Warning, ``Failed to apply config(<error>)``) on its own pod through
+client-go's event recorder. This sink posts the same Events, the way that recorder does
+(``involvedObject`` = the Pod with its uid, ``source.component`` = ``nodeconf``,
+``source.host`` = the node, ``count``/``firstTimestamp``/``lastTimestamp``), and protects the
+API server better:
+
+* **Only changes are posted.** An outcome becomes an Event only when it differs from the last
+  one of the same reason: a new revision, a different error. A listener retrying the same
+  revision, or the same invalid document being re-read, posts nothing more.
+* **Identical repeats are aggregated** (client-go's ``EventCorrelator``): an Event with the
+  same type, reason and message as one posted within ``aggregate_window_seconds`` becomes a
+  PATCH of that Event's ``count`` and ``lastTimestamp`` instead of a new Event; a burst of
+  identical Events waiting in the queue is sent as one request with the summed count.
+* **A budget per object** like client-go's spam filter (a token bucket, ``burst`` 25, one
+  token per ``refill_seconds`` = 5 minutes, on the injected clock): a request beyond it is
+  dropped and counted, never retried in a loop.
+* **Never blocks the manager.** ``emit`` maps the outcome and appends it to a bounded queue
+  (``queue_size``; when full the oldest entry is dropped and counted), then returns. One
+  thread, ``nodeconf-events``, started on the first ``emit``, does every request.
+
+Outcome mapping: ``synced`` (every listener holds the revision; Volcano posts success only
+then) -> Normal ``ConfigApplySuccess``; ``invalid`` -> Warning ``ConfigApplyFailed`` whose
+message is Volcano's, followed by the field paths of the offending values; ``failed`` and
+``rejected`` (a listener) -> Warning ``ConfigApplyFailed`` naming the listener; ``source``
+``document-deleted`` -> Warning ``ConfigDocumentDeleted``, ``document-restored`` -> Normal
+``ConfigDocumentRestored``. Everything else is not an Event (metrics and logs cover it).
+
+Threads and locks: ``emit`` from any thread; the sender thread owns the client, the pod uid,
+the aggregation cache and the token bucket. ``_cond`` guards the queue, the lifecycle flags
+and the statistics. ``close(timeout)`` lets the sender flush what is queued within the bound,
+then interrupts a request still on the wire and joins the thread.
+
+Thread-safety: every public method is safe from any thread; ``emit`` never blocks and never
+raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from lightkube import Client as LightkubeClient
+
+from nodeconf.concurrency.clock import Clock, default_clock
+from nodeconf.errors import SourceError
+from nodeconf.manager.outcomes import Outcome
+from nodeconf.sources.kubernetes.client import KIND_EVENTS, KIND_PODS, ApiStatusError, KubeClient
+
+__all__ = [
+    "REASON_DOCUMENT_DELETED",
+    "REASON_DOCUMENT_RESTORED",
+    "REASON_FAILED",
+    "REASON_SUCCESS",
+    "EventSinkSettings",
+    "EventSinkStats",
+    "KubernetesEventSink",
+]
+
+REASON_SUCCESS: Final = "ConfigApplySuccess"
+REASON_FAILED: Final = "ConfigApplyFailed"
+REASON_DOCUMENT_DELETED: Final = "ConfigDocumentDeleted"
+REASON_DOCUMENT_RESTORED: Final = "ConfigDocumentRestored"
+_MAX_MESSAGE_CHARS: Final = 1024  # the API server's limit for an Event's note
+
+_log = logging.getLogger("nodeconf.sources.kubernetes.events")
+
+
+@dataclass(frozen=True, slots=True)
+class EventSinkSettings:
+    """How the event sink paces itself (defaults follow client-go's recorder).
+
+    Thread-safety: immutable.
+    """
+
+    queue_size: int = 64
+    aggregate_window_seconds: float = 600.0
+    burst: int = 25
+    refill_seconds: float = 300.0
+    close_timeout_seconds: float = 5.0
+    request_timeout_seconds: float = 5.0
+    component: str = "nodeconf"
+
+    def __post_init__(self) -> None:
+        if self.queue_size < 1:
+            raise ValueError(f"queue_size must be >= 1, got {self.queue_size!r}")
+        if self.burst < 1:
+            raise ValueError(f"burst must be >= 1, got {self.burst!r}")
+        if not self.refill_seconds > 0:
+            raise ValueError(f"refill_seconds must be > 0, got {self.refill_seconds!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class EventSinkStats:
+    """What the sink did: ``posted`` (POSTs), ``patched`` (aggregating PATCHes),
+    ``aggregated`` (Events folded into another's count), ``skipped`` (outcomes equal to the
+    last of their reason), ``dropped_queue_full``, ``dropped_rate_limited``,
+    ``dropped_at_close``, ``failed`` (requests that failed).
+
+    Thread-safety: immutable.
+    """
+
+    posted: int = 0
+    patched: int = 0
+    aggregated: int = 0
+    skipped: int = 0
+    dropped_queue_full: int = 0
+    dropped_rate_limited: int = 0
+    dropped_at_close: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """One Event to send; ``count`` identical occurrences."""
+
+    type: str
+    reason: str
+    message: str
+    count: int = 1
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.type, self.reason, self.message)
+
+
+@dataclass(slots=True)
+class _Posted:
+    """An Event already on the server (sender thread only)."""
+
+    name: str
+    count: int
+    first_timestamp: str
+    posted_at: float
+
+
+class KubernetesEventSink:
+    """An ``OutcomeSink`` that posts core/v1 Events on the agent's pod; see module docstring.
+
+    ``client`` is a ``KubeClient`` or a lightkube ``Client`` (the sink uses a fork of it, with
+    connections of its own); default: built from ``kubeconfig`` or the environment.
+    ``clock`` paces the budget and stamps the Events; ``settings`` is ``EventSinkSettings``.
+    Call ``close()`` when done (it is also a context manager).
+
+    Thread-safety: every method is safe from any thread; ``emit`` never blocks.
+    """
+
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        pod_name: str,
+        node_name: str = "",
+        client: KubeClient | LightkubeClient | None = None,
+        kubeconfig: str | None = None,
+        clock: Clock | None = None,
+        settings: EventSinkSettings | None = None,
+    ) -> None:
+        if not namespace or not pod_name:
+            raise ValueError("namespace and pod_name must be non-empty strings")
+        self.namespace = namespace
+        self.pod_name = pod_name
+        self.node_name = node_name
+        self._settings = settings if settings is not None else EventSinkSettings()
+        self._clock = clock if clock is not None else default_clock()
+        timeout = self._settings.request_timeout_seconds
+        if isinstance(client, KubeClient):
+            self._base: KubeClient | None = None
+            base = client
+        elif client is not None:
+            self._base = None
+            base = KubeClient(client, request_timeout_seconds=timeout)
+        else:
+            self._base = base = KubeClient.connect(kubeconfig, request_timeout_seconds=timeout)
+        self._client = base.fork()  # owned by the sender thread; closed by close()
+        self._names = itertools.count()
+        self._cond = threading.Condition()
+        # -- guarded by _cond ------------------------------------------------------------
+        self._queue: deque[_Pending] = deque()
+        self._last_by_reason: dict[str, tuple[object, ...]] = {}
+        self._thread: threading.Thread | None = None
+        self._closing = False
+        self._flush_deadline: float | None = None  # time.monotonic() value, set by close
+        self._busy = False  # the sender is working on a batch
+        self._stats = EventSinkStats()
+        # -- owned by the sender thread --------------------------------------------------
+        self._pod_uid = ""
+        self._recent: OrderedDict[tuple[str, str, str], _Posted] = OrderedDict()
+        self._tokens = float(self._settings.burst)
+        self._tokens_at = self._clock.now()
+
+    # -- OutcomeSink -----------------------------------------------------------------------
+
+    def emit(self, outcome: Outcome) -> None:
+        """Queue the Event this outcome maps to, if any (never blocks, never raises)."""
+        try:
+            mapped = self._map(outcome)
+            if mapped is None:
+                return
+            pending, dedupe_key = mapped
+            with self._cond:
+                if self._closing:
+                    return
+                if self._last_by_reason.get(pending.reason) == dedupe_key:
+                    self._bump("skipped")
+                    return
+                self._last_by_reason[pending.reason] = dedupe_key
+                if len(self._queue) >= self._settings.queue_size:
+                    self._queue.popleft()
+                    self._bump("dropped_queue_full")
+                self._queue.append(pending)
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="nodeconf-events", daemon=True
+                    )
+                    self._thread.start()
+                self._cond.notify_all()
+        except Exception:  # the contract: a sink never raises into the manager
+            _log.exception("cannot queue an Event for outcome %r", outcome)
+
+    def _map(self, outcome: Outcome) -> tuple[_Pending, tuple[object, ...]] | None:
+        kind = outcome.kind
+        if kind == "synced":
+            return (
+                _Pending("Normal", REASON_SUCCESS, "Successfully applied config"),
+                ("synced", outcome.revision),
+            )
+        if kind == "invalid":
+            paths = [i.path for i in outcome.issues if i.severity == "error" and i.path]
+            message = f"Failed to apply config({outcome.error})"
+            if paths:
+                message += f" at {', '.join(dict.fromkeys(paths))}"
+            return (
+                _Pending("Warning", REASON_FAILED, message),
+                ("invalid", outcome.revision, outcome.error, tuple(paths)),
+            )
+        if kind in ("failed", "rejected"):
+            who = f"listener {outcome.listener}: " if outcome.listener else ""
+            verb = "rejected: " if kind == "rejected" else ""
+            message = f"Failed to apply config({who}{verb}{outcome.error})"
+            return (
+                _Pending("Warning", REASON_FAILED, message),
+                (kind, outcome.revision, outcome.listener),
+            )
+        if kind == "source" and outcome.detail == "document-deleted":
+            return (
+                _Pending("Warning", REASON_DOCUMENT_DELETED, outcome.error or "document deleted"),
+                ("deleted", outcome.error),
+            )
+        if kind == "source" and outcome.detail == "document-restored":
+            return (
+                _Pending("Normal", REASON_DOCUMENT_RESTORED, outcome.error or "document restored"),
+                ("restored", outcome.error),
+            )
+        return None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush what is queued (within ``timeout``, default ``close_timeout_seconds``), then
+        stop the sender thread. Idempotent. False when the thread outlived the bound."""
+        bound = self._settings.close_timeout_seconds if timeout is None else timeout
+        deadline = time.monotonic() + max(0.0, bound)
+        with self._cond:
+            if not self._closing:
+                self._closing = True
+                self._flush_deadline = deadline
+            thread = self._thread
+            self._cond.notify_all()
+        joined = True
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():  # a request still on the wire: cut it
+                self._client.interrupt()
+                thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
+            joined = not thread.is_alive()
+        if joined:
+            self._client.close()
+            if self._base is not None:
+                self._base.close()
+        return joined
+
+    stop = close
+
+    def __enter__(self) -> KubernetesEventSink:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def stats(self) -> EventSinkStats:
+        with self._cond:
+            return self._stats
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once nothing is queued and no request is in progress (for tests and
+        shutdown ordering); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def _bump(self, field: str, n: int = 1) -> None:
+        # caller holds _cond
+        self._stats = replace(self._stats, **{field: getattr(self._stats, field) + n})
+
+    # -- the sender thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch = list(self._queue)
+                self._queue.clear()
+                self._busy = True
+                deadline = self._flush_deadline
+            try:
+                groups = _coalesce(batch)
+                for index, pending in enumerate(groups):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        with self._cond:
+                            self._bump("dropped_at_close", sum(g.count for g in groups[index:]))
+                        break
+                    self._send(pending)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _take_token(self) -> bool:
+        s = self._settings
+        now = self._clock.now()
+        self._tokens = min(
+            float(s.burst), self._tokens + (now - self._tokens_at) / s.refill_seconds
+        )
+        self._tokens_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def _send(self, pending: _Pending) -> None:
+        if not self._take_token():
+            with self._cond:
+                self._bump("dropped_rate_limited")
+            _log.warning("event budget exhausted; dropped %s: %s", pending.reason, pending.message)
+            return
+        now = self._clock.now()
+        stamp = _timestamp(self._clock.wall())
+        posted = self._recent.get(pending.identity)
+        try:
+            if (
+                posted is not None
+                and now - posted.posted_at <= self._settings.aggregate_window_seconds
+            ):
+                try:
+                    self._client.merge_patch(
+                        KIND_EVENTS,
+                        posted.name,
+                        {"count": posted.count + pending.count, "lastTimestamp": stamp},
+                        namespace=self.namespace,
+                    )
+                except ApiStatusError as exc:
+                    if not exc.not_found:
+                        raise
+                    posted = None  # expired on the server: post a new one below
+                else:
+                    posted.count += pending.count
+                    posted.posted_at = now
+                    self._recent.move_to_end(pending.identity)
+                    with self._cond:
+                        self._bump("patched")
+                        self._bump("aggregated", pending.count)
+                    return
+            self._post(pending, stamp, now)
+        except SourceError as exc:
+            with self._cond:
+                self._bump("failed")
+            _log.warning("cannot post Event %s: %s", pending.reason, exc)
+
+    def _post(self, pending: _Pending, stamp: str, now: float) -> None:
+        if not self._pod_uid:
+            with contextlib.suppress(SourceError):
+                pod = self._client.get(KIND_PODS, self.pod_name, namespace=self.namespace)
+                if pod is not None:
+                    self._pod_uid = str((pod.get("metadata") or {}).get("uid") or "")
+        wall_ns = int(self._clock.wall() * 1e9)
+        name = f"{self.pod_name}.{wall_ns:x}{next(self._names):02x}"
+        involved: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": self.pod_name,
+            "namespace": self.namespace,
+        }
+        if self._pod_uid:
+            involved["uid"] = self._pod_uid
+        source = {"component": self._settings.component}
+        if self.node_name:
+            source["host"] = self.node_name
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "involvedObject": involved,
+            "reason": pending.reason,
+            "message": pending.message[:_MAX_MESSAGE_CHARS],
+            "type": pending.type,
+            "source": source,
+            "count": pending.count,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "reportingComponent": self._settings.component,
+            "reportingInstance": self.node_name,
+        }
+        self._client.create(KIND_EVENTS, body, namespace=self.namespace)
+        self._recent[pending.identity] = _Posted(name, pending.count, stamp, now)
+        self._recent.move_to_end(pending.identity)
+        while len(self._recent) > 64:
+            self._recent.popitem(last=False)
+        with self._cond:
+            self._bump("posted")
+            if pending.count > 1:
+                self._bump("aggregated", pending.count - 1)
+
+
+def _coalesce(batch: list[_Pending]) -> list[_Pending]:
+    """Fold runs of identical Events into one with the summed count (order kept)."""
+    out: list[_Pending] = []
+    for pending in batch:
+        if out and out[-1].identity == pending.identity:
+            out[-1] = replace(out[-1], count=out[-1].count + pending.count)
+        else:
+            out.append(pending)
+    return out
+
+
+def _timestamp(wall: float) -> str:
+    return datetime.fromtimestamp(wall, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,393 @@
+"""Our own list-watch loop for one named object, on one thread.
+
+The loop (``ListWatch``) keeps a one-object cache (the object, or ``None`` when it does not
+exist) and its resourceVersion ("RV"), and turns what the API server says into cache changes:
+
+1. LIST (field selector ``metadata.name=<name>``, a consistent read); diff the answer against
+   the cache, so an object deleted or changed while we were not watching still yields its
+   change; remember the list's RV.
+2. WATCH from that RV with ``allowWatchBookmarks=true`` and a random ``timeoutSeconds``; apply
+   each event; every event and every BOOKMARK advances the RV.
+3. When the watch ends:
+
+   * cleanly, at its server-side timeout: watch again from the RV at once;
+   * cleanly but early (an API server shutting down), or by any error (dropped or reset
+     connection, refused reconnect, 5xx, 429, the read watchdog): wait a jittered, capped,
+     growing delay (``Backoff``; a ``Retry-After`` is a floor) and watch again from the RV;
+   * with 410 Gone, as an HTTP status or as an ERROR event inside the stream: go back to 1
+     (LIST and diff) at once; a second 410 in a row waits a backoff delay first, so a server
+     that keeps answering 410 cannot drive a hot loop.
+
+   A watch that stayed open for ``BackoffSettings.reset_after_seconds`` resets the delays.
+
+The read watchdog is the connection's read timeout (``watch_idle_timeout_seconds``): a watch
+that delivers nothing at all, not even a bookmark, for that long fails and is reopened.
+
+Threads: ``start`` starts one thread (named by the caller, e.g. ``nodeconf-watch-node``) that
+runs the loop and calls the handler; nothing else calls the handler. ``stop`` may be called
+from any thread: it sets the stop flag, interrupts the loop's client (shutting down its
+connection, which wakes a blocked read at once) and wakes a backoff wait; ``join`` waits for
+the thread. The loop never calls the handler after it has seen the stop flag.
+
+Invariants: the handler sees changes in resourceVersion order, one object at a time, with
+``previous`` equal to what the previous call left in the cache; ``on_listed`` follows every
+successful LIST, after the changes that LIST revealed.
+
+Thread-safety: see above; ``_cond`` guards ``_stopping`` and the statistics.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from nodeconf.concurrency.clock import Clock
+from nodeconf.errors import SourceError
+from nodeconf.sources.kubernetes.backoff import Backoff
+from nodeconf.sources.kubernetes.client import (
+    ApiConnectionError,
+    ApiStatusError,
+    KubeClient,
+    WatchEvent,
+    status_of,
+)
+from nodeconf.sources.kubernetes.settings import KubernetesSettings
+
+__all__ = ["ListWatch", "ListWatchHandler", "WatchStats", "WatchTarget"]
+
+_log = logging.getLogger("nodeconf.sources.kubernetes")
+
+#: How many recent reconnect delays ``WatchStats`` keeps.
+_DELAY_HISTORY = 64
+
+
+@dataclass(frozen=True, slots=True)
+class WatchTarget:
+    """The object a loop follows: ``kind`` (plural), ``name``, ``namespace`` (None when
+    cluster-scoped).
+
+    Thread-safety: immutable.
+    """
+
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchStats:
+    """Counters of one loop, for status and tests.
+
+    ``lists`` LIST requests answered; ``watches`` WATCH requests accepted; ``events`` watch
+    events applied (bookmarks excluded); ``bookmarks``; ``expired`` 410 answers (status or
+    event); ``failures`` errors that led to a backoff delay; ``reconnect_delays`` the most
+    recent delays waited (seconds, oldest first); ``last_error`` the last error's text.
+
+    Thread-safety: immutable.
+    """
+
+    lists: int = 0
+    watches: int = 0
+    events: int = 0
+    bookmarks: int = 0
+    expired: int = 0
+    failures: int = 0
+    reconnect_delays: tuple[float, ...] = ()
+    last_error: str = ""
+    resource_version: str = ""
+
+
+class ListWatchHandler(Protocol):
+    """Receives a loop's cache changes, on the loop's thread."""
+
+    def on_change(
+        self, target: WatchTarget, previous: dict[str, Any] | None, current: dict[str, Any] | None
+    ) -> None:
+        """The object changed: added (``previous`` None), deleted (``current`` None) or
+        modified (both set; their resourceVersions differ)."""
+        ...
+
+    def on_listed(self, target: WatchTarget, current: dict[str, Any] | None) -> None:
+        """A LIST completed (after its changes were delivered); ``current`` is the object."""
+        ...
+
+    def on_restart(self, target: WatchTarget, reason: str) -> None:
+        """The watch is being re-established after ``reason`` (for status reports)."""
+        ...
+
+
+class _Stopped(Exception):  # noqa: N818 - control flow, never escapes the loop
+    """Raised inside the loop when the stop flag is seen."""
+
+
+class ListWatch:
+    """One list-watch loop on one thread: see the module docstring.
+
+    ``client`` should be used by this loop only (``KubeClient.fork()``): ``stop`` interrupts
+    it. The loop closes nothing it was given; the owner closes ``client`` after ``join``.
+
+    Thread-safety: ``start``/``join`` by the owner; ``stop`` and ``stats`` from any thread.
+    """
+
+    def __init__(
+        self,
+        client: KubeClient,
+        target: WatchTarget,
+        handler: ListWatchHandler,
+        *,
+        settings: KubernetesSettings,
+        clock: Clock,
+        rng: random.Random,
+        thread_name: str,
+    ) -> None:
+        self._client = client
+        self._target = target
+        self._handler = handler
+        self._settings = settings
+        self._clock = clock
+        self._rng = rng  # used by the loop thread only (after start)
+        self._backoff = Backoff(settings.backoff, rng=rng)  # loop thread only
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
+        # Owned by the loop thread: the cache and the resourceVersion to watch from.
+        self._cached: dict[str, Any] | None = None
+        self._rv = ""
+        self._progressed = False  # did the current attempt receive any event or bookmark?
+        self._cond = threading.Condition()
+        # Guarded by _cond: the stop flag and the statistics.
+        self._stopping = False
+        self._stats = WatchStats()
+        self._delays: deque[float] = deque(maxlen=_DELAY_HISTORY)
+
+    @property
+    def target(self) -> WatchTarget:
+        return self._target
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the loop to end now (idempotent, any thread, never blocks on the loop)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        # Wakes the loop wherever it is in a request: a blocked read or the wait for headers.
+        self._client.interrupt()
+
+    def join(self, timeout: float | None) -> bool:
+        """Wait for the loop's thread to end; True when it has (or never started)."""
+        if self._thread.ident is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stats(self) -> WatchStats:
+        with self._cond:
+            return self._stats
+
+    # -- the loop (runs on self._thread) ---------------------------------------------------
+
+    def _stopped(self) -> bool:
+        with self._cond:
+            return self._stopping
+
+    def _count(self, **increments: int) -> None:
+        with self._cond:
+            fields = {k: getattr(self._stats, k) + v for k, v in increments.items()}
+            self._stats = _replace(self._stats, fields, self._rv)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except _Stopped:
+            pass
+        except Exception:  # a bug: say so loudly, never die silently
+            _log.exception("list-watch loop of %s crashed", self._target)
+            raise
+
+    def _loop(self) -> None:
+        need_list = True
+        expired_in_a_row = 0
+        while True:
+            if self._stopped():
+                raise _Stopped
+            delay = 0.0
+            retry_reason = ""
+            self._progressed = False
+            try:
+                if need_list:
+                    self._relist()
+                    need_list = False
+                ended = self._watch_once()
+            except ApiStatusError as exc:
+                if self._stopped():
+                    raise _Stopped from exc
+                if exc.gone:
+                    need_list = True
+                    expired_in_a_row = 1 if self._progressed else expired_in_a_row + 1
+                    self._count(expired=1)
+                    retry_reason = f"resourceVersion expired ({exc})"
+                    if expired_in_a_row > 1:
+                        delay = self._fail(exc)
+                else:
+                    retry_reason = str(exc)
+                    delay = self._fail(exc, retry_after_seconds=exc.retry_after_seconds)
+            except SourceError as exc:  # ApiConnectionError and anything else a request raises
+                if self._stopped():
+                    raise _Stopped from exc
+                retry_reason = str(exc)
+                delay = self._fail(exc)
+            else:
+                if ended == "expired":
+                    need_list = True
+                    expired_in_a_row = 1 if self._progressed else expired_in_a_row + 1
+                    self._count(expired=1)
+                    retry_reason = "resourceVersion expired (410 error event)"
+                    if expired_in_a_row > 1:
+                        delay = self._fail(SourceError("410 again right after a relist"))
+                elif ended == "early":
+                    retry_reason = "watch ended before its timeout (API server going away?)"
+                    delay = self._fail(SourceError(retry_reason))
+                else:
+                    retry_reason = ""  # the server-side timeout: reconnect from the RV at once
+                if ended != "expired":
+                    expired_in_a_row = 0
+            if retry_reason:
+                _log.info("watch of %s restarts in %.3fs: %s", self._target, delay, retry_reason)
+                self._handler.on_restart(self._target, retry_reason)
+            if delay > 0:
+                self._wait(delay)
+
+    def _fail(self, exc: BaseException, *, retry_after_seconds: float | None = None) -> float:
+        delay = self._backoff.failure(self._clock.now(), retry_after_seconds=retry_after_seconds)
+        with self._cond:
+            self._delays.append(delay)
+            self._stats = _replace(
+                self._stats,
+                {
+                    "failures": self._stats.failures + 1,
+                    "reconnect_delays": tuple(self._delays),
+                    "last_error": str(exc),
+                },
+                self._rv,
+            )
+        return delay
+
+    def _wait(self, delay: float) -> None:
+        """Wait ``delay`` seconds on the clock, or until ``stop``."""
+        with self._cond:
+            deadline = self._clock.now() + delay
+            while not self._stopping:
+                if not self._clock.wait_until(self._cond, deadline):
+                    break
+            if self._stopping:
+                raise _Stopped
+
+    def _relist(self) -> None:
+        t = self._target
+        result = self._client.list_named(t.kind, t.name, namespace=t.namespace)
+        if self._stopped():
+            raise _Stopped
+        current = next((i for i in result.items if _name(i) == t.name), None)
+        self._apply(current)
+        self._rv = result.resource_version or _rv(current) or self._rv
+        self._count(lists=1)
+        self._handler.on_listed(t, current)
+
+    def _watch_once(self) -> str:
+        """One WATCH; returns how it ended: ``timeout`` (at its server-side timeout), ``early``
+        (cleanly, before it) or ``expired`` (a 410 ERROR event). Errors raise."""
+        t = self._target
+        s = self._settings
+        timeout_seconds = self._rng.randint(
+            s.watch_timeout_min_seconds, s.watch_timeout_max_seconds
+        )
+        opened_at = self._clock.now()
+        stream = self._client.watch_named(
+            t.kind,
+            t.name,
+            namespace=t.namespace,
+            resource_version=self._rv,
+            timeout_seconds=timeout_seconds,
+            idle_timeout_seconds=s.watch_idle_timeout_seconds,
+        )
+        self._backoff.healthy(opened_at)
+        self._count(watches=1)
+        with stream:
+            for event in stream:
+                if self._stopped():
+                    raise _Stopped
+                if event.type == "ERROR":
+                    error = status_of(event)
+                    if error.gone:
+                        return "expired"
+                    raise error
+                self._on_event(event)
+        if self._stopped():
+            raise _Stopped
+        elapsed = self._clock.now() - opened_at
+        # The server ends a watch at timeoutSeconds; allow for timer granularity on its side.
+        on_time = elapsed >= timeout_seconds - max(0.5, 0.1 * timeout_seconds)
+        return "timeout" if on_time else "early"
+
+    def _on_event(self, event: WatchEvent) -> None:
+        obj = event.object
+        rv = event.resource_version
+        self._progressed = True
+        if event.type == "BOOKMARK":
+            if rv:
+                self._rv = rv
+            self._count(bookmarks=1)
+            return
+        if _name(obj) != self._target.name:
+            return  # not ours (a server ignoring the field selector): skip, keep the RV
+        if event.type in ("ADDED", "MODIFIED"):
+            self._apply(obj)
+        elif event.type == "DELETED":
+            self._apply(None)
+        else:
+            raise ApiConnectionError(f"unknown watch event type {event.type!r}", method="WATCH")
+        if rv:
+            self._rv = rv
+        self._count(events=1)
+
+    def _apply(self, current: dict[str, Any] | None) -> None:
+        previous = self._cached
+        if previous is None and current is None:
+            return
+        if previous is not None and current is not None and _rv(previous) == _rv(current):
+            return
+        self._cached = current
+        if self._stopped():
+            raise _Stopped
+        self._handler.on_change(self._target, previous, current)
+
+
+def _name(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("name") or "")
+
+
+def _rv(obj: dict[str, Any] | None) -> str:
+    if obj is None:
+        return ""
+    meta = obj.get("metadata") or {}
+    return str(meta.get("resourceVersion") or "")
+
+
+def _replace(stats: WatchStats, fields: dict[str, Any], rv: str) -> WatchStats:
+    values = {name: getattr(stats, name) for name in WatchStats.__slots__}
+    values.update(fields)
+    values["resource_version"] = rv
+    return WatchStats(**values)

@@ -1,0 +1,466 @@
+"""``KubernetesSource``: the document from a ConfigMap, the labels from the agent's Node.
+
+Two list-watch loops (``listwatch``), one per object, each on its own thread:
+``nodeconf-watch-configmap`` follows ConfigMap ``<namespace>/<configmap>`` and
+``nodeconf-watch-node`` follows Node ``<node_name>``. Their changes become manager keys
+(spec section 7, with our improvements):
+
+* ConfigMap added, or its data key's text changed -> ``configmap``. A change elsewhere in the
+  ConfigMap (another key, an annotation), a no-op update or a bookmark -> nothing.
+* ConfigMap deleted -> the snapshot **keeps the last document text** (so the effective config
+  stays what it was: a ``None`` document would mean "defaults"), ``SourceEvent
+  ("document-deleted")`` is reported and ``configmap`` is notified (the manager finds nothing
+  new to apply). Re-created -> ``SourceEvent("document-restored")``, the new text is taken
+  and ``configmap`` notified: normal operation resumes. Volcano does nothing on a deletion
+  (issue #5474).
+* ConfigMap without our data key -> the document is the empty text, which the manager reports
+  as an unreadable document (last-known-good stays).
+* Node added -> ``node``. Node modified -> ``node`` only when a label in
+  ``SourceContext.label_keys()`` changed (the colocation labels, ``colocation-policy`` and
+  every label an override selector mentions); any other change is ignored. Node deleted ->
+  its last labels stay, and it is reported as a ``source-error``.
+* Nothing is notified before the first complete state (``wait_synced``): the manager's
+  initial sync reads ``snapshot()`` after it. ``wait_synced`` needs the ConfigMap listed
+  (present or absent) **and** the Node found: labels of a node that does not exist are not
+  known, and guessing them would hand out a wrong config.
+
+``prepare(schema, timeout)`` creates or backfills the ConfigMap (``prepare``; skipped with
+``prepare=False``).
+
+Threads and locks: the two loop threads call the handler methods; the manager calls
+``prepare``/``start``/``stop`` (one at a time) and ``snapshot``/``wait_synced`` from any thread.
+``_lock`` guards the raw state and the lifecycle; ``_emit_lock`` is held while calling the
+context (``notify``/``report``) and by ``stop`` while it closes the gate, so once ``stop`` has
+returned no call to the context is in flight or will ever be made, even from a loop thread
+that outlived its join timeout. Lock order: ``_emit_lock`` before ``_lock``; the context is
+never called with ``_lock`` held.
+
+Thread-safety: as above; every public method is safe to call from any thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+from lightkube import Client as LightkubeClient
+
+from nodeconf.concurrency.clock import Clock, default_clock
+from nodeconf.errors import LifecycleError
+from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceEvent, SourceState
+from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, KIND_NODES, KubeClient
+from nodeconf.sources.kubernetes.events import EventSinkSettings, KubernetesEventSink
+from nodeconf.sources.kubernetes.listwatch import ListWatch, WatchStats, WatchTarget
+from nodeconf.sources.kubernetes.prepare import PrepareResult, prepare_configmap
+from nodeconf.sources.kubernetes.settings import KubernetesSettings
+
+if TYPE_CHECKING:
+    from nodeconf.manager.source import SourceContext
+    from nodeconf.model.seam import ConfigSchema
+
+__all__ = ["DEFAULT_CONFIGMAP", "DEFAULT_KEY", "KubernetesSource"]
+
+DEFAULT_CONFIGMAP: Final = "volcano-agent-configuration"
+DEFAULT_KEY: Final = "colocation-config"
+
+_log = logging.getLogger("nodeconf.sources.kubernetes")
+_NO_LABELS: Final[Mapping[str, str]] = MappingProxyType({})
+
+
+class _Life(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class KubernetesSource:
+    """The document from a ConfigMap and the node labels from a Node, watched live.
+
+    ``namespace`` is the agent's namespace (where the ConfigMap lives); ``node_name`` the
+    agent's node; ``pod_name`` the agent's pod (only needed for ``event_sink``). ``client``
+    is a ``KubeClient`` or a lightkube ``Client`` (default: built from ``kubeconfig``, a path,
+    else the in-cluster service account, ``KUBECONFIG`` or ``~/.kube/config``). ``clock``
+    paces reconnect delays and prepare retries; ``settings`` is ``KubernetesSettings``.
+    See the module docstring for what becomes which key.
+
+    Thread-safety: every method is safe from any thread (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        node_name: str,
+        pod_name: str | None = None,
+        configmap: str = DEFAULT_CONFIGMAP,
+        key: str = DEFAULT_KEY,
+        prepare: bool = True,
+        client: KubeClient | LightkubeClient | None = None,
+        kubeconfig: str | None = None,
+        clock: Clock | None = None,
+        settings: KubernetesSettings | None = None,
+    ) -> None:
+        if not namespace:
+            raise ValueError("namespace must be a non-empty string")
+        if not node_name:
+            raise ValueError("node_name must be a non-empty string")
+        self.namespace = namespace
+        self.node_name = node_name
+        self.pod_name = pod_name
+        self.configmap = configmap
+        self.key = key
+        self._prepare_enabled = prepare
+        self._given_client = client
+        self._kubeconfig = kubeconfig
+        self._clock = clock if clock is not None else default_clock()
+        self._settings = settings if settings is not None else KubernetesSettings()
+        self._origin = f"ConfigMap {namespace}/{configmap} key {key}"
+        self._cm_target = WatchTarget(KIND_CONFIGMAPS, configmap, namespace)
+        self._node_target = WatchTarget(KIND_NODES, node_name, None)
+        self._synced = threading.Event()
+        self._emit_lock = threading.Lock()
+        self._lock = threading.Lock()
+        # -- guarded by _lock ------------------------------------------------------------
+        self._life = _Life.NEW
+        self._stop_requested = False  # set by the first stop(); start() checks it late
+        self._client: KubeClient | None = None  # the root client (prepare, forks)
+        self._loops: tuple[ListWatch, ...] = ()
+        self._loop_clients: tuple[KubeClient, ...] = ()
+        self._pending_reports: list[SourceEvent] = []  # from prepare, sent at start
+        self._document: str | None = None  # last known text of the data key
+        self._document_version = ""  # resourceVersion of the ConfigMap that set _document
+        self._document_present = False  # does the ConfigMap exist now?
+        self._document_seen = False  # has it ever existed since start?
+        self._labels: Mapping[str, str] = _NO_LABELS
+        self._node_present = False
+        self._configmap_listed = False
+        self._node_missing_reported = False
+        self._snapshot = SourceState(None, "", _NO_LABELS, self._origin)
+        # -- guarded by _emit_lock -------------------------------------------------------
+        self._context: SourceContext | None = None
+        self._gate_open = False  # False before start and forever after stop
+
+    def __repr__(self) -> str:
+        return (
+            f"KubernetesSource(namespace={self.namespace!r}, node_name={self.node_name!r}, "
+            f"configmap={self.configmap!r}, key={self.key!r})"
+        )
+
+    # -- the client ------------------------------------------------------------------------
+
+    def _root_client(self) -> KubeClient:
+        with self._lock:
+            if self._client is None:
+                given = self._given_client
+                timeout = self._settings.request_timeout_seconds
+                if isinstance(given, KubeClient):
+                    self._client = given
+                elif given is not None:
+                    self._client = KubeClient(given, request_timeout_seconds=timeout)
+                else:  # loads configuration only: no network I/O under the lock
+                    self._client = KubeClient.connect(
+                        self._kubeconfig, request_timeout_seconds=timeout
+                    )
+            return self._client
+
+    # -- Source protocol -------------------------------------------------------------------
+
+    def prepare(self, schema: ConfigSchema, timeout: float | None) -> None:
+        """Create or backfill the ConfigMap (see ``prepare`` module); no-op when disabled.
+
+        Waits at most ``min(timeout, settings.prepare_timeout_seconds)``; raises
+        ``SourceError`` when it could not finish, ``LifecycleError`` after ``start``.
+        """
+        with self._lock:
+            if self._life is not _Life.NEW:
+                raise LifecycleError(
+                    f"prepare() needs a new source; this one is {self._life.value}"
+                )
+        if not self._prepare_enabled:
+            return
+        client = self._root_client()
+        budget = self._settings.prepare_timeout_seconds
+        if timeout is not None:
+            budget = min(budget, timeout)
+        result = prepare_configmap(
+            client,
+            namespace=self.namespace,
+            name=self.configmap,
+            key=self.key,
+            schema=schema,
+            clock=self._clock,
+            retry_interval_seconds=self._settings.prepare_retry_interval_seconds,
+            deadline=self._clock.now() + budget,
+        )
+        self._after_prepare(result)
+
+    def _after_prepare(self, result: PrepareResult) -> None:
+        if result.action == "unreadable":
+            detail = f"{self._origin} left unprepared: {result.error}"
+            _log.warning("%s", detail)
+            with self._lock:
+                self._pending_reports.append(SourceEvent("source-error", detail))
+        elif result.action != "unchanged":
+            _log.info("%s %s", self._origin, result.action)
+
+    def start(self, context: SourceContext) -> None:
+        """Start both list-watch loops; returns at once (see ``wait_synced``)."""
+        with self._lock:
+            if self._life is not _Life.NEW:
+                raise LifecycleError(f"start() needs a new source; this one is {self._life.value}")
+            self._life = _Life.RUNNING
+        root = self._root_client()
+        rng = random.Random(self._settings.jitter_seed)  # noqa: S311 - jitter, not crypto
+        loops = []
+        clients = []
+        for target, thread_name in (
+            (self._cm_target, "nodeconf-watch-configmap"),
+            (self._node_target, "nodeconf-watch-node"),
+        ):
+            client = root.fork()
+            clients.append(client)
+            loops.append(
+                ListWatch(
+                    client,
+                    target,
+                    self,
+                    settings=self._settings,
+                    clock=self._clock,
+                    rng=random.Random(rng.random()),  # noqa: S311 - one stream per loop
+                    thread_name=thread_name,
+                )
+            )
+        with self._emit_lock:
+            self._context = context
+            self._gate_open = True
+            with self._lock:
+                if self._stop_requested:  # stop() ran while we were building the loops
+                    self._gate_open = False
+                    for client in clients:
+                        client.close()
+                    raise LifecycleError("start() raced with stop(): the source is stopped")
+                self._loops = tuple(loops)
+                self._loop_clients = tuple(clients)
+                pending, self._pending_reports = self._pending_reports, []
+            for event in pending:
+                context.report(event)
+        for loop in loops:
+            loop.start()
+
+    def wait_synced(self, timeout: float | None) -> bool:
+        """True once the ConfigMap was listed and the Node found; False on timeout."""
+        return self._synced.wait(timeout)
+
+    def snapshot(self) -> SourceState:
+        with self._lock:
+            return self._snapshot
+
+    def stop(self, timeout: float | None) -> bool:
+        """Stop both loops and join their threads within ``timeout``; idempotent.
+
+        Returns False when a thread was still running at the deadline (it will make no
+        further call to the context either way).
+        """
+        with self._emit_lock:
+            self._gate_open = False
+            with self._lock:
+                was = self._life
+                self._life = _Life.STOPPED
+                self._stop_requested = True
+                loops = self._loops
+                clients = self._loop_clients
+        for loop in loops:
+            loop.stop()
+        # Joining threads takes real time, whatever clock paces the loops.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        joined = True
+        for loop in loops:
+            joined = loop.join(_remaining(deadline)) and joined
+        if joined:
+            for client in clients:
+                client.close()
+            if was is not _Life.STOPPED and self._given_client is None:
+                with self._lock:
+                    root = self._client
+                if root is not None:
+                    root.close()
+        return joined
+
+    # -- extras ----------------------------------------------------------------------------
+
+    def watch_stats(self) -> dict[str, WatchStats]:
+        """Counters of both loops, keyed ``configmap`` and ``node`` (empty before start)."""
+        with self._lock:
+            loops = self._loops
+        return {
+            ("configmap" if loop.target.kind == KIND_CONFIGMAPS else "node"): loop.stats()
+            for loop in loops
+        }
+
+    def event_sink(
+        self, *, clock: Clock | None = None, settings: EventSinkSettings | None = None
+    ) -> KubernetesEventSink:
+        """A ``KubernetesEventSink`` posting on this agent's pod with this source's client
+        configuration (needs ``pod_name``). The caller closes it."""
+        if not self.pod_name:
+            raise ValueError("event_sink() needs the source's pod_name")
+        return KubernetesEventSink(
+            namespace=self.namespace,
+            pod_name=self.pod_name,
+            node_name=self.node_name,
+            client=self._root_client(),
+            clock=clock if clock is not None else self._clock,
+            settings=settings,
+        )
+
+    # -- ListWatchHandler (called on the loop threads) --------------------------------------
+
+    def on_change(
+        self, target: WatchTarget, previous: dict[str, Any] | None, current: dict[str, Any] | None
+    ) -> None:
+        if target.kind == KIND_CONFIGMAPS:
+            self._configmap_changed(current)
+        else:
+            self._node_changed(previous, current)
+
+    def on_listed(self, target: WatchTarget, current: dict[str, Any] | None) -> None:
+        reports: list[SourceEvent] = []
+        with self._lock:
+            if target.kind == KIND_CONFIGMAPS:
+                self._configmap_listed = True
+            elif current is None and not self._node_missing_reported:
+                self._node_missing_reported = True
+                detail = f"Node {self.node_name} not found; waiting for it to appear"
+                _log.warning("%s", detail)
+                reports.append(SourceEvent("source-error", detail))
+            self._update_synced_locked()
+        self._emit((), reports)
+
+    def on_restart(self, target: WatchTarget, reason: str) -> None:
+        self._emit((), [SourceEvent("watch-restarted", f"{target}: {reason}")])
+
+    def _configmap_changed(self, current: dict[str, Any] | None) -> None:
+        keys: list[str] = []
+        reports: list[SourceEvent] = []
+        with self._lock:
+            # A change applied before the first complete state is in the snapshot the
+            # manager's initial sync reads: it needs no key.
+            live = self._synced.is_set()
+            if current is None:
+                if not self._document_present:
+                    return
+                self._document_present = False
+                detail = (
+                    f"{self._origin} was deleted; keeping the last applied config until "
+                    "it is re-created"
+                )
+                _log.warning("%s", detail)
+                reports.append(SourceEvent("document-deleted", detail))
+                keys.append(KEY_DOCUMENT)
+            else:
+                data = current.get("data") or {}
+                text = data.get(self.key, "")
+                text = text if isinstance(text, str) else ""
+                restored = self._document_seen and not self._document_present
+                self._document_present = True
+                self._document_seen = True
+                if restored:
+                    detail = f"{self._origin} was re-created"
+                    _log.info("%s", detail)
+                    reports.append(SourceEvent("document-restored", detail))
+                if restored or text != self._document:
+                    self._document = text
+                    self._document_version = _resource_version(current)
+                    keys.append(KEY_DOCUMENT)
+            self._refresh_snapshot_locked()
+        self._emit(keys if live else (), reports)
+
+    def _node_changed(
+        self, previous: dict[str, Any] | None, current: dict[str, Any] | None
+    ) -> None:
+        reports: list[SourceEvent] = []
+        with self._lock:
+            live = self._synced.is_set()  # see _configmap_changed
+            if current is None:
+                self._node_present = False
+                detail = f"Node {self.node_name} was deleted; keeping its last labels"
+                _log.warning("%s", detail)
+                reports.append(SourceEvent("source-error", detail))
+                changed: frozenset[str] | None = frozenset()
+            else:
+                old = self._labels
+                new = MappingProxyType(dict(_labels_of(current)))
+                appeared = not self._node_present
+                self._node_present = True
+                self._labels = new
+                self._refresh_snapshot_locked()
+                changed = None if appeared else _changed_keys(old, new)
+            self._update_synced_locked()
+        if not live:
+            self._emit((), reports)
+        elif changed is None:
+            self._emit([KEY_NODE], reports)
+        elif changed:
+            self._emit([KEY_NODE], reports, only_if_labels=changed)
+        else:
+            self._emit((), reports)
+
+    def _update_synced_locked(self) -> None:
+        # Set under _lock, so "was it set when this change was applied?" has one answer.
+        if self._configmap_listed and self._node_present:
+            self._synced.set()
+
+    def _refresh_snapshot_locked(self) -> None:
+        self._snapshot = SourceState(
+            self._document, self._document_version, self._labels, self._origin
+        )
+
+    def _emit(
+        self,
+        keys: list[str] | tuple[str, ...],
+        reports: list[SourceEvent],
+        *,
+        only_if_labels: frozenset[str] | None = None,
+    ) -> None:
+        """Pass keys and reports to the context, unless not started or stopped."""
+        if not keys and not reports:
+            return
+        with self._emit_lock:
+            context = self._context
+            if not self._gate_open or context is None:
+                return
+            for event in reports:
+                context.report(event)
+            if not keys:
+                return
+            if only_if_labels is not None and not (only_if_labels & context.label_keys()):
+                return
+            for key in keys:
+                context.notify(key)
+
+
+def _resource_version(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("resourceVersion") or "")
+
+
+def _labels_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    meta = obj.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _changed_keys(old: Mapping[str, str], new: Mapping[str, str]) -> frozenset[str]:
+    return frozenset(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+
+def _remaining(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return max(0.0, deadline - time.monotonic())

@@ -1,0 +1,101 @@
+"""``nodeconf run`` with bad flags or unreadable paths: one line on stderr, exit 2, before
+anything starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nodeconf.cli.main import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    code = main(["run", *argv])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err.splitlines()
+
+
+@pytest.fixture
+def doc(tmp_path: Path) -> str:
+    path = tmp_path / "doc.json"
+    path.write_text('{"globalConfig": {}}', encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def outside_a_pod(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("KUBERNETES_SERVICE_HOST", "POD_NAMESPACE", "NODE_NAME", "POD_NAME"):
+        monkeypatch.delenv(name, raising=False)
+
+
+CASES = [
+    pytest.param([], "--source file needs --path P", id="no-source-no-path"),
+    pytest.param(
+        ["--path", "/nonexistent/cm"], "--path /nonexistent/cm: no such file", id="missing-path"
+    ),
+    pytest.param(["--source", "ftp"], "invalid choice: 'ftp'", id="unknown-source"),
+    pytest.param(["--bogus"], "unrecognized arguments: --bogus", id="unknown-flag"),
+    pytest.param(["--status-addr", "nowhere"], "--status-addr", id="bad-status-addr"),
+    pytest.param(
+        ["--exec-timeout", "-1"], "--exec-timeout must be a positive", id="negative-timeout"
+    ),
+    pytest.param(["--shutdown-timeout", "abc"], "invalid float value: 'abc'", id="non-number"),
+    pytest.param(["--log-format", "xml"], "invalid choice: 'xml'", id="bad-log-format"),
+    pytest.param(["--node-labels", "novalue"], "is not of the form key=value", id="bad-label"),
+    pytest.param(["--labels-file", "/nonexistent/labels"], "cannot read", id="missing-labels-file"),
+    pytest.param(
+        ["--write-effective", "/nonexistent/dir/out.json"], "does not exist", id="bad-out-dir"
+    ),
+    pytest.param(["--exec"], "--exec needs a command", id="exec-without-command"),
+    pytest.param(["--exec", "no-such-command-xyz"], "command not found", id="exec-not-found"),
+    pytest.param(
+        ["--namespace", "x"], "--namespace needs --source kubernetes", id="k8s-flag-with-file"
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), CASES)
+def test_bad_flag_is_one_line_and_exit_2(capsys, doc, argv, expected) -> None:
+    """Each bad flag or path is refused before anything starts: one line, exit 2."""
+    path = [] if argv[:1] in ([], ["--path"]) else ["--path", doc]
+    code, lines = run(capsys, *path, *argv)
+    assert code == 2
+    assert len(lines) == 1, lines
+    assert expected in lines[0]
+
+
+def test_kubernetes_source_needs_namespace_and_node_name(capsys) -> None:
+    """Without $POD_NAMESPACE and $NODE_NAME (or the flags) the Kubernetes source cannot run."""
+    code, lines = run(capsys, "--source", "kubernetes")
+    assert code == 2
+    assert lines == [
+        "nodeconf run: --source kubernetes needs --namespace (or $POD_NAMESPACE) "
+        "and --node-name (or $NODE_NAME)"
+    ]
+
+
+def test_kubernetes_is_the_default_inside_a_pod(capsys, monkeypatch) -> None:
+    """With KUBERNETES_SERVICE_HOST set and no --path, the source is kubernetes."""
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    code, lines = run(capsys, "--node-labels", "a=b")
+    assert code == 2
+    assert "--node-labels and --labels-file need --source file" in lines[0]
+
+
+def test_bad_flags_in_a_real_process_exit_2_without_traceback(tmp_path: Path) -> None:
+    """The same holds for the installed command in its own process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "nodeconf", "run", "--path", str(tmp_path / "missing")],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [
+        f"nodeconf run: --path {tmp_path / 'missing'}: no such file or directory"
+    ]

@@ -1,0 +1,61 @@
+"""``nodeconf run --source kubernetes`` against the in-process API server (tests/kubeapi)."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemon.daemonkit import Daemon, get
+from kubeapi import KubeAPIServer
+
+pytestmark = pytest.mark.kubernetes
+
+NAMESPACE = "volcano-system"
+NODE = "node-1"
+POD = "agent-abc"
+CONFIGMAP = "volcano-agent-configuration"
+
+
+@pytest.fixture
+def api() -> Iterator[KubeAPIServer]:
+    with KubeAPIServer() as server:
+        server.create({"kind": "Node", "metadata": {"name": NODE, "labels": {"pool": "a"}}})
+        server.create({"kind": "Pod", "metadata": {"name": POD, "namespace": NAMESPACE}})
+        yield server
+
+
+def test_prepares_applies_follows_and_posts_events(api: KubeAPIServer, tmp_path: Path) -> None:
+    """The daemon creates the missing ConfigMap with the default document, applies it, follows
+    an edit, posts Events on its pod, and stops cleanly on SIGTERM."""
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
+    out = tmp_path / "effective.json"
+    env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE, "POD_NAME": POD}
+    args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--status-addr"]
+    args += ["127.0.0.1:0", "--write-effective", str(out), "--shutdown-timeout", "10"]
+    with Daemon(*args, env=env) as daemon:
+        address = daemon.status_address()
+        daemon.wait_for("revision 1 synced to every listener")
+        created = api.get("ConfigMap", CONFIGMAP, NAMESPACE)
+        assert created is not None
+        assert "globalConfig" in json.loads(created["data"]["colocation-config"])
+
+        document = {
+            "globalConfig": {},
+            "nodesConfig": [
+                {"selector": {"matchLabels": {"pool": "a"}}, "cpuQosConfig": {"enable": True}}
+            ],
+        }
+        created["data"]["colocation-config"] = json.dumps(document)
+        api.replace(created)
+        daemon.wait_for("revision 2 synced to every listener")
+        assert json.loads(out.read_text())["cpuQosConfig"] == {"enable": True}
+        assert json.loads(get(address, "/status")[1])["revision"] == 2
+        assert daemon.terminate(signal.SIGTERM) == 0
+    reasons = {event["reason"] for event in api.list("Event", NAMESPACE)}
+    assert "ConfigApplySuccess" in reasons
+    pod_events = [e for e in api.list("Event", NAMESPACE) if e["involvedObject"]["name"] == POD]
+    assert pod_events

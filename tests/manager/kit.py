@@ -1,0 +1,122 @@
+"""Helpers shared by the manager's tests (importable as ``manager.kit``).
+
+Documents are built with ``doc(...)``; ``INVALID`` is a document whose effective config breaks
+a validation rule; ``RecordingSink`` collects outcomes; ``TIMEOUT`` bounds every wait (it only
+bounds failures: the tests never wait for it to pass).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from nodeconf.manager.outcomes import Outcome
+from nodeconf.manager.source import SourceContext, SourceState
+
+__all__ = [
+    "INVALID",
+    "TIMEOUT",
+    "RecordingSink",
+    "ScriptedSource",
+    "cpu_qos",
+    "doc",
+]
+
+#: Real seconds any wait in these tests may take before the test fails.
+TIMEOUT = 10.0
+
+
+def doc(**sections: dict[str, Any]) -> dict[str, Any]:
+    """A document whose globalConfig holds ``sections``."""
+    return {"globalConfig": dict(sections)}
+
+
+def cpu_qos(enable: bool) -> dict[str, Any]:
+    """A valid document differing from others only in ``cpuQosConfig.enable``."""
+    return doc(cpuQosConfig={"enable": enable})
+
+
+#: The effective config breaks "evictingCPUHighWatermark must be a positive number".
+INVALID = doc(evictingConfig={"evictingCPUHighWatermark": -1})
+
+
+class RecordingSink:
+    """Collects every outcome, thread-safely; ``wait_for`` blocks on a predicate."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._outcomes: list[Outcome] = []  # guarded by _cond
+
+    def emit(self, outcome: Outcome) -> None:
+        with self._cond:
+            self._outcomes.append(outcome)
+            self._cond.notify_all()
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        with self._cond:
+            return list(self._outcomes)
+
+    def of(self, kind: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.kind == kind]
+
+    def wait_for(
+        self, predicate: Callable[[list[Outcome]], bool], timeout: float = TIMEOUT
+    ) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self._outcomes), timeout)
+
+
+class ScriptedSource:
+    """A source whose prepare/wait_synced/stop results are chosen by the test.
+
+    ``prepare_error`` is raised by ``prepare``; ``synced`` is what ``wait_synced`` returns;
+    ``prepare_gate``, when given, makes ``prepare`` wait for it (``prepare_entered`` is set on
+    entry). Records the calls it received, in order.
+    """
+
+    def __init__(
+        self,
+        *,
+        prepare_error: Exception | None = None,
+        synced: bool = True,
+        prepare_gate: threading.Event | None = None,
+    ) -> None:
+        self.prepare_error = prepare_error
+        self.synced = synced
+        self.prepare_gate = prepare_gate
+        self.prepare_entered = threading.Event()
+        self._lock = threading.Lock()
+        self._calls: list[str] = []  # guarded by _lock
+
+    @property
+    def calls(self) -> list[str]:
+        with self._lock:
+            return list(self._calls)
+
+    def _record(self, name: str) -> None:
+        with self._lock:
+            self._calls.append(name)
+
+    def prepare(self, schema: object, timeout: float | None) -> None:
+        self._record("prepare")
+        self.prepare_entered.set()
+        if self.prepare_gate is not None:
+            assert self.prepare_gate.wait(TIMEOUT)
+        if self.prepare_error is not None:
+            raise self.prepare_error
+
+    def start(self, context: SourceContext) -> None:
+        self._record("start")
+
+    def wait_synced(self, timeout: float | None) -> bool:
+        self._record("wait_synced")
+        return self.synced
+
+    def snapshot(self) -> SourceState:
+        return SourceState(document=None)
+
+    def stop(self, timeout: float | None) -> bool:
+        self._record("stop")
+        return True
