@@ -2,6 +2,8 @@
 # Build (once) a free-threaded CPython 3.13 into PREFIX, or reuse the one already there.
 #
 # Usage: bash scripts/build-ft-python.sh PREFIX
+#        bash scripts/build-ft-python.sh --fetch-only DIR   (fetch and verify the source into DIR,
+#                                                            unpacked; no build, no apt-get install)
 #
 # What it promises:
 #   * On success PREFIX/bin/python3.13t exists, reports sys._is_gil_enabled() == False, imports
@@ -37,12 +39,14 @@ BUILD_DEPS=(gcc make libc6-dev pkg-config xz-utils libssl-dev zlib1g-dev libffi-
 log() { printf 'build-ft-python: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ $# -eq 1 && -n $1 ]] || die "usage: $0 PREFIX"
-case $1 in /*) PREFIX=$1 ;; *) PREFIX=$PWD/$1 ;; esac
-PREFIX=${PREFIX%/}
-PY=$PREFIX/bin/python3.13t
-STAMP=$PREFIX/.nodeconf-ft-stamp
-LOG=$PREFIX.build.log
+# set_prefix PREFIX: the paths derived from the install prefix.
+set_prefix() {
+    case $1 in /*) PREFIX=$1 ;; *) PREFIX=$PWD/$1 ;; esac
+    PREFIX=${PREFIX%/}
+    PY=$PREFIX/bin/python3.13t
+    STAMP=$PREFIX/.nodeconf-ft-stamp
+    LOG=$PREFIX.build.log
+}
 STAMP_TEXT="cpython=$PY_VERSION source=$SRC_PACKAGE/$SRC_SUITE sha256=$ORIG_SHA256 recipe=$RECIPE
 configure=${CONFIGURE_FLAGS[*]}"
 
@@ -61,24 +65,6 @@ reuse_ok() {
     [[ -f $STAMP ]] && [[ "$(cat "$STAMP")" == "$STAMP_TEXT" ]] && interpreter_ok
 }
 
-mkdir -p "$(dirname "$PREFIX")" || die "cannot create $(dirname "$PREFIX")"
-# Serialise concurrent builds into the same prefix.
-exec 9>"$PREFIX.lock"
-flock 9
-
-if reuse_ok; then
-    log "reusing $PY ($("$PY" -VV | head -n1))"
-    exit 0
-fi
-
-# ---- from here on: a fresh build ----------------------------------------------------------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/nodeconf-ft-build.XXXXXX")
-STAGE=$PREFIX.stage.$$
-cleanup() { rm -rf "$WORK" "$STAGE"; }
-trap cleanup EXIT
-: >"$LOG"
-started=$(date +%s)
-
 # run STEP CMD...: run a command with its output in the log; on failure show the tail and stop.
 run() {
     local step=$1
@@ -95,15 +81,9 @@ run() {
 # The Debian archive this machine already uses: a `deb`/`deb-src` entry for a bare release
 # suite (not -security/-updates/-backports) over http(s). Reads deb822 *.sources files and
 # one-line *.list files. Prints the URI, or nothing.
-# Arguments: the files to read (default: the system's).
+# Arguments: the files to read (system_apt_sources lists the machine's).
 find_debian_mirror() {
-    local files=("$@") f
-    if [[ $# -eq 0 ]]; then
-        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-            /etc/apt/sources.list.d/*.sources; do
-            [[ -f $f ]] && files+=("$f")
-        done
-    fi
+    local files=("$@")
     [[ ${#files[@]} -gt 0 ]] || return 0
     awk '
         function good_suite(s) { return s ~ /^[a-z]+$/ }  # bookworm, trixie, stable
@@ -140,6 +120,15 @@ find_debian_mirror() {
     ' "${files[@]}"
 }
 
+# The machine's apt source files, one a line.
+system_apt_sources() {
+    local f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+        /etc/apt/sources.list.d/*.sources; do
+        if [[ -f $f ]]; then printf '%s\n' "$f"; fi
+    done
+}
+
 install_build_deps() {
     local missing=() pkg
     for pkg in "${BUILD_DEPS[@]}"; do
@@ -149,13 +138,14 @@ install_build_deps() {
     [[ ${#missing[@]} -eq 0 ]] && return 0
     [[ $(id -u) -eq 0 ]] || die "missing build dependencies (${missing[*]}); install them as root"
     run "apt-get update" apt-get update
-    run "installing build dependencies: ${missing[*]}" \
-        env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    run "installing build dependencies: ${missing[*]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
 fetch_source() {
-    local mirror apt_dir
-    mirror=$(find_debian_mirror)
+    local mirror apt_dir sources
+    mapfile -t sources < <(system_apt_sources)
+    mirror=$(find_debian_mirror "${sources[@]}")
     [[ -n $mirror ]] || die "no Debian archive found in this machine's apt sources" \
         "(/etc/apt/sources.list, /etc/apt/sources.list.d/*.{list,sources}); cannot fetch" \
         "the $SRC_PACKAGE source package"
@@ -163,6 +153,11 @@ fetch_source() {
     apt_dir=$WORK/apt
     mkdir -p "$apt_dir/lists/partial" "$WORK/src"
     printf 'deb-src %s %s main\n' "${mirror%/}" "$SRC_SUITE" >"$apt_dir/sources.list"
+    # Let apt's unprivileged download user write there (else it warns and downloads as root).
+    if [[ $(id -u) -eq 0 ]] && id _apt >/dev/null 2>&1; then
+        chmod 755 "$WORK"
+        chown -R _apt "$apt_dir/lists" "$WORK/src"
+    fi
     # Private configuration: own source list, own lists, no shared caches written.
     local apt_opts=(
         -o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=-"
@@ -177,7 +172,7 @@ fetch_source() {
 verify_and_unpack() {
     local orig=$WORK/src/${SRC_PACKAGE}_${PY_VERSION}.orig.tar.xz dsc actual
     [[ -f $orig ]] || die "expected $(basename "$orig") from $SRC_SUITE; got:" \
-        "$(ls "$WORK/src" | tr '\n' ' ')(has $SRC_SUITE moved past $PY_VERSION? update the pin)"
+        "$(cd "$WORK/src" && printf '%s ' *)(has $SRC_SUITE moved past $PY_VERSION? update the pin)"
     dsc=$(ls "$WORK/src"/"${SRC_PACKAGE}"_*.dsc)
     actual=$(sha256sum "$orig" | cut -d' ' -f1)
     grep -q "^ $actual [0-9]* $(basename "$orig")\$" "$dsc" ||
@@ -210,8 +205,45 @@ print(sys._is_gil_enabled())' >&2 || true
     printf '%s\n' "$STAMP_TEXT" >"$STAMP"
 }
 
-install_build_deps
-fetch_source
-verify_and_unpack
-build_and_install
-log "built $("$PY" -VV | head -n1) into $PREFIX in $(($(date +%s) - started)) s (log: $LOG)"
+# make_work_dir: a temporary directory for the source and the build, removed on exit.
+make_work_dir() {
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/nodeconf-ft-build.XXXXXX")
+    STAGE=${PREFIX:-$WORK}.stage.$$
+    trap 'rm -rf "$WORK" "$STAGE"' EXIT
+}
+
+main() {
+    if [[ $# -eq 2 && $1 == --fetch-only && -n $2 ]]; then
+        mkdir -p "$2"
+        LOG=$(cd "$2" && pwd)/fetch.log
+        : >"$LOG"
+        make_work_dir
+        fetch_source
+        verify_and_unpack
+        rm -rf "${2:?}/Python-$PY_VERSION"
+        mv "$SRC_DIR" "$2/"
+        log "source verified and unpacked in $2/Python-$PY_VERSION"
+        return 0
+    fi
+    [[ $# -eq 1 && -n $1 ]] || die "usage: $0 PREFIX | $0 --fetch-only DIR"
+    set_prefix "$1"
+    mkdir -p "$(dirname "$PREFIX")" || die "cannot create $(dirname "$PREFIX")"
+    # Serialise concurrent builds into the same prefix.
+    exec 9>"$PREFIX.lock"
+    flock 9
+    if reuse_ok; then
+        log "reusing $PY ($("$PY" -VV | head -n1))"
+        return 0
+    fi
+    make_work_dir
+    : >"$LOG"
+    local started
+    started=$(date +%s)
+    install_build_deps
+    fetch_source
+    verify_and_unpack
+    build_and_install
+    log "built $("$PY" -VV | head -n1) into $PREFIX in $(($(date +%s) - started)) s (log: $LOG)"
+}
+
+main "$@"; exit  # on one line: bash stops here even if this file changes while it runs

@@ -29,6 +29,7 @@
 #      Tests marked `kubernetes` are deselected, and test modules or folders that cannot import
 #      the kubernetes extra are skipped with that reason (scripts/ft_pytest_plugin.py); they
 #      run on the default interpreter.
+#   Last line: "freethreaded: N passed, N failed, N skipped", the totals of the three runs.
 #   Exit status: non-zero if any run failed, or if the self-test did not run all its tests.
 #   A run that selects no test (pytest exit 5) is reported but is not a failure: the self-test
 #   always has tests, so the whole never runs nothing.
@@ -67,27 +68,28 @@ default_prefix() {
     fi
 }
 
-prefix=${1:-}
-# The Makefile's default is $(HOME)/.cache/...: with HOME unset that is /.cache/...
-if [[ -z ${HOME:-} && $prefix == /.cache/* ]]; then prefix=; fi
-if [[ -n $prefix ]] && ! writable_dir "$(dirname "$prefix")"; then
-    log "cannot write beside $prefix; using a directory under ${TMPDIR:-/tmp} instead"
-    prefix=
-fi
-[[ -n $prefix ]] || prefix=$(default_prefix)
-writable_dir "$(dirname "$prefix")" || die "no writable place for the interpreter ($prefix)"
+main() {
+    prefix=${1:-}
+    # The Makefile's default is $(HOME)/.cache/...: with HOME unset that is /.cache/...
+    if [[ -z ${HOME:-} && $prefix == /.cache/* ]]; then prefix=; fi
+    if [[ -n $prefix ]] && ! writable_dir "$(dirname "$prefix")"; then
+        log "cannot write beside $prefix; using the default location instead"
+        prefix=
+    fi
+    [[ -n $prefix ]] || prefix=$(default_prefix)
+    writable_dir "$(dirname "$prefix")" || die "no writable place for the interpreter ($prefix)"
 
-started=$(date +%s)
-# ---- 1. the interpreter --------------------------------------------------------------------
-bash "$REPO/scripts/build-ft-python.sh" "$prefix"
-FT_PYTHON=$prefix/bin/python3.13t
-built=$(date +%s)
+    started=$(date +%s)
+    # ---- 1. the interpreter ----------------------------------------------------------------------
+    bash "$REPO/scripts/build-ft-python.sh" "$prefix"
+    FT_PYTHON=$prefix/bin/python3.13t
+    built=$(date +%s)
 
-# ---- 2. the venv ---------------------------------------------------------------------------
-# Nothing in the environment may force the GIL either way: we check what the imports do.
-unset PYTHON_GIL
-cd "$REPO"
-requirements=$("$FT_PYTHON" - "${FT_PINS[@]}" <<'EOF'
+    # ---- 2. the venv -----------------------------------------------------------------------------
+    # Nothing in the environment may force the GIL either way: we check what the imports do.
+    unset PYTHON_GIL
+    cd "$REPO"
+    mapfile -t requirements < <("$FT_PYTHON" - "${FT_PINS[@]}" <<'EOF'
 import re, sys, tomllib
 
 with open("pyproject.toml", "rb") as f:
@@ -99,81 +101,80 @@ for req in [*project["dependencies"], *test]:
         print(req)
 print(*sys.argv[1:], sep="\n")
 EOF
-)
-venv_stamp_text="$(cat "$prefix/.nodeconf-ft-stamp")
-prefix=$prefix
-$requirements"
-venv_stamp=$VENV/.nodeconf-ft-installed
-VPY=$VENV/bin/python
-pip_log=$VENV/pip.log
-if [[ -f $venv_stamp && "$(cat "$venv_stamp")" == "$venv_stamp_text" && -x $VPY ]]; then
-    log "reusing venv $VENV"
-else
-    log "creating venv $VENV with $(printf '%s ' $requirements)"
-    rm -rf "$VENV"
-    "$FT_PYTHON" -m venv "$VENV"
-    pip=("$VPY" -m pip install --disable-pip-version-check --no-input)
-    # shellcheck disable=SC2086 # one requirement per line, none with spaces
-    if ! { "${pip[@]}" --no-deps -e . && "${pip[@]}" $requirements; } >"$pip_log" 2>&1; then
-        tail -n 40 "$pip_log" >&2
-        die "installing into $VENV failed (log: $pip_log)"
+    )
+    [[ ${#requirements[@]} -gt ${#FT_PINS[@]} ]] || die "cannot read the pins in pyproject.toml"
+    venv_stamp_text="$(cat "$prefix/.nodeconf-ft-stamp") prefix=$prefix ${requirements[*]}"
+    venv_stamp=$VENV/.nodeconf-ft-installed
+    VPY=$VENV/bin/python
+    pip_log=$VENV/pip.log
+    if [[ -f $venv_stamp && "$(cat "$venv_stamp")" == "$venv_stamp_text" && -x $VPY ]]; then
+        log "reusing venv $VENV"
+    else
+        log "creating venv $VENV with ${requirements[*]}"
+        rm -rf "$VENV"
+        "$FT_PYTHON" -m venv "$VENV"
+        pip=("$VPY" -m pip install --disable-pip-version-check --no-input)
+        if ! { "${pip[@]}" --no-deps -e . && "${pip[@]}" "${requirements[@]}"; } \
+            >"$pip_log" 2>&1; then
+            tail -n 40 "$pip_log" >&2
+            die "installing into $VENV failed (log: $pip_log)"
+        fi
     fi
-fi
-# Stamp only after the GIL check passes, so a bad install is redone next time.
-if ! "$VPY" -c '
+    # Stamp only after the GIL check passes, so a bad install is redone next time.
+    if ! "$VPY" - >&2 <<'EOF'; then
 import sys
 import yaml, prometheus_client, watchdog.observers, pytest, hypothesis
 import pytest_run_parallel.plugin, pytest_timeout
 if yaml.__with_libyaml__:
-    import yaml._yaml  # PyYAML compiled against libyaml: its C extension must keep the GIL off
+    import yaml._yaml  # compiled against libyaml: its C extension must keep the GIL off
 assert not sys._is_gil_enabled(), "importing the test dependencies re-enabled the GIL"
 print(f"yaml C extension: {yaml.__with_libyaml__}; GIL enabled: {sys._is_gil_enabled()}")
-' >&2; then
-    rm -f "$venv_stamp"
-    die "the free-threaded venv fails its check (see above)"
-fi
-printf '%s\n' "$venv_stamp_text" >"$venv_stamp"
-installed=$(date +%s)
+EOF
+        rm -f "$venv_stamp"
+        die "the free-threaded venv fails its check (see above)"
+    fi
+    printf '%s\n' "$venv_stamp_text" >"$venv_stamp"
+    installed=$(date +%s)
 
-# ---- 3. the tests --------------------------------------------------------------------------
-results=$(mktemp -d "${TMPDIR:-/tmp}/nodeconf-test-ft.XXXXXX")
-trap 'rm -rf "$results"' EXIT
-export NODECONF_REQUIRE_FREE_THREADING=1
-# Also fail when an import during the run re-enables the GIL (a module without Py_mod_gil).
-# ft_pytest_plugin (scripts/) skips, with the reason, what cannot import the kubernetes extra.
-export PYTHONPATH=$REPO/scripts${PYTHONPATH:+:$PYTHONPATH}
-common=(-p pytest_run_parallel -p ft_pytest_plugin
-    -W "error:The global interpreter lock:RuntimeWarning")
-failed=()
+    # ---- 3. the tests ----------------------------------------------------------------------------
+    results=$(mktemp -d "${TMPDIR:-/tmp}/nodeconf-test-ft.XXXXXX")
+    trap 'rm -rf "$results"' EXIT
+    export NODECONF_REQUIRE_FREE_THREADING=1
+    # Also fail when an import during the run re-enables the GIL (a module without Py_mod_gil).
+    # ft_pytest_plugin (scripts/) skips, with the reason, what cannot import the kubernetes extra.
+    export PYTHONPATH=$REPO/scripts${PYTHONPATH:+:$PYTHONPATH}
+    common=(-p pytest_run_parallel -p ft_pytest_plugin
+        -W "error:The global interpreter lock:RuntimeWarning")
+    failed=()
 
-# A run that deadlocks is stopped by `timeout` with SIGABRT: faulthandler then prints the stack
-# of every thread (pytest-timeout covers single tests; this also covers a hang at exit).
-export PYTHONFAULTHANDLER=1
+    # A run that deadlocks is stopped by `timeout` with SIGABRT: faulthandler then prints the stack
+    # of every thread (pytest-timeout covers single tests; this also covers a hang at exit).
+    export PYTHONFAULTHANDLER=1
 
-# run_pytest NAME ARGS...: one pytest run, its JUnit XML kept for the summary.
-run_pytest() {
-    local name=$1 rc=0
-    shift
-    log "pytest ($name): ${*}"
-    timeout --signal=ABRT --kill-after=30 "$RUN_TIMEOUT" \
-        "$VPY" -m pytest "${common[@]}" --junitxml="$results/$name.xml" "$@" || rc=$?
-    case $rc in
-        0) ;;
-        5) log "pytest ($name) selected no test" ;;
-        124 | 134 | 137) failed+=("$name (stopped after ${RUN_TIMEOUT} s, exit $rc)") ;;
-        *) failed+=("$name (exit $rc)") ;;
-    esac
-}
+    # run_pytest NAME ARGS...: one pytest run, its JUnit XML kept for the summary.
+    run_pytest() {
+        local name=$1 rc=0
+        shift
+        log "pytest ($name): ${*}"
+        timeout --signal=ABRT --kill-after=30 "$RUN_TIMEOUT" \
+            "$VPY" -m pytest "${common[@]}" --junitxml="$results/$name.xml" "$@" || rc=$?
+        case $rc in
+            0) ;;
+            5) log "pytest ($name) selected no test" ;;
+            124 | 134 | 137) failed+=("$name (stopped after ${RUN_TIMEOUT} s, exit $rc)") ;;
+            *) failed+=("$name (exit $rc)") ;;
+        esac
+    }
 
-export PYTEST_RUN_PARALLEL_VERBOSE=1  # name the tests that could not run on several threads
-run_pytest parallel -m "concurrency and not stress and not kubernetes" \
-    --parallel-threads="$THREADS" --iterations="$ITERATIONS" --mark-hypothesis-as-unsafe \
-    --ignore=tests/ft_selftest tests
-run_pytest stress -m "stress and not kubernetes" --ignore=tests/ft_selftest tests
-run_pytest selftest tests/ft_selftest
+    export PYTEST_RUN_PARALLEL_VERBOSE=1  # name the tests that could not run on several threads
+    run_pytest parallel -m "concurrency and not stress and not kubernetes" \
+        --parallel-threads="$THREADS" --iterations="$ITERATIONS" --mark-hypothesis-as-unsafe \
+        --ignore=tests/ft_selftest tests
+    run_pytest stress -m "stress and not kubernetes" --ignore=tests/ft_selftest tests
+    run_pytest selftest tests/ft_selftest
 
-# Totals over the three runs; the self-test must have run every test it has.
-summary=$("$VPY" - "$results" <<'EOF'
+    # Totals over the three runs; the self-test must have run every test it has.
+    summary=$("$VPY" - "$results" <<'EOF'
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -193,17 +194,20 @@ if selftest["tests"] == 0 or selftest["skipped"]:
 print(f"{passed} passed, {totals['failures'] + totals['errors']} failed, "
       f"{totals['skipped']} skipped")
 EOF
-) || summary="SELFTEST-NOT-RUN (no results)"
-if [[ $summary == SELFTEST-NOT-RUN* ]]; then
-    summary=${summary#SELFTEST-NOT-RUN }
-    failed+=("selftest (tests/ft_selftest collected nothing or skipped tests)")
-fi
-finished=$(date +%s)
-log "interpreter $((built - started)) s, venv $((installed - built)) s," \
-    "tests $((finished - installed)) s, total $((finished - started)) s"
-if [[ ${#failed[@]} -gt 0 ]]; then
-    log "FAILED: ${failed[*]}"
-    printf 'test-ft: %s\n' "$summary"
-    exit 1
-fi
-printf 'test-ft: %s\n' "$summary"
+    ) || summary="SELFTEST-NOT-RUN (no results)"
+    if [[ $summary == SELFTEST-NOT-RUN* ]]; then
+        summary=${summary#SELFTEST-NOT-RUN }
+        failed+=("selftest (tests/ft_selftest collected nothing or skipped tests)")
+    fi
+    finished=$(date +%s)
+    log "interpreter $((built - started)) s, venv $((installed - built)) s," \
+        "tests $((finished - installed)) s, total $((finished - started)) s"
+    if [[ ${#failed[@]} -gt 0 ]]; then
+        log "FAILED: ${failed[*]}"
+        printf 'freethreaded: %s\n' "$summary"
+        exit 1
+    fi
+    printf 'freethreaded: %s\n' "$summary"
+}
+
+main "$@"; exit  # on one line: bash stops here even if this file changes while it runs

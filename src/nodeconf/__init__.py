@@ -1,4 +1,18 @@
-"""nodeconf: live, validated, per-node configuration for Kubernetes node agents."""
+"""nodeconf: live, validated, per-node configuration for Kubernetes node agents.
+
+The public door for library users::
+
+    from nodeconf import ConfigManager
+    from nodeconf.sources import FileSource          # or KubernetesSource, StaticSource
+    from nodeconf.testing import RecordingListener   # for your own tests
+
+Everything a user needs is exported here, from ``nodeconf.sources`` and from
+``nodeconf.testing``; other modules are internal. A test pins each ``__all__``.
+
+Thread-safety: one rule for the whole library — every public method of a public class may be
+called from any thread unless its docstring says otherwise; listeners are called from the
+manager's dispatcher threads, never concurrently with themselves.
+"""
 
 from nodeconf.errors import (
     ConfigInvalid,
@@ -11,16 +25,44 @@ from nodeconf.errors import (
     RetryLater,
     SourceError,
 )
+from nodeconf.manager import (
+    Change,
+    ConfigManager,
+    FanOutSink,
+    Lifecycle,
+    ListenerStatus,
+    ManagerStatus,
+    NullSink,
+    Outcome,
+    OutcomeSink,
+    PendingRetry,
+    Revision,
+    Settings,
+    StopReport,
+)
 
 __all__ = [
+    "Change",
     "ConfigInvalid",
+    "ConfigManager",
     "DocumentError",
+    "FanOutSink",
     "Issue",
+    "Lifecycle",
     "LifecycleError",
     "ListenerIntent",
+    "ListenerStatus",
+    "ManagerStatus",
     "NodeconfError",
+    "NullSink",
+    "Outcome",
+    "OutcomeSink",
+    "PendingRetry",
     "Reject",
     "RetryLater",
+    "Revision",
+    "Settings",
     "SourceError",
+    "StopReport",
 ]
 __version__ = "0.1.0"

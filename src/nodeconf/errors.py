@@ -133,8 +133,11 @@ class ConfigInvalid(NodeconfError):
 
 
 def volcano_aggregate(issues: tuple[Issue, ...]) -> str:
-    """Join issue messages the way Kubernetes' ``utilerrors.NewAggregate`` prints them."""
-    msgs = [i.message for i in issues]
+    """Join issue messages the way Kubernetes' ``utilerrors.NewAggregate`` prints them.
+
+    Like the aggregate, a message repeated word for word is printed once.
+    """
+    msgs = list(dict.fromkeys(i.message for i in issues))
     if len(msgs) == 1:
         return msgs[0]
     return "[" + ", ".join(msgs) + "]"

@@ -37,10 +37,10 @@ from nodeconf.concurrency.clock import FakeClock
 from nodeconf.manager.listeners import Change
 from nodeconf.sources.static import StaticSource
 
-__all__ = ["FakeClock", "PlannedFailure", "RecordingListener", "StaticSource"]
+__all__ = ["FakeClock", "PlannedError", "RecordingListener", "StaticSource"]
 
 
-class PlannedFailure(RuntimeError):
+class PlannedError(RuntimeError):
     """What a ``RecordingListener`` raises on a call it was told to fail.
 
     Thread-safety: immutable after construction.
@@ -54,8 +54,8 @@ class PlannedFailure(RuntimeError):
 class RecordingListener:
     """A listener that records what it receives, for assertions.
 
-    ``fail_times``: the first N calls raise ``PlannedFailure``. ``fail_on``: call numbers
-    (1-based) that raise ``PlannedFailure``, or a mapping from call number to the exception to
+    ``fail_times``: the first N calls raise ``PlannedError``. ``fail_on``: call numbers
+    (1-based) that raise ``PlannedError``, or a mapping from call number to the exception to
     raise (``RetryLater``, ``Reject``, anything). ``gate``: if given, every call waits for it
     to be set before returning (bounded by ``gate_timeout_seconds``; a call that times out
     raises ``TimeoutError``), to play a slow or hung listener.
@@ -77,7 +77,7 @@ class RecordingListener:
     ) -> None:
         if fail_times < 0:
             raise ValueError(f"fail_times must be >= 0, got {fail_times!r}")
-        planned: dict[int, BaseException | None] = {n: None for n in range(1, fail_times + 1)}
+        planned: dict[int, BaseException | None] = dict.fromkeys(range(1, fail_times + 1))
         if isinstance(fail_on, Mapping):
             planned.update(fail_on)
         else:
@@ -105,7 +105,7 @@ class RecordingListener:
                 raise TimeoutError(f"call {number}: gate not opened within the timeout")
             if number in self._planned:
                 planned = self._planned[number]
-                raise planned if planned is not None else PlannedFailure(number)
+                raise planned if planned is not None else PlannedError(number)
             with self._cond:
                 self._applied.append(config)
         finally:

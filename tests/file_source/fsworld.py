@@ -7,6 +7,8 @@
   timestamped directory removed last.
 * ``write_in_place`` (open with truncate, write in pieces, close), ``rename_over`` (write a
   temporary file beside, rename it over), ``json_doc`` (a small valid document).
+* ``inotify_watched_inodes()``: the inode of every directory this process's inotify instances
+  watch, as the kernel sees them (``/proc/self/fdinfo``): no book-keeping of ours involved.
 * ``OutcomeRecorder``: an outcome sink for a real ``ConfigManager`` that records outcomes.
 * ``RecordingContext``: a thread-safe ``SourceContext`` that records every ``notify`` with the
   source's snapshot at that moment, and every ``report``; ``wait_for`` blocks on a condition
@@ -32,6 +34,8 @@ from nodeconf.sources.file import FileSource
 
 __all__ = [
     "WAIT_SECONDS",
+    "inode",
+    "inotify_watched_inodes",
     "Notified",
     "OutcomeRecorder",
     "RecordingContext",
@@ -102,6 +106,30 @@ def rename_over(path: str | os.PathLike[str], text: str) -> None:
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, target)
+
+
+def inode(path: str | os.PathLike[str]) -> int:
+    """``path``'s inode number (symlinks followed)."""
+    return os.stat(path).st_ino
+
+
+def inotify_watched_inodes() -> list[int]:
+    """The inode of every watch of every inotify instance of this process, sorted, with
+    repeats (one entry per watch descriptor), read from ``/proc/self/fdinfo``."""
+    inodes: list[int] = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                continue
+            with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as info:
+                lines = info.read().splitlines()
+        except OSError:  # closed meanwhile (the listing's own fd, or another test's)
+            continue
+        for line in lines:
+            if line.startswith("inotify wd:"):
+                fields = dict(f.split(":", 1) for f in line.split()[1:] if ":" in f)
+                inodes.append(int(fields["ino"], 16))
+    return sorted(inodes)
 
 
 @dataclass(frozen=True)

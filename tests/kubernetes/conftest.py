@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubeapi import KubeAPIServer
-
 from tests.kubernetes.kube_helpers import NAMESPACE, NODE
+
+from kubeapi import KubeAPIServer
 
 
 @pytest.fixture

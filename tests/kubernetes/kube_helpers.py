@@ -18,8 +18,8 @@ from dataclasses import replace
 from typing import Any
 
 import httpx2
-from kubeapi import KubeAPIServer
 
+from kubeapi import KubeAPIServer
 from nodeconf.manager.source import SourceEvent
 from nodeconf.sources.kubernetes import BackoffSettings, KubernetesSettings
 

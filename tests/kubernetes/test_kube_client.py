@@ -6,8 +6,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from kubeapi import Fault, KubeAPIServer
+from tests.kubernetes.kube_helpers import CONFIGMAP, NAMESPACE, NODE, WAIT, configmap
 
+from kubeapi import Fault, KubeAPIServer
 from nodeconf.errors import SourceError
 from nodeconf.sources.kubernetes.client import (
     KIND_CONFIGMAPS,
@@ -17,7 +18,6 @@ from nodeconf.sources.kubernetes.client import (
     KubeClient,
     WatchEvent,
 )
-from tests.kubernetes.kube_helpers import CONFIGMAP, NAMESPACE, NODE, WAIT, configmap
 
 pytestmark = pytest.mark.kubernetes
 
@@ -46,7 +46,8 @@ def test_create_conflict_carries_status_coordinates(api: KubeAPIServer, client: 
     err = info.value
     assert (err.code, err.reason, err.method) == (409, "AlreadyExists", "POST")
     assert err.path == f"api/v1/namespaces/{NAMESPACE}/configmaps"
-    assert err.conflict and err.temporary
+    assert err.conflict
+    assert err.temporary
 
 
 def test_429_carries_retry_after(api: KubeAPIServer, client: KubeClient) -> None:

@@ -7,14 +7,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from kubeapi import Fault, KubeAPIServer
 from lightkube import Client as LightkubeClient
 from lightkube import KubeConfig
-
-from nodeconf.concurrency.clock import FakeClock
-from nodeconf.errors import SourceError
-from nodeconf.model import COLOCATION, default_document_text
-from nodeconf.sources.kubernetes import KubeClient, KubernetesSource
 from tests.kubernetes.kube_helpers import (
     CONFIGMAP,
     KEY,
@@ -25,6 +19,12 @@ from tests.kubernetes.kube_helpers import (
     configmap,
     fast_settings,
 )
+
+from kubeapi import Fault, KubeAPIServer
+from nodeconf.concurrency.clock import FakeClock
+from nodeconf.errors import SourceError
+from nodeconf.model import COLOCATION, default_document_text
+from nodeconf.sources.kubernetes import KubeClient, KubernetesSource
 
 pytestmark = pytest.mark.kubernetes
 
@@ -51,6 +51,17 @@ def stored(api: KubeAPIServer) -> dict[str, object]:
 def make_source(kubeconfig: str, **kwargs: object) -> KubernetesSource:
     kwargs.setdefault("settings", fast_settings())
     return KubernetesSource(namespace=NAMESPACE, node_name=NODE, kubeconfig=kubeconfig, **kwargs)  # type: ignore[arg-type]
+
+
+def advance_after_each_failure(api: KubeAPIServer, clock: FakeClock, failures: int) -> None:
+    """Let prepare's retry pause pass on the fake clock after each of ``failures`` GETs.
+
+    The n-th GET being logged proves the worker left its previous pause, so the waiter seen
+    next is the new pause (never a stale one)."""
+    for n in range(1, failures + 1):
+        assert api.wait_for_requests(lambda r: r.method == "GET" and CM_PATH in r.path, n, WAIT)
+        assert clock.wait_for_waiters(1, WAIT)
+        clock.advance(0.2)
 
 
 @pytest.fixture
@@ -175,9 +186,7 @@ def test_errors_are_retried_every_interval(api: KubeAPIServer, kubeconfig: str) 
         target=lambda: (src.prepare(COLOCATION, None), done.set()), name="t-prep"
     )
     worker.start()
-    for _ in range(3):
-        assert clock.wait_for_waiters(1, WAIT)
-        clock.advance(0.2)
+    advance_after_each_failure(api, clock, failures=3)
     worker.join(WAIT)
     assert done.is_set()
     assert api.get("configmaps", CONFIGMAP, NAMESPACE) is not None
@@ -203,9 +212,7 @@ def test_gives_up_after_the_prepare_timeout(api: KubeAPIServer, kubeconfig: str)
 
     worker = threading.Thread(target=run, name="t-prep")
     worker.start()
-    for _ in range(2):
-        assert clock.wait_for_waiters(1, WAIT)
-        clock.advance(0.2)
+    advance_after_each_failure(api, clock, failures=2)
     worker.join(WAIT)
     assert len(errors) == 1
     assert "503" in str(errors[0])

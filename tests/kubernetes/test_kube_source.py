@@ -6,11 +6,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from kubeapi import KubeAPIServer
-
-from nodeconf.errors import LifecycleError
-from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE
-from nodeconf.sources.kubernetes import KubernetesSource
 from tests.kubernetes.kube_helpers import (
     CONFIGMAP,
     KEY,
@@ -23,6 +18,11 @@ from tests.kubernetes.kube_helpers import (
     fast_settings,
     put_document,
 )
+
+from kubeapi import KubeAPIServer
+from nodeconf.errors import LifecycleError
+from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE
+from nodeconf.sources.kubernetes import KubernetesSource
 
 pytestmark = pytest.mark.kubernetes
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from manager.kit import INVALID, TIMEOUT, RecordingSink, cpu_qos
 
+from manager.kit import INVALID, TIMEOUT, RecordingSink, cpu_qos
 from nodeconf.manager import ConfigManager
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from manager.kit import TIMEOUT, ScriptedSource
 
+from manager.kit import TIMEOUT, ScriptedSource
 from nodeconf.errors import LifecycleError, SourceError
 from nodeconf.manager import ConfigManager, Lifecycle
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource

@@ -6,8 +6,8 @@ import threading
 from typing import Any
 
 import pytest
-from manager.kit import TIMEOUT, cpu_qos, doc
 
+from manager.kit import TIMEOUT, cpu_qos, doc
 from nodeconf.manager import Change, ConfigManager, Settings
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
 
@@ -150,7 +150,7 @@ def test_unknown_sections_are_refused() -> None:
     """sections naming no section of the schema raise ValueError listing the valid ones."""
     source = make_source()
     manager = ConfigManager(source)
-    with pytest.raises(ValueError, match="cpuQos.*cpuQosConfig"):
+    with pytest.raises(ValueError, match=r"cpuQos.*cpuQosConfig"):
         manager.add_listener(RecordingListener(), sections=["cpuQos"])
 
 
@@ -264,3 +264,35 @@ def test_listener_revisions_never_go_backwards() -> None:
         newest = manager.status().last_known_good_revision
     assert revisions == sorted(set(revisions))
     assert revisions[-1] == newest
+
+
+def test_a_listener_may_add_and_remove_listeners() -> None:
+    """Inside a call, add_listener and remove_listener work (no lock is held)."""
+    source = make_source()
+    late = RecordingListener()
+    manager = ConfigManager(source, clock=FakeClock())
+
+    def organiser(config: Any) -> None:
+        manager.add_listener(late)
+        manager.remove_listener(organiser)
+
+    manager.add_listener(organiser)
+    with manager:
+        assert manager.wait_idle(TIMEOUT)
+        assert manager.listeners() == (late,)
+    assert late.call_count == 1
+
+
+def test_wait_idle_is_false_while_a_listener_is_busy() -> None:
+    """wait_idle(timeout) returns False when a call is still running at the timeout."""
+    gate = threading.Event()
+    busy = RecordingListener(gate=gate)
+    manager = ConfigManager(make_source(), clock=FakeClock())
+    manager.start(TIMEOUT)
+    try:
+        manager.add_listener(busy)
+        assert busy.wait_for_calls(1, TIMEOUT)
+        assert manager.wait_idle(0.05) is False  # observing: the call is held at the gate
+    finally:
+        gate.set()
+        manager.stop(TIMEOUT)

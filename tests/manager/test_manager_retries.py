@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from manager.kit import TIMEOUT, RecordingSink, cpu_qos, doc
 
+from manager.kit import TIMEOUT, RecordingSink, cpu_qos, doc
 from nodeconf.errors import Reject, RetryLater
 from nodeconf.manager import ConfigManager, ManagerStatus, Settings
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
@@ -172,3 +172,21 @@ def test_failure_status_records_the_error_and_next_retry() -> None:
     assert status.applied_revision == 0
     assert status.next_retry_at == 0.5
     assert "planned failure of call 1" in status.last_error
+
+
+def test_each_listener_has_its_own_backoff() -> None:
+    """Two failing listeners back off independently: one's failures do not delay the other."""
+    clock = FakeClock()
+    often = RecordingListener(fail_times=3)
+    once = RecordingListener(fail_times=1)
+    with ConfigManager(StaticSource(), clock=clock) as manager:
+        manager.add_listener(often, name="often")
+        manager.add_listener(once, name="once")
+        assert manager.wait_idle(TIMEOUT)
+        clock.advance(0.5)
+        assert manager.wait_idle(TIMEOUT)
+        status = manager.status()
+    assert status.listener("once").applied_revision == 1
+    assert status.listener("once").next_retry_at is None
+    assert status.listener("often").next_retry_at == 0.5 + 1.0
+    assert (often.call_count, once.call_count) == (2, 2)

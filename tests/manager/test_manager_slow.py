@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from manager.kit import TIMEOUT, RecordingSink, cpu_qos
 
+from manager.kit import TIMEOUT, RecordingSink, cpu_qos
 from nodeconf.manager import ConfigManager, Settings
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
 

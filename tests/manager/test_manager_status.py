@@ -6,8 +6,8 @@ import json
 import threading
 
 import pytest
-from manager.kit import TIMEOUT, RecordingSink, cpu_qos
 
+from manager.kit import TIMEOUT, RecordingSink, cpu_qos
 from nodeconf.manager import ConfigManager, Lifecycle, Outcome
 from nodeconf.manager.source import SourceEvent
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource

@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import pytest
-from manager.kit import TIMEOUT, cpu_qos
 
+from manager.kit import TIMEOUT, cpu_qos
 from nodeconf.manager import ConfigManager, Lifecycle, PendingRetry, StopReport
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
 
@@ -180,3 +180,16 @@ def test_stop_leaves_no_thread_behind() -> None:
     source.set_document(cpu_qos(True))
     assert manager.stop(TIMEOUT).completed
     assert set(threading.enumerate()) == before
+
+
+def test_stop_report_is_json_serialisable() -> None:
+    """StopReport.to_json() holds the pending retries with names and delays."""
+    import json
+
+    manager = ConfigManager(StaticSource(), [RecordingListener(fail_times=1)], clock=FakeClock())
+    manager.start(TIMEOUT)
+    data = json.loads(json.dumps(manager.stop(TIMEOUT).to_json()))
+    assert data["completed"] is True
+    assert data["pending_retries"] == [
+        {"kind": "listener", "target": "RecordingListener", "revision": 1, "due_in_seconds": 0.5}
+    ]

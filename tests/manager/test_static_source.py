@@ -6,8 +6,8 @@ import json
 import threading
 
 import pytest
-from manager.kit import TIMEOUT, RecordingSink, cpu_qos
 
+from manager.kit import TIMEOUT, RecordingSink, cpu_qos
 from nodeconf.errors import LifecycleError
 from nodeconf.manager import KEY_DOCUMENT, KEY_NODE, ConfigManager, SourceEvent
 from nodeconf.model.colocation import COLOCATION

@@ -4,26 +4,35 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from typing import Any
 
 import pytest
-from manager.kit import TIMEOUT, cpu_qos
 
 import nodeconf.manager
 import nodeconf.testing
+from manager.kit import TIMEOUT, cpu_qos
 from nodeconf.errors import Reject
 from nodeconf.manager import ConfigManager
-from nodeconf.testing import FakeClock, PlannedFailure, RecordingListener, StaticSource
+from nodeconf.testing import FakeClock, PlannedError, RecordingListener, StaticSource
 
-pytest_plugins = ("nodeconf.pytest_plugin",)
 pytestmark = pytest.mark.concurrency
+
+
+def _plugin_installed() -> bool:
+    """Is nodeconf.pytest_plugin registered as a pytest11 entry point (pip install)?"""
+    return any(ep.value == "nodeconf.pytest_plugin" for ep in entry_points(group="pytest11"))
+
+
+if not _plugin_installed():  # registering it twice would be an error
+    pytest_plugins = ("nodeconf.pytest_plugin",)
 
 
 def test_testing_exports() -> None:
     """nodeconf.testing exports exactly the kit."""
     assert sorted(nodeconf.testing.__all__) == [
         "FakeClock",
-        "PlannedFailure",
+        "PlannedError",
         "RecordingListener",
         "StaticSource",
     ]
@@ -77,10 +86,10 @@ def test_recording_listener_calls_is_a_copy() -> None:
 
 
 def test_fail_times_fails_the_first_calls() -> None:
-    """fail_times=2 raises PlannedFailure on calls 1 and 2 only."""
+    """fail_times=2 raises PlannedError on calls 1 and 2 only."""
     listener = RecordingListener(fail_times=2)
     for number in (1, 2):
-        with pytest.raises(PlannedFailure, match=f"call {number}"):
+        with pytest.raises(PlannedError, match=f"call {number}"):
             listener.sync_config(number)
     listener.sync_config(3)
     assert (listener.calls, listener.applied) == ([1, 2, 3], [3])

@@ -8,8 +8,8 @@ exactly 5 calls, last = B.
 from __future__ import annotations
 
 import pytest
-from manager.kit import TIMEOUT, cpu_qos, doc
 
+from manager.kit import TIMEOUT, cpu_qos, doc
 from nodeconf.manager import ConfigManager
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
 

@@ -39,11 +39,13 @@ def test_default_config_has_exactly_the_spec_values() -> None:
 
 
 def test_default_document_is_global_config_with_the_defaults() -> None:
-    """The default document holds globalConfig with exactly the defaults, in Go struct order."""
+    """The default document holds globalConfig with exactly the defaults, in the order of
+    Volcano's default text (cpuBurstConfig first), fields in Go struct order."""
     text = default_document_text()
     assert json.loads(text) == {"globalConfig": DEFAULTS}
     order = list(json.loads(text)["globalConfig"])
-    assert order == list(DEFAULTS)
+    assert order[:3] == ["nodeLabelConfig", "cpuBurstConfig", "cpuQosConfig"]
+    assert order[3:] == list(DEFAULTS)[3:]
     assert list(json.loads(text)["globalConfig"]["networkQosConfig"]) == list(
         DEFAULTS["networkQosConfig"]
     )
@@ -55,7 +57,8 @@ def test_default_document_is_global_config_with_the_defaults() -> None:
 def test_default_document_is_pretty_printed_with_two_spaces() -> None:
     """Two-space indentation, one trailing newline."""
     text = default_document_text()
-    assert text == json.dumps({"globalConfig": DEFAULTS}, indent=2) + "\n"
+    order = list(json.loads(text)["globalConfig"])
+    assert text == json.dumps({"globalConfig": {k: DEFAULTS[k] for k in order}}, indent=2) + "\n"
     assert text.splitlines()[1] == '  "globalConfig": {'
 
 

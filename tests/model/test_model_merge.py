@@ -317,7 +317,7 @@ def test_type_errors_in_a_non_matching_override_refuse_the_document() -> None:
 
 def test_unknown_keys_do_not_make_the_result_invalid() -> None:
     """Warnings never become evaluation errors."""
-    result = evaluate({"globalConfig": {"evictingConfig": {"evictingCpuHighWatermark": 1}}, "x": 1})
+    result = evaluate({"globalConfig": {"evictingConfig": {"evictingCPUHighWatermak": 1}}, "x": 1})
     assert result.valid
 
 

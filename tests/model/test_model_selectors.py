@@ -220,7 +220,6 @@ def test_every_invalid_part_of_a_selector_is_reported() -> None:
         ("pool=a", "s"),
         ({"matchLabels": []}, "s.matchLabels"),
         ({"matchLabels": {"k": 1}}, "s.matchLabels.k"),
-        ({"matchLabels": {"k": None}}, "s.matchLabels.k"),
         ({"matchExpressions": {}}, "s.matchExpressions"),
         ({"matchExpressions": ["x"]}, "s.matchExpressions[0]"),
         ({"matchExpressions": [{"key": 1, "operator": "Exists"}]}, "s.matchExpressions[0].key"),

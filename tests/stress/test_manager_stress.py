@@ -8,6 +8,7 @@ after ``stop()`` returned. On the free-threaded build (``make test-ft``) they ru
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import threading
@@ -89,7 +90,7 @@ class CheckingListener:
         """
         with self._lock:
             revisions = self.revisions
-            ordered = all(a <= b for a, b in zip(revisions, revisions[1:], strict=False))
+            ordered = all(a <= b for a, b in itertools.pairwise(revisions))
             return self.overlaps, self.invalid, ordered
 
     def calls(self) -> int:
@@ -160,50 +161,47 @@ def test_eight_threads_push_while_fifty_listeners_come_and_go() -> None:
         assert listener.last == final
 
 
+def race_stop_against_pushes_and_churn() -> None:
+    """One round: two pushers, a listener churner and stop() start together."""
+    source = StaticSource(VALID_TEXTS[0])
+    listeners = [CheckingListener() for _ in range(8)]
+    manager = ConfigManager(source, listeners[:4], clock=FakeClock())
+    manager.start(TIMEOUT)
+    reports: list[Any] = []
+    frozen: list[int] = []
+
+    def total() -> int:
+        return sum(listener.calls() for listener in listeners)
+
+    def pusher(offset: int) -> None:
+        for i in range(300):
+            source.set_document(VALID_TEXTS[(offset + i) % 16])
+
+    def churner() -> None:
+        for _ in range(30):
+            for listener in listeners[4:]:
+                manager.add_listener(listener)
+            for listener in listeners[4:]:
+                manager.remove_listener(listener)
+
+    def stopper() -> None:
+        reports.append(manager.stop(TIMEOUT))
+        frozen.append(total())
+
+    run_threads(lambda: pusher(0), lambda: pusher(7), churner, stopper)
+    assert reports[0].completed, reports[0]
+    assert manager.lifecycle is Lifecycle.STOPPED
+    assert total() == frozen[0]  # nothing started after stop() returned
+    for listener in listeners:
+        assert listener.check() == (0, 0, True)
+
+
 @pytest.mark.usefixtures("tiny_switch_interval")
 def test_threads_sharing_one_manager_with_stop_racing_the_worker() -> None:
-    """Pushers, listener churn and a stop() racing them, 30 times: stop completes, and no call
-    starts after it returned; every call saw a valid config."""
+    """Pushers, listener churn and a stop() racing them, 30 times: stop completes, no call
+    starts after it returned, and every call saw a valid config."""
     for _ in range(30):
-        source = StaticSource(VALID_TEXTS[0])
-        listeners = [CheckingListener() for _ in range(8)]
-        manager = ConfigManager(source, listeners[:4], clock=FakeClock())
-        manager.start(TIMEOUT)
-        stopped = threading.Event()
-        frozen: list[int] = []
-        reports: list[Any] = []
-
-        def total() -> int:
-            return sum(listener.calls() for listener in listeners)
-
-        def pusher(
-            offset: int, manager: ConfigManager = manager, source: StaticSource = source
-        ) -> None:
-            for i in range(300):
-                source.set_document(VALID_TEXTS[(offset + i) % 16])
-
-        def churner(
-            manager: ConfigManager = manager, mine: list[CheckingListener] = listeners[4:]
-        ) -> None:
-            for _ in range(30):
-                for listener in mine:
-                    manager.add_listener(listener)
-                for listener in mine:
-                    manager.remove_listener(listener)
-
-        def stopper(manager: ConfigManager = manager, stopped: threading.Event = stopped) -> None:
-            reports.append(manager.stop(TIMEOUT))
-            frozen.append(total())
-            stopped.set()
-
-        run_threads(lambda: pusher(0), lambda: pusher(7), churner, stopper)
-        assert stopped.is_set()
-        assert reports[0].completed, reports[0]
-        assert manager.lifecycle is Lifecycle.STOPPED
-        assert total() == frozen[0]
-        for listener in listeners:
-            overlaps, invalid, increasing = listener.check()
-            assert (overlaps, invalid, increasing) == (0, 0, True)
+        race_stop_against_pushes_and_churn()
 
 
 @pytest.mark.usefixtures("tiny_switch_interval")

@@ -32,9 +32,10 @@ Locks: ``_lock`` (with the condition ``_cond`` on it) guards every mutable field
 manager and of its ``ListenerRecord``s. The work queues have their own locks. The manager may
 call a queue while holding ``_lock`` (to read depths in predicates, and to schedule a retry in
 the same step that records the failure); a queue never calls back into the manager and the
-clock never calls either, so the order is always manager -> queue -> clock, with no cycle. Sources, listeners, the schema's parser and the
-sink are never called with ``_lock`` held. ``_transition`` serialises ``start()``'s source
-steps with the stop sequence, so ``source.stop`` never races ``source.start``.
+clock calls nobody, so the order is always manager -> queue -> clock, with no cycle. Sources,
+listeners, the schema's parser and the sink are never called with ``_lock`` held.
+``_transition`` serialises ``start()``'s source steps with the stop sequence, so
+``source.stop`` never races ``source.start``.
 
 Time: retry delays, ``RetryLater`` and ``slow_listener_seconds`` are measured on the injected
 clock (a ``FakeClock`` in tests); the ``timeout`` arguments of ``start``, ``stop`` and
@@ -47,7 +48,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -207,6 +208,10 @@ class ConfigManager:
         self._document_present = False
         self._label_keys: frozenset[str] = schema.label_keys(None)
         self._synced_revision = 0  # newest revision announced with a "synced" outcome
+        self._holding_current = 0  # registered listeners whose applied_revision >= current
+        # Sections that differ between two revisions, by (older number, newer number): every
+        # listener a revision goes to shares the few entries. Cleared at each new revision.
+        self._diff_cache: dict[tuple[int, int], frozenset[str]] = {}
         self._delivering = False  # listener keys may be queued (set by start)
         self._closed = False  # no listener call may start any more (set by stop)
         self._running: set[ListenerRecord] = set()  # records with a call in progress
@@ -409,6 +414,8 @@ class ConfigManager:
                 )
         if inside:
             if stopper is not None:
+                # Thread hand-off: the stop sequence moves to the stopper thread, so this
+                # listener (or sink) returns without waiting for itself.
                 stopper.start()
             log.info("stop() called from a manager thread: stopping in the background")
             return StopReport(completed=False, still_running=running, stopped_from_listener=True)
@@ -595,6 +602,8 @@ class ConfigManager:
             record.name, record.sections = unique, wanted
             self._listeners.append(record)
             self._names.add(unique)
+            if self._current is not None and record.applied_revision >= self._current.number:
+                self._holding_current += 1
             # Intake ends when stop() begins: a listener added later is recorded, not called.
             deliver = (
                 self._delivering
@@ -602,10 +611,13 @@ class ConfigManager:
                 and self._current is not None
                 and record.applied_revision < self._current.number
             )
-            grow = self._grow_locked() if deliver else None
-        if deliver:
-            # Thread hand-off: its first delivery goes to the dispatchers.
-            self._delivery.add(record)
+            grow = None
+            if deliver:
+                # Thread hand-off: its first delivery goes to the dispatchers. Queued under
+                # _lock, so that stop() (which sets STOPPING under _lock before it drains)
+                # either drains it or never sees it: it is never refused, never "dropped".
+                self._delivery.add(record)
+                grow = self._grow_locked()
         if grow is not None:
             grow.start()
         return listener
@@ -626,9 +638,13 @@ class ConfigManager:
             record.next_retry_at = None
             self._listeners.remove(record)
             self._names.discard(record.name)
+            if self._current is not None and record.applied_revision >= self._current.number:
+                self._holding_current -= 1
             synced = self._synced_outcome_locked()
+            forget, record.backing_off = record.backing_off, False
             self._cond.notify_all()
-        self._retry_limiter.forget(record)
+        if forget:
+            self._retry_limiter.forget(record)
         if synced is not None:
             self._emit(synced)
         return True
@@ -890,6 +906,8 @@ class ConfigManager:
             grow = None
             if new is not None:
                 self._current = new
+                self._holding_current = 0
+                self._diff_cache.clear()
                 if self._delivering and not self._closed:
                     targets = list(self._listeners)
                     grow = self._grow_locked()
@@ -963,19 +981,22 @@ class ConfigManager:
             self._thread_exit(in_pool=not left_pool)
 
     def _change(self, current: Revision, previous: Revision | None, attempt: int) -> Change:
-        if previous is None:
-            sections = self._sections
-        elif previous.number == current.number:
-            sections = frozenset()
-        else:
-            sections = frozenset(self._schema.changed_sections(previous.config, current.config))
+        """The ``Change`` from ``previous`` to ``current`` (pure; any thread, no lock)."""
         return Change(
             revision=current.number,
             previous_revision=previous.number if previous is not None else 0,
-            sections=sections,
+            sections=self._diff(previous, current),
             previous=previous.config if previous is not None else None,
             attempt=attempt,
         )
+
+    def _diff(self, previous: Revision | None, current: Revision) -> frozenset[str]:
+        """Sections that differ from ``previous`` to ``current`` (all when there is none)."""
+        if previous is None:
+            return self._sections
+        if previous.number == current.number:
+            return frozenset()
+        return frozenset(self._schema.changed_sections(previous.config, current.config))
 
     def _deliver(self, record: ListenerRecord) -> bool:
         """Bring one listener to the current revision (one call at most). True: exit thread."""
@@ -990,45 +1011,33 @@ class ConfigManager:
             ):
                 return False
             previous = record.delivered
-            attempt = record.attempt + 1 if record.busy_revision == current.number else 1
-        change = self._change(current, previous, attempt)  # pure; outside _lock
-        if previous is not None and (
-            not change.sections
-            or (record.sections is not None and not (change.sections & record.sections))
-        ):
-            with self._lock:  # nothing this listener cares about changed: advance it
-                if not record.removed and record.applied_revision < current.number:
-                    record.applied_revision = current.number
-                    record.next_retry_at = None
-                    # It holds what it needs: earlier failures no longer matter.
-                    record.consecutive_failures = 0
-                    record.last_error = ""
-                synced = self._synced_outcome_locked()
-            self._retry_limiter.forget(record)
-            if synced is not None:
-                self._emit(synced)
+            key = (previous.number if previous is not None else 0, current.number)
+            sections = self._diff_cache.get(key)
+            if sections is not None:  # the usual case: one lock section per call
+                plan = self._plan_locked(record, current, previous, sections)
+        if sections is None:  # the first listener of this pair computes it, outside _lock
+            sections = self._diff(previous, current)
+            with self._lock:
+                self._diff_cache[key] = sections
+                if not self._may_call_locked(record):  # stop() or remove_listener() came between
+                    return False
+                plan = self._plan_locked(record, current, previous, sections)
+        if plan.skip:
+            if plan.forget:
+                self._retry_limiter.forget(record)
+            if plan.synced is not None:
+                self._emit(plan.synced)
             return False
-        with self._lock:
-            if self._closed or record.removed:
-                return False
-            now = self._clock.now()
-            record.busy_since = now
-            record.busy_revision = current.number
-            record.attempt = attempt
-            record.next_retry_at = None
-            record.slow_reported = False
-            record.calls_total += 1
-            self._running.add(record)
-            self._busy_dispatchers += 1
-            grow = self._grow_locked()
-            due = now + self._settings.slow_listener_seconds
-            if self._slow_check_due is None or self._slow_check_due > due:
-                self._slow_check_due = due
-                # Thread hand-off: the sync worker looks at slow calls when this comes due.
-                self._sync_queue.add_after(_SLOW_CHECK, self._settings.slow_listener_seconds)
-        if grow is not None:
-            grow.start()
-
+        if plan.grow is not None:
+            plan.grow.start()
+        attempt = plan.attempt
+        change = Change(
+            revision=current.number,
+            previous_revision=previous.number if previous is not None else 0,
+            sections=sections,
+            previous=previous.config if previous is not None else None,
+            attempt=attempt,
+        )
         returned = False
         error: Exception | None = None
         try:
@@ -1046,6 +1055,52 @@ class ConfigManager:
                 self._emit(outcome)
         return exit_now
 
+    def _plan_locked(
+        self,
+        record: ListenerRecord,
+        current: Revision,
+        previous: Revision | None,
+        sections: frozenset[str],
+    ) -> _Plan:
+        """Decide (under _lock) whether ``record`` needs a call for ``current``, and book it:
+        either advance it silently (nothing it watches changed) or mark the call begun."""
+        if previous is not None and (
+            not sections or (record.sections is not None and not (sections & record.sections))
+        ):
+            self._advance_locked(record, current)
+            forget, record.backing_off = record.backing_off, False
+            return _Plan(skip=True, forget=forget, synced=self._synced_outcome_locked())
+        now = self._clock.now()
+        attempt = record.attempt + 1 if record.busy_revision == current.number else 1
+        record.busy_since = now
+        record.busy_revision = current.number
+        record.attempt = attempt
+        record.next_retry_at = None
+        record.slow_reported = False
+        record.calls_total += 1
+        self._running.add(record)
+        self._busy_dispatchers += 1
+        due = now + self._settings.slow_listener_seconds
+        if self._slow_check_due is None or self._slow_check_due > due:
+            self._slow_check_due = due
+            # Thread hand-off: the sync worker looks at slow calls when this comes due.
+            self._sync_queue.add_after(_SLOW_CHECK, self._settings.slow_listener_seconds)
+        return _Plan(skip=False, attempt=attempt, grow=self._grow_locked())
+
+    def _may_call_locked(self, record: ListenerRecord) -> bool:
+        return not self._closed and not record.removed
+
+    def _advance_locked(self, record: ListenerRecord, current: Revision) -> None:
+        """Mark ``record`` as holding ``current`` without a call (nothing it needs changed)."""
+        if record.applied_revision < current.number:
+            record.applied_revision = current.number
+            record.next_retry_at = None
+            # It holds what it needs: earlier failures no longer matter.
+            record.consecutive_failures = 0
+            record.last_error = ""
+            if current is self._current:
+                self._holding_current += 1
+
     def _after_call(
         self, record: ListenerRecord, revision: Revision, error: Exception | None
     ) -> tuple[list[Outcome], bool]:
@@ -1060,6 +1115,7 @@ class ConfigManager:
         backoff = error is not None and not isinstance(error, intents)
         # The limiter has its own lock: ask it before taking ours.
         delay = self._retry_limiter.when(record) if backoff else None
+        forget = False
         with self._lock:
             now = self._clock.now()
             record.busy_since = None
@@ -1070,6 +1126,9 @@ class ConfigManager:
             if error is None:
                 assert record.applied_revision < number  # strictly increasing, by _deliver
                 recovered = record.consecutive_failures > 0
+                if not record.removed and revision is self._current:
+                    self._holding_current += 1
+                forget, record.backing_off = record.backing_off, False
                 record.applied_revision = number
                 record.delivered = revision
                 record.consecutive_failures = 0
@@ -1098,10 +1157,13 @@ class ConfigManager:
                     kind = "rejected"
                 else:
                     retry_in = delay
+                    record.backing_off = backoff
                     record.last_error = f"{type(error).__name__}: {error}"
                     self._failed_total += 1
                 if record.removed or self._closed:
                     retry_in = None
+                if record.removed:  # remove_listener() came during the call: drop its backoff
+                    forget, record.backing_off = record.backing_off, False
                 record.next_retry_at = None
                 if retry_in is not None:
                     record.next_retry_at = now + retry_in
@@ -1126,10 +1188,10 @@ class ConfigManager:
             if leave:
                 self._dispatchers -= 1
             self._maybe_stopped_locked()
-            self._cond.notify_all()
-        if error is None:
+            # No notify here: the dispatcher notifies _cond right after done(record).
+        if forget:
             self._retry_limiter.forget(record)
-        else:
+        if error is not None:
             log.warning(
                 "listener %s failed to apply revision %d (attempt %d): %s",
                 name,
@@ -1144,7 +1206,7 @@ class ConfigManager:
         current = self._current
         if current is None or self._synced_revision >= current.number:
             return None
-        if any(r.applied_revision < current.number for r in self._listeners):
+        if self._holding_current < len(self._listeners):
             return None
         self._synced_revision = current.number
         return Outcome("synced", revision=current.number)
@@ -1164,6 +1226,17 @@ class ConfigManager:
     def _current_label_keys(self) -> frozenset[str]:
         with self._lock:
             return self._label_keys
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What ``_plan_locked`` decided for one delivery."""
+
+    skip: bool
+    forget: bool = False
+    synced: Outcome | None = None
+    attempt: int = 0
+    grow: threading.Thread | None = None
 
 
 def _one_line(error: BaseException) -> str:

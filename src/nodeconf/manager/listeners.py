@@ -120,6 +120,7 @@ class ListenerRecord:
     __slots__ = (
         "applied_revision",
         "attempt",
+        "backing_off",
         "busy_revision",
         "busy_since",
         "call",
@@ -159,6 +160,7 @@ class ListenerRecord:
         self.applied_revision = 0  # newest revision it holds (a call, or a no-op skip)
         self.delivered: Revision | None = None  # the last revision a call applied
         self.consecutive_failures = 0
+        self.backing_off = False  # the retry limiter holds failures of this listener
         self.rejected_revision = 0
         self.next_retry_at: float | None = None  # clock time its retry is due
         self.busy_since: float | None = None  # clock time the current call began

@@ -8,6 +8,7 @@ Module map (one concept each):
 * ``colocation`` - ``ColocationSchema``, Volcano's format behind that seam (``COLOCATION``);
 * ``fields`` and ``rules`` - the one declarative table: sections, fields, defaults, rules;
 * ``jsontext`` - bytes to JSON safely (size, UTF-8, syntax, nesting, duplicates);
+* ``keymatch`` - how Volcano's Go decoder matches keys to fields (exactly, else ignoring case);
 * ``document`` - the typed document and its parser;
 * ``labels`` and ``selectors`` - label syntax, ``ParseBool``, Kubernetes label selectors;
 * ``merge`` and ``validation`` - the per-node merge, the checks, error provenance;

@@ -18,9 +18,23 @@ What it promises:
   all, so ``evaluate`` and ``check_document`` report every one of these errors and the
   document is never delivered to listeners. ``parse`` itself does not raise for them, so an
   operator sees all of them at once.
+* Keys are matched to fields the way Volcano's decoder (Go ``encoding/json``) matches them:
+  exactly, or else ignoring case (``nodeconf.model.keymatch``). A key that matched only
+  case-insensitively is **used** (same input, same effective config as Volcano) and reported
+  as a warning with its path and the right spelling. When several keys read as the same field,
+  they apply in text order, as in Go: the last one sets a field, a ``null`` one clears it, and
+  two objects for the same section (or for ``globalConfig``) are merged field by field.
 * Unknown keys are kept out of the model and reported as **warnings** with their path
-  (``globalConfig.evictingConfig.evictingCpuHighWatermark``) and a "did you mean" hint.
-  Duplicate keys: the last one wins (as in Go) and each is reported as a warning.
+  (``globalConfig.evictingConfig.evictingCPUHighWatermak``) and a "did you mean" hint.
+  Duplicate keys: the last one wins and each is reported as a warning. (For a duplicated
+  *object* Go goes further and decodes the second object into the first, merging them, and it
+  rejects a wrongly typed value even when a later duplicate replaces it; nodeconf keeps only
+  the last object. Likewise a second ``nodesConfig`` or ``selector`` spelt in another case
+  replaces the first where Go merges them element by element. These only concern documents
+  that already carry a duplicate-key or spelling warning.)
+* ``null`` where Go decodes without complaint is accepted as Go reads it: a ``null`` document
+  is a document without ``globalConfig`` (a warning), a ``null`` ``nodesConfig`` entry is an
+  entry without a selector (it applies to no node; a warning).
 * Invalid selectors make their override inert and are reported as warnings (see
   ``nodeconf.model.selectors``).
 * ``nodeLabelConfig`` is read and type-checked like any section, but evaluation replaces it
@@ -53,6 +67,7 @@ from nodeconf.model.jsontext import (
     find_duplicates,
     join_path,
 )
+from nodeconf.model.keymatch import FoldedNames
 from nodeconf.model.selectors import (
     CompiledSelector,
     Selector,
@@ -77,6 +92,13 @@ _SECTION_FIELDS: Final[dict[str, dict[str, tuple[int, type]]]] = {
 }
 _GLOBAL_KEYS: Final = tuple(_SECTION_FIELDS)
 _OVERRIDE_KEYS: Final = (_SELECTOR, *_SECTION_FIELDS)
+#: Case-insensitive matching (Go's ``encoding/json``): the key sets of each decoded struct.
+_TOP_FOLD: Final = FoldedNames(_TOP_KEYS)
+_SECTION_FOLD: Final = FoldedNames(_GLOBAL_KEYS)
+_OVERRIDE_FOLD: Final = FoldedNames(_OVERRIDE_KEYS)
+_FIELD_FOLD: Final = {s.key: FoldedNames(f.name for f in s.fields) for s in SECTIONS}
+#: section key -> the slots of its fields (a ``null`` section clears them all)
+_SECTION_SLOTS: Final = {s.key: tuple(f.index for f in s.fields) for s in SECTIONS}
 
 Values = Mapping[int, object]
 #: One override as parsed: (position, its decoded object, its compiled selector). The decoded
@@ -199,16 +221,32 @@ class ColocationDocument:
 def _override(entry: _Entry) -> Override:
     position, raw, compiled = entry
     values: dict[int, object] = {}
-    for key, section in raw.items():
-        fields = _SECTION_FIELDS.get(key)
-        if fields is None or type(section) is not dict:
+    for written, section in raw.items():
+        key = written
+        fields = _SECTION_FIELDS.get(written)
+        if fields is None:
+            name = _SECTION_FOLD.match(written)
+            if name is None:
+                continue
+            key, fields = name, _SECTION_FIELDS[name]
+        if type(section) is not dict:
+            if section is None:  # Go sets the section's pointer to nil
+                for slot in _SECTION_SLOTS[key]:
+                    values.pop(slot, None)
             continue
+        names = _FIELD_FOLD[key]
         for name, value in section.items():
             spec = fields.get(name)
-            if spec is not None:
-                slot, want = spec
-                if type(value) is want and (want is not int or _MIN <= value <= _MAX):  # type: ignore[operator]
-                    values[slot] = value
+            if spec is None:
+                folded = names.match(name)
+                if folded is None:
+                    continue
+                spec = fields[folded]
+            slot, want = spec
+            if value is None:
+                values.pop(slot, None)
+            elif type(value) is want and (want is not int or _MIN <= value <= _MAX):  # type: ignore[operator]
+                values[slot] = value
     return Override(position, as_selector(compiled), MappingProxyType(values))
 
 
@@ -223,25 +261,37 @@ def _as_json(values: Values) -> dict[str, dict[str, Any]]:
 def parse_document(data: str | bytes) -> ColocationDocument:
     """Parse document text; see the module docstring for what is an error and a warning."""
     text = decode_text(data)
-    tree = decode_object(text)
+    tree = decode_object(text, allow_null=True)
     f = Findings()
+    if tree is None:
+        f.warn(GLOBAL_PATH, None, _NULL_DOCUMENT)
+        return ColocationDocument(None, (), tuple(f.warnings))
     f.keys += len(tree)
     global_values: dict[int, object] | None = None
     entries: tuple[_Entry, ...] = ()
-    for key, value in tree.items():
-        if key == GLOBAL_PATH:
-            if value is None:
+    for written, value in tree.items():
+        key = written
+        if key not in _TOP_KEYS:
+            name = _TOP_FOLD.match(written)
+            if name is None:
+                f.unknown("", written, value, _TOP_KEYS)
                 continue
+            f.folded("", written, value, name)
+            key = name
+        if key == GLOBAL_PATH:
             if type(value) is not dict:
-                f.wrong_type(GLOBAL_PATH, value, "an object")
+                if value is None:  # Go sets the pointer to nil
+                    global_values = None
+                else:
+                    f.wrong_type(GLOBAL_PATH, value, "an object")
                 continue
             f.keys += len(value)
-            global_values = {}
+            if global_values is None:
+                global_values = {}
+            # a second globalConfig (differing in case) is decoded into the same struct
             _read_config(value, None, global_values, f)
-        elif key == NODES_PATH:
-            entries = _read_overrides(value, f)
         else:
-            f.unknown("", key, value, _TOP_KEYS)
+            entries = _read_overrides(value, f)
     if colons(text) != f.keys:
         for path, dup_key, kept in find_duplicates(text):
             f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins")
@@ -251,6 +301,11 @@ def parse_document(data: str | bytes) -> ColocationDocument:
         tuple(f.warnings),
         tuple(f.errors),
     )
+
+
+_NULL_DOCUMENT: Final = (
+    "the document is null: read as a document without globalConfig, as Volcano reads it"
+)
 
 
 def _prefix(index: int | None) -> str:
@@ -263,32 +318,50 @@ def _read_config(
     """Read the sections of one ``ColocationConfig`` object into ``out`` (slot -> value).
 
     ``index`` is the override's position, ``None`` for ``globalConfig``. This loop runs for
-    every override of every document, so it builds no path unless it reports an issue.
+    every override of every document, so it builds no path unless it reports an issue. A
+    ``null`` section or field clears what an earlier key (differing in case) set, as in Go.
     """
     sections = _SECTION_FIELDS
     for key, section in config.items():
         fields = sections.get(key)
         if fields is None:
-            if index is None:
-                f.unknown(GLOBAL_PATH, key, section, _GLOBAL_KEYS)
-            elif key != _SELECTOR:
-                f.unknown(_prefix(index), key, section, _OVERRIDE_KEYS)
-            continue
+            name = _SECTION_FOLD.match(key)
+            if name is None:
+                if index is None:
+                    f.unknown(GLOBAL_PATH, key, section, _GLOBAL_KEYS)
+                elif key != _SELECTOR:
+                    f.unknown(_prefix(index), key, section, _OVERRIDE_KEYS)
+                continue
+            f.folded(_prefix(index), key, section, name)
+            fields = sections[name]
+        else:
+            name = key
         if type(section) is not dict:
-            if section is not None:
+            if section is None:
+                for slot in _SECTION_SLOTS[name]:
+                    out.pop(slot, None)
+            else:
                 f.wrong_type(join_path(_prefix(index), key), section, "an object")
             continue
         f.keys += len(section)
-        for name, value in section.items():
-            spec = fields.get(name)
-            if spec is not None:
-                slot, want = spec
-                if type(value) is want and (want is not int or INT64_MIN <= value <= INT64_MAX):  # type: ignore[operator]
-                    out[slot] = value
-                elif value is not None:
-                    f.wrong_type(f"{_prefix(index)}.{key}.{name}", value, _EXPECTED[want])
+        for field, value in section.items():
+            spec = fields.get(field)
+            if spec is None:
+                folded = _FIELD_FOLD[name].match(field)
+                if folded is None:
+                    f.unknown(join_path(_prefix(index), key), field, value, fields)
+                    continue
+                f.folded(join_path(_prefix(index), key), field, value, folded)
+                spec = fields[folded]
+            slot, want = spec
+            if type(value) is want and (want is not int or INT64_MIN <= value <= INT64_MAX):  # type: ignore[operator]
+                out[slot] = value
+            elif value is None:
+                out.pop(slot, None)
             else:
-                f.unknown(join_path(_prefix(index), key), name, value, fields)
+                f.wrong_type(
+                    join_path(join_path(_prefix(index), key), field), value, _EXPECTED[want]
+                )
 
 
 def _read_overrides(raw: object, f: Findings) -> tuple[_Entry, ...]:
@@ -296,7 +369,8 @@ def _read_overrides(raw: object, f: Findings) -> tuple[_Entry, ...]:
 
     The hot loop of the parser (it runs once per override): it only *checks* the sections
     (the value map is built later, for the overrides that are used), counts keys in a local,
-    and builds paths only for issues.
+    and builds paths only for issues. A ``null`` entry is what Go decodes as an empty entry
+    (no selector: it applies to no node); it is reported and skipped.
     """
     if raw is None:
         return ()
@@ -309,7 +383,10 @@ def _read_overrides(raw: object, f: Findings) -> tuple[_Entry, ...]:
     keys = 0
     for i, entry in enumerate(raw):
         if type(entry) is not dict:
-            f.wrong_type(_prefix(i), entry, "an object (a selector and sections)")
+            if entry is None:
+                f.warn(_prefix(i), None, _NULL_ENTRY)
+            else:
+                f.wrong_type(_prefix(i), entry, "an object (a selector and sections)")
             continue
         keys += len(entry)
         selector: object = None
@@ -318,25 +395,47 @@ def _read_overrides(raw: object, f: Findings) -> tuple[_Entry, ...]:
             if fields is None:
                 if key == _SELECTOR:
                     selector = section
-                else:
+                    continue
+                name = _OVERRIDE_FOLD.match(key)
+                if name is None:
                     f.unknown(_prefix(i), key, section, _OVERRIDE_KEYS)
-                continue
+                    continue
+                f.folded(_prefix(i), key, section, name)
+                if name == _SELECTOR:
+                    selector = section
+                    continue
+                fields = sections[name]
+            else:
+                name = key
             if type(section) is not dict:
                 if section is not None:
                     f.wrong_type(join_path(_prefix(i), key), section, "an object")
                 continue
             keys += len(section)
-            for name, value in section.items():
-                spec = fields.get(name)
-                if spec is not None:
-                    want = spec[1]
-                    if type(value) is not want:
-                        if value is not None:
-                            f.wrong_type(f"{_prefix(i)}.{key}.{name}", value, _EXPECTED[want])
-                    elif want is int and not _MIN <= value <= _MAX:  # type: ignore[operator]
-                        f.wrong_type(f"{_prefix(i)}.{key}.{name}", value, _EXPECTED[want])
-                else:
-                    f.unknown(join_path(_prefix(i), key), name, value, fields)
+            for field, value in section.items():
+                spec = fields.get(field)
+                if spec is None:
+                    folded = _FIELD_FOLD[name].match(field)
+                    if folded is None:
+                        f.unknown(join_path(_prefix(i), key), field, value, fields)
+                        continue
+                    f.folded(join_path(_prefix(i), key), field, value, folded)
+                    spec = fields[folded]
+                want = spec[1]
+                if type(value) is not want:
+                    if value is not None:
+                        f.wrong_type(
+                            join_path(join_path(_prefix(i), key), field), value, _EXPECTED[want]
+                        )
+                elif want is int and not _MIN <= value <= _MAX:  # type: ignore[operator]
+                    f.wrong_type(
+                        join_path(join_path(_prefix(i), key), field), value, _EXPECTED[want]
+                    )
         append((i, entry, compile_override_selector(selector, i, f)))
     f.keys += keys
     return tuple(out)
+
+
+_NULL_ENTRY: Final = (
+    "null entry: Volcano reads it as an entry without a selector, so it applies to no node"
+)

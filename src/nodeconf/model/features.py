@@ -13,10 +13,11 @@ CPUThrottle                                         node oversubscription and
 Eviction, Resources                                 always
 =================================================== ===========================================
 
-As in Volcano's feature gate, a config with no ``nodeLabelConfig`` at all is an error for every
-feature (``nil node label config``), and a missing ``enable`` is an error for its feature
-(``nil cpu qos config``, ...). Volcano reports a missing network QoS ``enable`` as
-``nil memory qos config`` (a copy-paste slip); nodeconf says ``nil network qos config``.
+As in Volcano's feature gate (``pkg/agent/features/feature_gate.go``), a config with no
+``nodeLabelConfig`` at all is an error for every feature (``nil node label config``), and a
+missing ``enable`` is an error for its feature (``nil cpu qos config``, ...), worded as Volcano
+words it: that includes Volcano's ``nil memory qos config`` for a missing **network** QoS
+``enable`` (the ``Issue``'s path, ``networkQosConfig.enable``, names the right section).
 Configs produced by ``evaluate`` always have every ``enable`` set, so these errors only concern
 configs built by hand or read with ``config_from_json``.
 

@@ -53,6 +53,18 @@ class Findings:
         else:
             self.error(path, value, f"must be {expected}, got {got}")
 
+    def folded(self, parent: str, key: str, value: object, name: str) -> None:
+        """Report a key that matched the field ``name`` only case-insensitively.
+
+        Its value is used, as Volcano's decoder uses it (``nodeconf.model.keymatch``).
+        """
+        self.warn(
+            join_path(parent, key),
+            value,
+            f"read as {name!r}: Volcano's decoder ignores the case of keys, so the value is "
+            f"used; spell it {name!r}",
+        )
+
     def unknown(self, parent: str, key: str, value: object, known: Iterable[str]) -> None:
         """Report an unknown key (with a "did you mean" hint) and count the keys inside it."""
         self.keys += count_keys(value)

@@ -2,16 +2,19 @@
 
 Promises:
 
-* ``decode_object`` returns a ``dict`` or raises ``DocumentError``; never anything else,
-  whatever it is given (too large, not UTF-8, bad JSON, ``NaN``, nesting deep enough to exhaust
-  the interpreter's recursion limit, an integer literal too long to convert, not an object);
+* ``decode_object`` returns a ``dict`` (or, when asked, ``None`` for the text ``null``) or
+  raises ``DocumentError``; never anything else, whatever it is given (too large, not UTF-8,
+  bad JSON, ``NaN``, nesting deep enough to exhaust the interpreter's recursion limit, an
+  integer literal too long to convert, not an object);
 * JSON errors carry the line and column; undecodable bytes carry the line and column of the
   first bad byte;
+* every decoded string is valid Unicode: a lone UTF-16 surrogate escape becomes U+FFFD, as Go
+  decodes it;
 * the decode is a single ``json.loads`` with no per-object Python hook, so it costs what the
-  C decoder costs. Duplicate keys (last one wins, as in Go) are found cheaply afterwards:
-  every key in the text is followed by a ``:`` outside a string, so when the number of ``:``
-  characters in the text equals the number of keys in the decoded tree there can be neither
-  a duplicate nor a ``:`` inside a string. Only when the counts differ does
+  C decoder costs. Duplicate keys (the last one wins, as in Go for a scalar) are found cheaply
+  afterwards: every key in the text is followed by a ``:`` outside a string, so when the number
+  of ``:`` characters in the text equals the number of keys in the decoded tree there can be
+  neither a duplicate nor a ``:`` inside a string. Only when the counts differ does
   ``find_duplicates`` decode again with a hook to name the duplicated keys and their paths.
 
 Paths use dots for identifier-like keys (``globalConfig.evictingConfig``), ``[n]`` for array
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from nodeconf.errors import DocumentError
 
@@ -77,10 +80,14 @@ def _line_column(text: str, pos: int) -> tuple[int, int]:
 
 
 def decode_text(data: str | bytes) -> str:
-    """Check the size limit and decode UTF-8; raise ``DocumentError`` on either failure."""
+    """Check the size limit and decode UTF-8; raise ``DocumentError`` on either failure.
+
+    Text given as ``str`` must be encodable as UTF-8 (no lone surrogate code points), as the
+    bytes of a ConfigMap are.
+    """
     if isinstance(data, str):
         size = len(data)
-        if size * 4 > MAX_DOCUMENT_BYTES:
+        if not data.isascii():
             try:
                 size = len(data.encode("utf-8"))
             except UnicodeEncodeError as exc:
@@ -125,13 +132,28 @@ def _reject_constant(name: str) -> Any:
 
 
 #: One decoder for every call: ``json.loads`` with keyword arguments would build a new one
-#: (and its C scanner) per call. Shared like ``json``'s own default decoder: it keeps no state
-#: between calls.
+#: (and its C scanner) per call. Shared across threads exactly as ``json.loads`` shares
+#: ``json``'s own default decoder in every program (the C scanner keeps no state between calls;
+#: checked under free-threaded 3.13 too); the only Python hook, ``parse_constant``, keeps no
+#: state and just raises.
 _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def decode_object(text: str) -> dict[str, Any]:
-    """Decode ``text`` (already size-checked) into a JSON object; ``DocumentError`` otherwise."""
+@overload
+def decode_object(text: str) -> dict[str, Any]: ...
+
+
+@overload
+def decode_object(text: str, *, allow_null: bool) -> dict[str, Any] | None: ...
+
+
+def decode_object(text: str, *, allow_null: bool = False) -> dict[str, Any] | None:
+    """Decode ``text`` (already size-checked) into a JSON object; ``DocumentError`` otherwise.
+
+    With ``allow_null``, the text ``null`` gives ``None`` (Go decodes it into a struct as "no
+    fields"). A lone UTF-16 surrogate escape (``"\\ud800"``) becomes U+FFFD, as in Go, so every
+    string decoded is valid Unicode.
+    """
     try:
         tree = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
@@ -146,8 +168,46 @@ def decode_object(text: str) -> dict[str, Any]:
     except ValueError as exc:  # e.g. an integer literal with more digits than Python converts
         raise DocumentError(f"invalid JSON: {exc}") from exc
     if type(tree) is not dict:
+        if tree is None and allow_null:
+            return None
         raise DocumentError(f"document must be a JSON object, got {json_type_name(tree)}")
-    return tree
+    found: dict[str, Any] = tree
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        found = _replace_lone_surrogates(found)
+    return found
+
+
+#: A ``\\uD800``..``\\uDFFF`` escape: the only way a decoded string can hold a surrogate.
+#: (An escaped backslash before ``u`` matches too; the replacement walk is then a no-op.)
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+
+
+def _fix(text: str) -> str:
+    return _LONE_SURROGATE.sub("\N{REPLACEMENT CHARACTER}", text)
+
+
+def _replace_lone_surrogates(tree: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``tree`` with every lone surrogate (in keys and strings) replaced by U+FFFD."""
+
+    def fixed(value: Any, depth: int) -> Any:
+        if type(value) is str:
+            return _fix(value)
+        if depth > _MAX_WALK_DEPTH:
+            return value
+        if type(value) is dict:
+            return {_fix(k): fixed(v, depth + 1) for k, v in value.items()}
+        if type(value) is list:
+            return [fixed(v, depth + 1) for v in value]
+        return value
+
+    out: dict[str, Any] = fixed(tree, 0)
+    return out
+
+
+#: How deep ``_replace_lone_surrogates`` looks (it recurses); far below any recursion limit
+#: and far above any meaningful document (which is at most 8 levels deep).
+_MAX_WALK_DEPTH: Final = 200
 
 
 def _locate_constant(text: str) -> tuple[int | None, int | None]:
@@ -200,9 +260,14 @@ def find_duplicates(text: str) -> list[tuple[str, str, object]]:
     """``(path, key, kept value)`` of every duplicated key in ``text`` (a valid JSON object).
 
     Slower than ``decode_object`` (a Python hook per object): call it only when the cheap
-    count says duplicates may exist.
+    count says duplicates may exist. The hook costs a stack frame that ``decode_object`` did
+    not need, so a document nested just below the recursion limit can fail here: that is a
+    ``DocumentError`` ("nested too deeply"), as it would have been with a little less stack.
     """
-    tree = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+    try:
+        tree = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise DocumentError("invalid JSON: nested too deeply") from exc
     found: list[tuple[str, str, object]] = []
     stack: list[tuple[str, object]] = [("", tree)]
     while stack:

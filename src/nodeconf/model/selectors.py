@@ -9,7 +9,13 @@
   and ``NotIn`` need a non-empty ``values``; ``Exists`` and ``DoesNotExist`` must have none;
   operators are case-sensitive and any other operator is invalid.
 * Every key must be a valid label key and every value a valid label value
-  (``nodeconf.model.labels``).
+  (``nodeconf.model.labels``). The checks run in Kubernetes' order (operator, then key, then
+  the number of values, then each value), so the first problem reported is the one Kubernetes
+  would name.
+* As Volcano's Go decoder reads the JSON: a ``null`` ``matchLabels`` value or ``values`` item is
+  ``""``; a ``null`` ``matchExpressions`` item is an empty requirement (operator ``""``:
+  invalid); the field names (``matchLabels``, ``key``, ...) also match case-insensitively
+  (reported as a warning); label keys inside ``matchLabels`` never do.
 
 An *invalid* selector (bad syntax, bad operator, wrong number of values) never raises: the
 selector compiles to one that matches nothing (its override is inert, as Volcano skips it) and
@@ -31,6 +37,7 @@ from typing import Final, Literal, NamedTuple
 
 from nodeconf.model.findings import Findings
 from nodeconf.model.jsontext import join_path
+from nodeconf.model.keymatch import FoldedNames
 from nodeconf.model.labels import NAME_MAX, NAME_PATTERN, label_key_error, label_value_error
 
 __all__ = [
@@ -52,6 +59,8 @@ OPERATORS: Final = (_IN, _NOT_IN, _EXISTS, _DOES_NOT_EXIST)
 
 _SELECTOR_KEYS: Final = ("matchLabels", "matchExpressions")
 _EXPRESSION_KEYS: Final = ("key", "operator", "values")
+_SELECTOR_FOLD: Final = FoldedNames(_SELECTOR_KEYS)
+_EXPRESSION_FOLD: Final = FoldedNames(_EXPRESSION_KEYS)
 
 Requirement = tuple[str, str, frozenset[str]]
 
@@ -188,9 +197,7 @@ def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
     match_labels = raw.get("matchLabels")
     match_expressions = raw.get("matchExpressions")
     if n != ("matchLabels" in raw) + ("matchExpressions" in raw):
-        for name, value in raw.items():
-            if name not in _SELECTOR_KEYS:
-                f.unknown(_base(where), name, value, _SELECTOR_KEYS)
+        match_labels, match_expressions = _selector_fields(raw, where, f)
     ok = True
     equal: tuple[tuple[str, str], ...] = ()
     expressions: tuple[Requirement, ...] = ()
@@ -198,7 +205,9 @@ def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
         if type(match_labels) is dict:
             f.keys += len(match_labels)
             key_reasons, value_reasons = f.key_reasons, f.value_reasons
-            for key, value in match_labels.items():
+            pairs: list[tuple[str, str]] = []
+            for key, written in match_labels.items():
+                value = "" if written is None else written  # Go stores a null map value as ""
                 if type(value) is not str:
                     f.wrong_type(_labels_path(where, key), value, "a string")
                     ok = False
@@ -213,8 +222,9 @@ def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
                 if reason is not None:
                     f.warn(_labels_path(where, key), value, f"{_INVALID}{reason}")
                     ok = False
+                pairs.append((key, value))
             if ok:
-                equal = tuple(match_labels.items())
+                equal = tuple(pairs)
         else:
             f.wrong_type(
                 f"{_base(where)}.matchLabels", match_labels, "an object of label keys to values"
@@ -231,6 +241,33 @@ def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
     if not equal and not expressions:
         return EVERYTHING
     return Selector("requirements", equal, expressions)
+
+
+def _selector_fields(
+    raw: dict[str, object], where: str | int, f: Findings
+) -> tuple[object, object]:
+    """``matchLabels`` and ``matchExpressions`` of a selector with other keys, read as Go does.
+
+    Keys differing only in case count (and are reported); a later ``matchLabels`` is merged
+    into an earlier one (Go reuses the map), ``null`` resets it; for ``matchExpressions`` the
+    last one wins.
+    """
+    match_labels: object = None
+    match_expressions: object = None
+    for name, value in raw.items():
+        field = name if name in _SELECTOR_KEYS else _SELECTOR_FOLD.match(name)
+        if field is None:
+            f.unknown(_base(where), name, value, _SELECTOR_KEYS)
+            continue
+        if field != name:
+            f.folded(_base(where), name, value, field)
+        if field == "matchExpressions":
+            match_expressions = value
+        elif type(match_labels) is dict and type(value) is dict:
+            match_labels = {**match_labels, **value}
+        else:
+            match_labels = value
+    return match_labels, match_expressions
 
 
 _INVALID: Final = "invalid selector, override ignored: "
@@ -275,6 +312,8 @@ def _match_expressions(
 
 
 def _requirement(raw: object, path: str, f: Findings) -> Requirement | None:
+    if raw is None:  # Go decodes a null item as an empty requirement (operator "": invalid)
+        raw = {}
     if type(raw) is not dict:
         f.wrong_type(path, raw, "an object with key, operator and values")
         return None
@@ -283,14 +322,20 @@ def _requirement(raw: object, path: str, f: Findings) -> Requirement | None:
     op: object = ""
     values: object = None
     for name, value in raw.items():
-        if name == "key":
-            key = "" if value is None else value
-        elif name == "operator":
-            op = "" if value is None else value
-        elif name == "values":
-            values = value
-        else:
+        field = name if name in _EXPRESSION_KEYS else _EXPRESSION_FOLD.match(name)
+        if field is None:
             f.unknown(path, name, value, _EXPRESSION_KEYS)
+            continue
+        if field != name:
+            f.folded(path, name, value, field)
+        if field == "key":
+            if value is not None:  # null leaves a Go string as it is
+                key = value
+        elif field == "operator":
+            if value is not None:
+                op = value
+        else:
+            values = value
     typed = True
     if type(key) is not str:
         f.wrong_type(f"{path}.key", key, "a string")
@@ -305,7 +350,9 @@ def _requirement(raw: object, path: str, f: Findings) -> Requirement | None:
             typed = False
         else:
             for j, v in enumerate(values):
-                if type(v) is not str:
+                if v is None:  # Go decodes a null item of a []string as ""
+                    items.append("")
+                elif type(v) is not str:
                     f.wrong_type(f"{path}.values[{j}]", v, "a string")
                     typed = False
                 else:
@@ -323,6 +370,15 @@ def _checked_requirement(
     def invalid(where: str, value: object, reason: str) -> None:
         f.warn(where, value, f"{_INVALID}{reason}")
 
+    # The checks in the order ``metav1.LabelSelectorAsSelector`` makes them: the operator,
+    # then (``labels.NewRequirement``) the key, the number of values, each value.
+    if op not in OPERATORS:
+        invalid(
+            f"{path}.operator",
+            op,
+            f"{op!r} is not a valid label selector operator (use {', '.join(OPERATORS)})",
+        )
+        return None
     reason = _key_reason(key, f)
     if reason:
         invalid(f"{path}.key", key, reason)
@@ -331,16 +387,8 @@ def _checked_requirement(
         if not values:
             invalid(f"{path}.values", values, f"operator {op} needs at least one value")
             return None
-    elif op in (_EXISTS, _DOES_NOT_EXIST):
-        if values:
-            invalid(f"{path}.values", values, f"operator {op} must have no values")
-            return None
-    else:
-        invalid(
-            f"{path}.operator",
-            op,
-            f"{op!r} is not a valid label selector operator (use {', '.join(OPERATORS)})",
-        )
+    elif values:
+        invalid(f"{path}.values", values, f"operator {op} must have no values")
         return None
     for j, v in enumerate(values):
         reason = _value_reason(v, f)

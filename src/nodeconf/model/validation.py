@@ -15,6 +15,11 @@ from the same layer it blames the rule's subject: the low watermark for
 ``offlineHighBandwidthPercent cannot be less than offlineLowBandwidthPercent``. The ``Issue``'s
 value is the blamed field's value.
 
+**Identical issues are reported once.** ``overSubscriptionTypes: "gpu,gpu"`` breaks the rule
+twice with the same message for the same field; Volcano's aggregated error
+(``utilerrors.NewAggregate(...).Error()``) prints a repeated message once, and so the issue
+list holds it once (then ``volcano_aggregate`` prints exactly Volcano's text).
+
 Thread-safety: pure functions over immutable data.
 """
 
@@ -101,7 +106,7 @@ def blame(
     violations: Sequence[Violation], values: Sequence[object], provenance: Provenance
 ) -> tuple[Issue, ...]:
     """Turn violations into ``Issue``s that point at the path their value came from."""
-    issues = []
+    issues: list[Issue] = []
     for v in violations:
         slot = v.candidates[0]
         best = provenance.rank(slot)
@@ -109,5 +114,7 @@ def blame(
             r = provenance.rank(other)
             if r > best:
                 slot, best = other, r
-        issues.append(Issue(provenance.path(slot), values[slot], v.message))
+        issue = Issue(provenance.path(slot), values[slot], v.message)
+        if issue not in issues:  # "gpu,gpu": one problem, said once (as Volcano's aggregate)
+            issues.append(issue)
     return tuple(issues)

@@ -93,6 +93,7 @@ class StaticSource:
             if self._context is not None:
                 if restored:
                     self._context.report(SourceEvent("document-restored", "document set again"))
+                # Thread hand-off: the key goes to the manager's sync worker.
                 self._context.notify(KEY_DOCUMENT)
 
     def delete_document(self) -> None:

@@ -2,21 +2,22 @@
 
 Built on the standard library's ``ThreadingHTTPServer`` so the daemon needs no web framework.
 
-* ``/healthz`` - 200 when the manager's worker and its source are alive and no watch is stuck;
-  503 otherwise. The body lists the reasons, one per line.
-* ``/readyz`` - 200 once a valid config has been applied (a last-known-good exists); 503
-  before.
+* ``/healthz`` - 200 when the manager is starting or running and every extra check (the
+  source's) passes; 503 otherwise, the body listing the reasons one per line (see
+  ``nodeconf.status.health``).
+* ``/readyz`` - 200 once a valid config exists and every listener holds one; 503 before.
 * ``/metrics`` - Prometheus text exposition of ``registry`` (``generate_latest``).
 * ``/status`` - ``manager.status().to_json()`` as JSON.
 
-Any other path is 404; any other method than GET/HEAD is 405. Every request reads a fresh
-``manager.status()`` snapshot: nothing is cached and nothing polls.
+Any other path is 404; any other method than GET/HEAD is 501 (the standard library's answer).
+Every request reads a fresh ``manager.status()`` snapshot: nothing is cached, nothing polls.
 
 Threads: ``start()`` binds the socket (so a bad address fails there, in the caller's thread)
-and starts one accept thread, ``nodeconf-status``; each request is handled on its own short
-thread. ``stop()`` shuts the accept loop down, closes the socket and joins the accept thread and
-every request thread (requests have a socket timeout, so a stalled client cannot hold ``stop``
-for longer than that).
+and starts one accept thread, ``nodeconf-status``, which blocks in ``select`` on the listening
+socket and a wake-up pipe with no timeout (an idle daemon never wakes up); each request is
+handled on its own short thread. ``stop()`` writes to the pipe, joins the accept thread, closes
+the socket and joins every request thread (requests have a socket timeout, so a stalled client
+cannot hold ``stop`` for longer than ``REQUEST_TIMEOUT_SECONDS``).
 
 Thread-safety: ``start`` and ``stop`` from one controlling thread (``stop`` is idempotent);
 ``address`` is readable from any thread after ``start`` returned.

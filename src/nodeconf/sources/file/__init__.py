@@ -8,7 +8,10 @@ What it follows
     ``key``), or the document file itself. Followed without ever exiting: kubelet's atomic
     ``..data`` symlink swap, plain rewrites (read once the writer closed the file), editors'
     rename-over, deletion and re-creation of the file, of its directory and of directories
-    above it. A path that does not exist yet is waited for.
+    above it, a symlinked directory re-pointed. A path that does not exist yet is waited
+    for. Not seen: renaming a directory *above* the document's directory (the document's
+    directory itself gets no event; only the next event that reaches a watched directory
+    makes the source look at the path again).
 
 What it promises
     * ``snapshot()`` always holds the last document read successfully (last-known-good): a
@@ -19,7 +22,9 @@ What it promises
       ``context.label_keys()`` says matters.
     * No debounce: a change is read as soon as its event arrives; bursts collapse in the
       manager's queue (keys, not payloads) and identical content never notifies.
-    * Idle costs nothing: inotify watches, one reader thread blocked without a timeout.
+    * Idle costs nothing: non-recursive inotify watches on the file's directory only (not its
+      parent, which may be busy), one reader thread blocked without a timeout; reading never
+      produces an event (no ``IN_OPEN``/``IN_ACCESS`` in the mask).
     * Where inotify is unavailable or a watch cannot be added (watch limit), it falls back to
       reading both files every ``poll_interval_seconds`` and reports that once
       (``SourceEvent("fallback-polling")``).

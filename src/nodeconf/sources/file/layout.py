@@ -5,39 +5,61 @@ A *followed file* is named by a ``root`` path and, for the document, a ``key``:
 * ``root`` is a directory (a mounted ConfigMap, or any directory): the file is ``root/key``.
   Kubelet's layout is ``root/key -> ..data/key`` and ``root/..data -> ..2026_11_26_...``; an
   update creates a new timestamped directory and renames a ``..data_tmp`` symlink over
-  ``..data`` (one ``IN_MOVED_TO ..data`` event in ``root``);
+  ``..data`` (one ``IN_MOVED_TO ..data`` event in ``root``), then deletes the old one;
 * otherwise (a plain file, or nothing yet) the file is ``root`` itself. ``root`` may also be
-  ``dir/key`` inside a kubelet directory: then the swap of ``dir/..data`` changes it.
+  ``dir/key`` inside a kubelet directory: then the swap of ``dir/..data`` changes it, or a
+  symlink to a file anywhere else.
 
-The layout is re-decided on every look, so a path that is missing at start-up, a directory
-that is removed and re-created, or a file replaced by a directory are all followed.
+The layout is re-decided on every look (``locate()``), so a path that is missing at start-up,
+a directory that is removed and re-created, or a file replaced by a directory are all
+followed. A ``Location`` says which directories to watch *now* (not recursively), and why:
 
-``watch_dirs()`` says which directories must be watched *now* (not recursively): the file's
-directory, or, while that directory is missing, its nearest existing ancestor (to see the path
-being created again, one level at a time). The directory's own removal or renaming arrives on
-its own watch (``IN_DELETE_SELF``/``IN_MOVE_SELF``), after which the ancestor is watched; its
-parent is watched too only when the directory is a symlink (re-pointing a link is an event in
-the link's directory only). Not watching the parent keeps a busy parent (``/tmp``) from
-waking us. Not detected: a directory *above* the file's directory renamed away while the
-file's directory lives on under the new name. ``names`` are the paths whose events matter: the
-file, the ``..data`` links that can redirect it, and every ancestor of ``root`` (a directory on
-the way created or removed); the last ones (``structure``: ``root`` and its ancestors) are
-those that can change which directories must be watched.
+* where the file's **name** lives: the file's directory, or, while that directory is missing,
+  its nearest existing ancestor (to see the path being created again, one level at a time).
+  The directory's own removal or renaming arrives on its own watch
+  (``IN_DELETE_SELF``/``IN_MOVE_SELF``), after which the ancestor is watched; its parent is
+  watched too only when the directory is a symlink (re-pointing a link is an event in the
+  link's directory only). Not watching the parent keeps a busy parent (``/tmp``) from waking
+  us. Not detected: a directory *above* the file's directory renamed away (the file's
+  directory itself gets no event).
+* where the file's **content** lives: the chain of symlinks from the name to the real file is
+  followed one component at a time (``root/key -> ..data/key``, ``root/..data ->
+  ..2026_...``; a plain file that links to a file elsewhere), and every directory that holds a
+  symlink of the chain is watched (re-pointing one is an event there), and so is the
+  directory that holds the real file (the *content directory*, e.g. the current timestamped
+  directory): an edit *behind* the links (``sed -i`` on ``root/..data/key``, an editor
+  writing ``root/..2026_.../key``) is an event only there. While the real file's directory
+  is missing, its nearest existing ancestor is watched instead. Symlinks in the directories
+  *above* the file's directory are resolved but not followed (as above).
 
-Thread-safety: ``FollowedFile`` is immutable; its methods only read the file system.
+The chain changes whenever one of its names changes (kubelet's swap renames ``..data``), so
+the owner locates again after any event on them, and moves the watches: the old timestamped
+directory's watch is removed (kubelet deletes that directory; a layout that keeps it must
+not keep its watch). ``FollowedFile.names`` are the fixed paths whose events matter (the file,
+the ``..data`` links that can redirect it, every ancestor of ``root``); ``structure`` (``root``
+and its ancestors) are those that can change where the name lives; ``Location.names`` are the
+chain's own paths, which change with the chain.
+
+Thread-safety: ``FollowedFile`` and ``Location`` are immutable; ``locate`` only reads the file
+system.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
-__all__ = ["DirId", "FollowedFile"]
+__all__ = ["NOWHERE", "DirId", "FollowedFile", "Location"]
 
 #: A directory's identity: (st_dev, st_ino). A directory removed and re-created gets a new one.
 DirId = tuple[int, int]
 
 KUBELET_DATA_LINK = "..data"
+#: Symlinks followed in one chain before giving up (Linux's own limit, ``MAXSYMLINKS``).
+_MAX_SYMLINK_HOPS = 40
 
 
 def _ancestors(path: str) -> list[str]:
@@ -49,6 +71,90 @@ def _ancestors(path: str) -> list[str]:
             return out
         out.append(parent)
         path = parent
+
+
+def _identity(path: str) -> DirId | None:
+    """``path``'s identity if it is a directory now (symlinks followed), else None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
+def _join(directory: str, name: str) -> str:
+    return directory + name if directory.endswith("/") else f"{directory}/{name}"
+
+
+def _follow_links(directory: str, name: str) -> tuple[str, list[str], set[str]]:
+    """Resolve ``directory/name`` one component at a time (``directory`` exists).
+
+    Returns the file's path with no symlink after ``directory``, the directories that hold
+    the symlinks met, and the symlinks' own paths (in a symlink loop: those met until the hop
+    limit, whose fix is an event in one of those directories). A missing component ends
+    nothing: the rest of the path is joined as it is (the file does not exist, but where it
+    will appear is known). Paths stay under ``directory``'s own spelling (the names events
+    arrive under) until a ``..`` needs the physical parent (``realpath`` then).
+    """
+    resolved = directory
+    physical = False  # resolved has no symlink in any component
+    pending = [name]  # components still to walk, the next one last
+    link_dirs: list[str] = []
+    links: set[str] = set()
+    hops = 0
+    while pending:
+        component = pending.pop()
+        if component in ("", "."):
+            continue
+        if component == "..":
+            if not physical:
+                resolved, physical = os.path.realpath(resolved), True
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = _join(resolved, component)
+        try:
+            target = os.readlink(candidate)
+        except OSError:  # not a symlink (EINVAL), or missing, or below a non-directory
+            resolved = candidate
+            continue
+        hops += 1
+        if hops > _MAX_SYMLINK_HOPS:  # a loop: reading reports ELOOP; a fix is an event
+            return candidate, link_dirs, links
+        link_dirs.append(resolved)
+        links.add(candidate)
+        if target.startswith("/"):
+            resolved, physical = "/", True
+        pending.extend(reversed(target.split("/")))
+    return resolved, link_dirs, links
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a followed file is right now, and what to watch to see it change.
+
+    ``file`` is the real file's path (every symlink on the way resolved; it may not exist).
+    ``dirs`` are the directories to watch (path -> identity; see the module docstring).
+    ``names`` are the chain's paths whose events matter: its symlinks, ``file``, and the
+    missing directories on the way to ``file``. ``content_dir`` is the directory that holds
+    ``file`` when that directory matters *only* for the file's content (no symlink of the
+    chain, not where the name lives): a watch added there late can only have missed a content
+    change, which reading the file again covers; otherwise None.
+
+    Thread-safety: immutable.
+    """
+
+    file: str
+    dirs: Mapping[str, DirId]
+    names: frozenset[str]
+    content_dir: str | None = None
+
+    def concerns(self, paths: tuple[str, ...]) -> bool:
+        """Whether an event on any of ``paths`` can change the content or the chain."""
+        return any(p in self.names for p in paths)
+
+
+#: The location before the first look: nothing watched, no name.
+NOWHERE = Location(file="", dirs=MappingProxyType({}), names=frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,23 +189,53 @@ class FollowedFile:
             return os.path.join(self.root, self.key)
         return self.root
 
-    def watch_dirs(self) -> dict[str, DirId]:
-        """The directories to watch right now, with their identities."""
-        directory = os.path.dirname(self.current_file())
-        if os.path.isdir(directory):
-            wanted = [directory]
-            if os.path.islink(directory):  # re-pointing the link shows only in its parent
-                wanted.append(os.path.dirname(directory))
-        else:
-            wanted = [next((a for a in _ancestors(directory) if os.path.isdir(a)), "/")]
-        out: dict[str, DirId] = {}
-        for path in wanted:
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue  # vanished meanwhile: the caller re-computes until stable
-            out[path] = (st.st_dev, st.st_ino)
-        return out
+    def locate(self) -> Location:
+        """Where the file's name and content are now, and the directories to watch for them.
+
+        A directory that vanishes while this looks is left out: the caller locates again
+        until the watched set is stable.
+        """
+        name, directory = self.root, os.path.dirname(self.root)
+        if self.key is not None and os.path.isdir(self.root):
+            name, directory = _join(self.root, self.key), self.root
+        try:
+            st = os.lstat(directory)
+            if stat.S_ISLNK(st.st_mode):
+                st = os.stat(directory)
+                linked = True  # re-pointing the link shows only in its parent
+            else:
+                linked = False
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISDIR(st.st_mode):  # missing: wait for it to appear
+            for ancestor in _ancestors(directory)[1:]:
+                ident = _identity(ancestor)
+                if ident is not None:
+                    return Location(name, MappingProxyType({ancestor: ident}), frozenset())
+            return NOWHERE
+        dirs: dict[str, DirId] = {directory: (st.st_dev, st.st_ino)}
+        if linked:
+            _add(dirs, os.path.dirname(directory))
+        file, link_dirs, names = _follow_links(directory, os.path.basename(name))
+        names.add(file)
+        for link_dir in link_dirs:
+            if link_dir not in dirs:
+                _add(dirs, link_dir)
+        holder = os.path.dirname(file)
+        if holder in dirs:
+            return Location(file, MappingProxyType(dirs), frozenset(names))
+        held = _identity(holder)
+        while held is None and holder != "/":
+            names.add(holder)  # missing (or not a directory yet): its appearance matters
+            holder = os.path.dirname(holder)
+            held = _identity(holder)
+        if held is None or holder in dirs:
+            return Location(file, MappingProxyType(dirs), frozenset(names))
+        content_only = holder == os.path.dirname(file) and held not in dirs.values()
+        dirs[holder] = held
+        return Location(
+            file, MappingProxyType(dirs), frozenset(names), holder if content_only else None
+        )
 
     def concerns(self, paths: tuple[str, ...]) -> bool:
         """Whether an event on any of ``paths`` can change this file or where it is."""
@@ -109,3 +245,9 @@ class FollowedFile:
         """Whether an event on any of ``paths`` can change *where* the file is (``root`` or a
         directory above it), so that the watched directories must be looked at again."""
         return any(p in self.structure for p in paths)
+
+
+def _add(dirs: dict[str, DirId], path: str) -> None:
+    ident = _identity(path)
+    if ident is not None:  # vanished meanwhile: the caller locates again until stable
+        dirs[path] = ident

@@ -16,6 +16,13 @@ Fields and their guards:
   it when the lock could not be had within its timeout (see ``stop``).
 * ``_state`` - an immutable ``SourceState`` replaced whole under ``_work_lock``; ``snapshot``
   reads the reference without a lock (one atomic load), so the manager never waits on a read.
+* ``_doc_location``/``_labels_location`` - immutable ``Location``s (where each file is, as
+  the symlinks point) replaced whole under ``_work_lock`` by ``_arm_locked``, always *before*
+  the watches they describe are added; ``_on_notice`` reads them without the lock (one
+  atomic load each) to decide whether an event concerns us. Only the reader thread and
+  ``start`` (before its first read) replace them, so the reader never judges an event by a
+  stale location of its own making; one judged during ``start`` is covered by ``start``'s
+  own first read.
 * ``_synced`` - a ``threading.Event``, set once.
 
 Context calls (``notify``, ``report``, ``label_keys``) happen only under ``_work_lock`` and
@@ -44,10 +51,12 @@ from nodeconf.errors import DocumentError, LifecycleError
 from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceContext, SourceEvent, SourceState
 from nodeconf.model.labels import label_key_error, label_value_error
 from nodeconf.sources.file.labels import MAX_LABELS_FILE_BYTES, parse_labels_text
-from nodeconf.sources.file.layout import FollowedFile
+from nodeconf.sources.file.layout import NOWHERE, FollowedFile, Location
 from nodeconf.sources.file.poller import Poller
 from nodeconf.sources.file.reading import UnreadableFile, content_version, read_file
 from nodeconf.sources.file.watcher import (
+    IN_ATTRIB,
+    IN_CLOSE_WRITE,
     IN_CREATE,
     IN_ISDIR,
     DirectoryWatcher,
@@ -68,6 +77,8 @@ DEFAULT_KEY = "colocation-config"
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 #: How many look-and-watch rounds one event may take while the tree keeps moving.
 _MAX_ARM_ROUNDS = 8
+#: Events that change a file's content but never which file a name leads to.
+_CONTENT_ONLY = IN_CLOSE_WRITE | IN_ATTRIB
 
 Mode = Literal["inotify", "polling"]
 
@@ -105,19 +116,25 @@ def _decode(data: bytes) -> str | bytes:
         return data
 
 
-def _fresh_regular_file(notice: Notice, path: str) -> bool:
-    """An ``IN_CREATE`` of a new regular file at ``path``: its writer has not closed it yet.
+def _fresh_regular_file(notice: Notice, *paths: str) -> bool:
+    """An ``IN_CREATE`` of a new regular file at one of ``paths`` (the file's name, or its real
+    path behind symlinks): its writer has not closed it yet.
 
     Reading it now could see a half-written file; its ``IN_CLOSE_WRITE`` follows. A symlink or
     a hard link (``st_nlink > 1``) is complete at creation and is read at once.
     """
-    if not notice.mask & IN_CREATE or notice.mask & IN_ISDIR or path not in notice.paths:
+    if not notice.mask & IN_CREATE or notice.mask & IN_ISDIR:
         return False
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+    for path in paths:
+        if path not in notice.paths:
+            continue
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+            return True
+    return False
 
 
 class FileSource:
@@ -181,6 +198,9 @@ class FileSource:
         self._labels_present = False  # guarded by _work_lock
         self._errors: dict[str, str] = {}  # guarded by _work_lock: last error per file
         self._fallback_reported = False  # guarded by _work_lock
+        # Replaced whole under _work_lock, read lock-free by _on_notice (module docstring).
+        self._doc_location: Location = NOWHERE
+        self._labels_location: Location = NOWHERE
         self._state = SourceState(  # replaced whole under _work_lock; read lock-free
             document=None,
             node_labels=MappingProxyType(dict(self._static_labels)),
@@ -291,28 +311,42 @@ class FileSource:
         """An inotify event (reader thread): look again at what it may have changed."""
         # Relevance is decided from immutable data, before taking the lock: most events in a
         # watched directory (kubelet's new timestamped directory, other files) are not ours.
-        labels_file = self._labels_file
-        doc = notice.lost or self._document.concerns(notice.paths)
-        labels = labels_file is not None and (notice.lost or labels_file.concerns(notice.paths))
+        document, labels_file = self._document, self._labels_file
+        paths = notice.paths
+        doc = notice.lost or document.concerns(paths) or self._doc_location.concerns(paths)
+        labels = labels_file is not None and (
+            notice.lost or labels_file.concerns(paths) or self._labels_location.concerns(paths)
+        )
         if not (doc or labels):
             return
+        # Anything but a content change (a name created, removed, renamed; a watched directory
+        # gone) may change where a file's name or content lives: resolve and re-arm.
         moved = (
             notice.lost
-            or self._document.moves(notice.paths)
-            or (labels_file is not None and labels_file.moves(notice.paths))
+            or bool(notice.mask & ~_CONTENT_ONLY)
+            or document.moves(paths)
+            or (labels_file is not None and labels_file.moves(paths))
         )
         with self._work_lock:
             if self._closed or self._mode != "inotify":
                 return
-            if moved and not self._arm_locked():
-                return  # fell back to polling: the poller looks from now on
-            if doc and not _fresh_regular_file(notice, self._document.current_file()):
+            # Read first (the latency that counts), then re-arm. When the watched set changed,
+            # read again: a change made before the new watches existed is caught by that
+            # second read (identical bytes never notify), any later one by the new watches.
+            if doc and not _fresh_regular_file(
+                notice, document.current_file(), self._doc_location.file
+            ):
                 self._refresh_document_locked()
             if (
                 labels_file is not None
                 and labels
-                and not _fresh_regular_file(notice, labels_file.current_file())
+                and not _fresh_regular_file(
+                    notice, labels_file.current_file(), self._labels_location.file
+                )
             ):
+                self._refresh_labels_locked()
+            if moved and self._arm_locked() and self._mode == "inotify":
+                self._refresh_document_locked()
                 self._refresh_labels_locked()
 
     def _poll_tick(self) -> None:
@@ -326,21 +360,35 @@ class FileSource:
     # -- watching -----------------------------------------------------------------------------
 
     def _arm_locked(self) -> bool:
-        """Watch the directories the current layout needs; False if we fell back to polling."""
+        """Watch the directories the files' current locations need (``FollowedFile.locate``:
+        where each name lives, the directories holding its symlinks, the one holding the real
+        file). Returns True when a directory was newly watched, so that the caller reads the
+        files again (a change there before the watch existed made no event).
+
+        Locates again while a new watch could have hidden a change of the layout itself
+        (bounded by ``_MAX_ARM_ROUNDS``); a new watch on a content directory alone (kubelet's
+        new timestamped directory) cannot, so a swap costs one round. Falls back to polling
+        when a watch cannot be added (then ``_mode`` is ``"polling"``).
+        """
         watcher = self._watcher
         if watcher is None:
             return False
+        added = False
         try:
             for _ in range(_MAX_ARM_ROUNDS):
-                wanted = self._document.watch_dirs()
+                self._doc_location = doc = self._document.locate()  # before its watches
+                locations = [doc]
                 if self._labels_file is not None:
-                    wanted.update(self._labels_file.watch_dirs())
-                if not watcher.sync(wanted):
+                    self._labels_location = labels = self._labels_file.locate()
+                    locations.append(labels)
+                synced = watcher.sync({p: i for loc in locations for p, i in loc.dirs.items()})
+                added = added or bool(synced.added)
+                if not synced.missed and synced.added <= _content_only(locations):
                     break
         except WatchUnavailable as exc:
             self._start_polling_locked(str(exc))
-            return False
-        return True
+            return True
+        return added
 
     def _start_polling_locked(self, reason: str) -> None:
         if self._watcher is not None:
@@ -454,6 +502,12 @@ class FileSource:
         if deadline is None:
             return None
         return max(0.0, deadline - time.monotonic())
+
+
+def _content_only(locations: list[Location]) -> set[str]:
+    """The watched directories that matter to no location but for a file's content."""
+    content = {loc.content_dir for loc in locations if loc.content_dir is not None}
+    return content - {p for loc in locations for p in loc.dirs if p != loc.content_dir}
 
 
 def _text(data: bytes, path: str) -> str:

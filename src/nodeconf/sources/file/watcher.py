@@ -18,7 +18,9 @@ What the kernel reports (mask ``WATCH_MASK``, non-recursive watches on directori
   only once the writer closed it); ``truncate``/``O_TRUNC`` alone is not an event;
 * a rename-over by an editor: ``IN_MOVED_TO key``; deletion: ``IN_DELETE key``;
 * the directory itself removed or renamed: ``IN_DELETE_SELF``/``IN_MOVE_SELF`` (then
-  ``IN_IGNORED``) on its own watch, ``IN_DELETE|IN_ISDIR``/``IN_MOVED_FROM`` on its parent's.
+  ``IN_IGNORED``) on its own watch; the watch is dropped and the owner re-syncs (it then
+  watches the nearest existing ancestor, where the directory's re-creation is an
+  ``IN_CREATE|IN_ISDIR`` or ``IN_MOVED_TO``).
 
 Reading never produces events (``IN_OPEN``, ``IN_ACCESS`` and ``IN_CLOSE_NOWRITE`` are not in
 the mask), so idle means no wake-up at all: the reader thread blocks in ``poll()`` without a
@@ -63,6 +65,7 @@ __all__ = [
     "WATCH_MASK",
     "DirectoryWatcher",
     "Notice",
+    "Synced",
     "WatchUnavailable",
 ]
 
@@ -121,6 +124,22 @@ class Notice:
     lost: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """What ``DirectoryWatcher.sync`` did that the caller must know.
+
+    ``added``: directories newly watched; a change in them between the caller's look and
+    the watch produced no event (the caller reads again what it follows there). ``missed``:
+    wanted directories that vanished or were replaced before their watch was in place (the
+    caller looks again). Removed watches are not reported: they hide nothing still wanted.
+
+    Thread-safety: immutable.
+    """
+
+    added: frozenset[str]
+    missed: frozenset[str]
+
+
 class _Callbacks:
     """watchdog's ``WatchCallback``: called by the reader thread, forwards to the watcher."""
 
@@ -141,7 +160,8 @@ class DirectoryWatcher:
     """Non-recursive inotify watches on a set of directories; see the module docstring.
 
     ``start()`` opens the inotify instance and starts its reader thread; ``sync(wanted)``
-    makes the watched set equal ``wanted`` (path -> identity); ``on_notice`` receives one
+    makes the watched set equal ``wanted`` (path -> identity; several paths naming one
+    directory share one watch); ``on_notice`` receives one
     ``Notice`` per event on the reader thread and must not raise (exceptions are logged).
 
     Thread-safety: every public method is safe from any thread; ``on_notice`` runs on the
@@ -211,30 +231,31 @@ class DirectoryWatcher:
 
     # -- the watched set ----------------------------------------------------------------------
 
-    def sync(self, wanted: Mapping[str, DirId]) -> bool:
+    def sync(self, wanted: Mapping[str, DirId]) -> Synced:
         """Watch exactly the directories in ``wanted`` (path -> identity at the caller's look).
 
-        Returns True when anything was added or removed, or a directory could not be watched
-        because it vanished: the caller should look at the file system again and re-sync
-        until this returns False. Raises ``WatchUnavailable`` when a directory that exists
-        cannot be watched (watch limit reached, permission).
+        Watches no longer wanted (or whose directory was replaced) are removed. Returns what
+        the caller may have missed since its look (see ``Synced``); when ``missed`` is not
+        empty, the caller should look at the file system again and re-sync. Raises
+        ``WatchUnavailable`` when a directory that exists cannot be watched (watch limit
+        reached, permission).
         """
+        added: set[str] = set()
+        missed: set[str] = set()
         with self._lock:
             fd = self._fd
             if self._closed or fd is None:
-                return False
-            changed = False
+                return Synced(frozenset(), frozenset())
             for path, (_, ident) in list(self._wd_of_path.items()):
                 if wanted.get(path) != ident:
                     self._forget_path_locked(path)
-                    changed = True
             for path, ident in wanted.items():
                 if path in self._wd_of_path:
                     continue
-                changed = True
                 alias = next((wd for wd, i in self._wd_of_path.values() if i == ident), None)
                 if alias is not None:  # the same directory under another name: one watch
                     self._record_locked(path, alias, ident)
+                    added.add(path)  # its events carried only the other name until now
                     continue
                 try:
                     wd = fd.add_callback(
@@ -242,7 +263,8 @@ class DirectoryWatcher:
                     )
                 except OSError as exc:
                     if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                        continue  # gone since the caller looked: it looks again
+                        missed.add(path)  # gone since the caller looked: it looks again
+                        continue
                     raise WatchUnavailable(f"cannot watch {path}: {exc.strerror or exc}") from exc
                 if wd < 0:  # watchdog turns EACCES into wd -1 without raising
                     self._remove_callback_locked(wd)
@@ -253,9 +275,12 @@ class DirectoryWatcher:
                     now: DirId | None = (st.st_dev, st.st_ino)
                 except OSError:
                     now = None
-                if now != ident:  # replaced between the caller's look and the watch
+                if now == ident:
+                    added.add(path)
+                else:  # replaced between the caller's look and the watch
                     self._forget_path_locked(path)
-            return changed
+                    missed.add(path)
+        return Synced(frozenset(added), frozenset(missed))
 
     def watched(self) -> frozenset[str]:
         """The paths watched right now (for tests and status)."""

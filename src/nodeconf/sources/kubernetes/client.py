@@ -366,7 +366,19 @@ class KubeClient:
         return cls(client, request_timeout_seconds=request_timeout_seconds, owns_http=True)
 
     def fork(self) -> KubeClient:
-        """A sibling with its own connection pool; close it when done."""
+        """A sibling with its own connection pool; close it when done.
+
+        A lightkube client built with a custom ``transport`` cannot be re-created from its
+        configuration: its forks then share its connection pool (``interrupt`` still cuts
+        the connections each fork opened itself).
+        """
+        if not isinstance(getattr(self._http, "_transport", None), httpx2.HTTPTransport):
+            return KubeClient(
+                self._lightkube,
+                request_timeout_seconds=self._request_timeout_seconds,
+                http=self._http,
+                owns_http=False,
+            )
         with self._fork_lock:
             if self._fork_params is None:
                 params = ConnectionParams(timeout=self._timeout)

@@ -61,6 +61,16 @@ __all__ = ["ListWatch", "ListWatchHandler", "WatchStats", "WatchTarget"]
 
 _log = logging.getLogger("nodeconf.sources.kubernetes")
 
+#: The integer fields of ``WatchStats``.
+_COUNTERS = (
+    "lists",
+    "watches",
+    "events",
+    "bookmarks",
+    "expired",
+    "failures",
+    "consecutive_failures",
+)
 #: How many recent reconnect delays ``WatchStats`` keeps.
 _DELAY_HISTORY = 64
 
@@ -88,7 +98,8 @@ class WatchStats:
 
     ``lists`` LIST requests answered; ``watches`` WATCH requests accepted; ``events`` watch
     events applied (bookmarks excluded); ``bookmarks``; ``expired`` 410 answers (status or
-    event); ``failures`` errors that led to a backoff delay; ``reconnect_delays`` the most
+    event); ``failures`` errors that led to a backoff delay; ``consecutive_failures`` the
+    backoff's current count (reset after a healthy period); ``reconnect_delays`` the most
     recent delays waited (seconds, oldest first); ``last_error`` the last error's text.
 
     Thread-safety: immutable.
@@ -100,6 +111,7 @@ class WatchStats:
     bookmarks: int = 0
     expired: int = 0
     failures: int = 0
+    consecutive_failures: int = 0
     reconnect_delays: tuple[float, ...] = ()
     last_error: str = ""
     resource_version: str = ""
@@ -163,8 +175,11 @@ class ListWatch:
         self._cond = threading.Condition()
         # Guarded by _cond: the stop flag and the statistics.
         self._stopping = False
-        self._stats = WatchStats()
+        self._counts: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
         self._delays: deque[float] = deque(maxlen=_DELAY_HISTORY)
+        self._last_error = ""
+        self._published_rv = ""  # the resourceVersion as of the last counted step
+        self._processed_rv = 0  # every change up to this version reached the handler
 
     @property
     def target(self) -> WatchTarget:
@@ -194,7 +209,12 @@ class ListWatch:
 
     def stats(self) -> WatchStats:
         with self._cond:
-            return self._stats
+            return WatchStats(
+                **self._counts,
+                reconnect_delays=tuple(self._delays),
+                last_error=self._last_error,
+                resource_version=self._published_rv,
+            )
 
     # -- the loop (runs on self._thread) ---------------------------------------------------
 
@@ -202,10 +222,27 @@ class ListWatch:
         with self._cond:
             return self._stopping
 
-    def _count(self, **increments: int) -> None:
+    def wait_processed(self, resource_version: int, timeout: float | None) -> bool:
+        """Block until every change up to ``resource_version`` reached the handler (True),
+        or ``timeout`` real seconds passed (False). Versions compare as integers, which holds
+        for etcd-backed API servers (Kubernetes calls them opaque: a test and tooling aid)."""
         with self._cond:
-            fields = {k: getattr(self._stats, k) + v for k, v in increments.items()}
-            self._stats = _replace(self._stats, fields, self._rv)
+            return self._cond.wait_for(lambda: self._processed_rv >= resource_version, timeout)
+
+    def _processed(self, rv: str) -> None:
+        try:
+            version = int(rv)
+        except ValueError:
+            return
+        with self._cond:
+            if version > self._processed_rv:
+                self._processed_rv = version
+                self._cond.notify_all()
+
+    def _count(self, counter: str) -> None:
+        with self._cond:
+            self._counts[counter] += 1
+            self._published_rv = self._rv
 
     def _run(self) -> None:
         try:
@@ -236,7 +273,7 @@ class ListWatch:
                 if exc.gone:
                     need_list = True
                     expired_in_a_row = 1 if self._progressed else expired_in_a_row + 1
-                    self._count(expired=1)
+                    self._count("expired")
                     retry_reason = f"resourceVersion expired ({exc})"
                     if expired_in_a_row > 1:
                         delay = self._fail(exc)
@@ -252,7 +289,7 @@ class ListWatch:
                 if ended == "expired":
                     need_list = True
                     expired_in_a_row = 1 if self._progressed else expired_in_a_row + 1
-                    self._count(expired=1)
+                    self._count("expired")
                     retry_reason = "resourceVersion expired (410 error event)"
                     if expired_in_a_row > 1:
                         delay = self._fail(SourceError("410 again right after a relist"))
@@ -273,15 +310,10 @@ class ListWatch:
         delay = self._backoff.failure(self._clock.now(), retry_after_seconds=retry_after_seconds)
         with self._cond:
             self._delays.append(delay)
-            self._stats = _replace(
-                self._stats,
-                {
-                    "failures": self._stats.failures + 1,
-                    "reconnect_delays": tuple(self._delays),
-                    "last_error": str(exc),
-                },
-                self._rv,
-            )
+            self._counts["failures"] += 1
+            self._counts["consecutive_failures"] = self._backoff.failures
+            self._last_error = str(exc)
+            self._published_rv = self._rv
         return delay
 
     def _wait(self, delay: float) -> None:
@@ -302,7 +334,8 @@ class ListWatch:
         current = next((i for i in result.items if _name(i) == t.name), None)
         self._apply(current)
         self._rv = result.resource_version or _rv(current) or self._rv
-        self._count(lists=1)
+        self._count("lists")
+        self._processed(self._rv)
         self._handler.on_listed(t, current)
 
     def _watch_once(self) -> str:
@@ -323,7 +356,7 @@ class ListWatch:
             idle_timeout_seconds=s.watch_idle_timeout_seconds,
         )
         self._backoff.healthy(opened_at)
-        self._count(watches=1)
+        self._count("watches")
         with stream:
             for event in stream:
                 if self._stopped():
@@ -348,19 +381,20 @@ class ListWatch:
         if event.type == "BOOKMARK":
             if rv:
                 self._rv = rv
-            self._count(bookmarks=1)
+            self._count("bookmarks")
+            self._processed(rv)
             return
         if _name(obj) != self._target.name:
             return  # not ours (a server ignoring the field selector): skip, keep the RV
-        if event.type in ("ADDED", "MODIFIED"):
-            self._apply(obj)
-        elif event.type == "DELETED":
-            self._apply(None)
-        else:
+        if event.type not in ("ADDED", "MODIFIED", "DELETED"):
             raise ApiConnectionError(f"unknown watch event type {event.type!r}", method="WATCH")
         if rv:
             self._rv = rv
-        self._count(events=1)
+        self._count("events")
+        # Last: the handler's notify wakes the manager's worker, which then waits for this
+        # thread to release the GIL; keep the work after it minimal.
+        self._apply(obj if event.type != "DELETED" else None)
+        self._processed(rv)
 
     def _apply(self, current: dict[str, Any] | None) -> None:
         previous = self._cached
@@ -384,10 +418,3 @@ def _rv(obj: dict[str, Any] | None) -> str:
         return ""
     meta = obj.get("metadata") or {}
     return str(meta.get("resourceVersion") or "")
-
-
-def _replace(stats: WatchStats, fields: dict[str, Any], rv: str) -> WatchStats:
-    values = {name: getattr(stats, name) for name in WatchStats.__slots__}
-    values.update(fields)
-    values["resource_version"] = rv
-    return WatchStats(**values)

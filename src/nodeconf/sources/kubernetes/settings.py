@@ -27,6 +27,8 @@ class KubernetesSettings:
     * ``backoff``: reconnect delays after a failure (see ``BackoffSettings``).
     * ``prepare_retry_interval_seconds`` / ``prepare_timeout_seconds``: prepare retries a
       failed request every interval until the timeout (Volcano: 200 ms, one minute).
+    * ``unhealthy_after_failures``: ``KubernetesSource.health_problems`` reports a watch that
+      failed this many times in a row (the daemon's readiness check).
     * ``jitter_seed``: seed of the random generator behind the jitter and the watch lengths;
       ``None`` (default) seeds from the OS. Tests pin it to replay the delays.
 
@@ -40,6 +42,7 @@ class KubernetesSettings:
     backoff: BackoffSettings = field(default_factory=BackoffSettings)
     prepare_retry_interval_seconds: float = 0.2
     prepare_timeout_seconds: float = 60.0
+    unhealthy_after_failures: int = 5
     jitter_seed: int | None = None
 
     def __post_init__(self) -> None:

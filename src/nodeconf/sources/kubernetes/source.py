@@ -294,6 +294,32 @@ class KubernetesSource:
 
     # -- extras ----------------------------------------------------------------------------
 
+    def health_problems(self) -> list[str]:
+        """What keeps this source from following the cluster right now (empty: healthy).
+
+        Not synced yet; a loop thread that died; a watch that failed
+        ``unhealthy_after_failures`` times in a row (with its last error).
+        """
+        with self._lock:
+            life = self._life
+            loops = self._loops
+        if life is not _Life.RUNNING:
+            return [f"Kubernetes source is {life.value}"]
+        problems = []
+        if not self._synced.is_set():
+            problems.append(f"not synced yet with {self._origin} and Node {self.node_name}")
+        for loop in loops:
+            if loop.thread.ident is not None and not loop.thread.is_alive():
+                problems.append(f"watch of {loop.target} has stopped")
+                continue
+            stats = loop.stats()
+            if stats.consecutive_failures >= self._settings.unhealthy_after_failures:
+                problems.append(
+                    f"watch of {loop.target} failed {stats.consecutive_failures} times in a "
+                    f"row: {stats.last_error}"
+                )
+        return problems
+
     def watch_stats(self) -> dict[str, WatchStats]:
         """Counters of both loops, keyed ``configmap`` and ``node`` (empty before start)."""
         with self._lock:
@@ -302,6 +328,21 @@ class KubernetesSource:
             ("configmap" if loop.target.kind == KIND_CONFIGMAPS else "node"): loop.stats()
             for loop in loops
         }
+
+    def wait_for_version(
+        self, resource_version: int | str, *, kind: str = "configmap", timeout: float | None = None
+    ) -> bool:
+        """Block until the ``configmap`` (or ``node``) watch has handed every change up to
+        ``resource_version`` to the manager; False on timeout or before ``start``.
+
+        For tests and tools that must know the agent has seen a write ("read your writes");
+        versions compare as integers (true of etcd-backed API servers)."""
+        target = KIND_CONFIGMAPS if kind == "configmap" else KIND_NODES
+        with self._lock:
+            loops = [loop for loop in self._loops if loop.target.kind == target]
+        if not loops:
+            return False
+        return loops[0].wait_processed(int(resource_version), timeout)
 
     def event_sink(
         self, *, clock: Clock | None = None, settings: EventSinkSettings | None = None
