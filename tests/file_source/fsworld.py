@@ -34,12 +34,12 @@ from nodeconf.sources.file import FileSource
 
 __all__ = [
     "WAIT_SECONDS",
-    "inode",
-    "inotify_watched_inodes",
     "Notified",
     "OutcomeRecorder",
     "RecordingContext",
     "StartSource",
+    "inode",
+    "inotify_watched_inodes",
     "json_doc",
     "kubelet_write",
     "rename_over",

@@ -160,9 +160,7 @@ def test_edit_of_a_symlinked_labels_files_target_is_seen(
     (tmp_path / "srv").mkdir()
     (tmp_path / "srv" / "labels").write_text("zone=a\n")
     (tmp_path / "labels").symlink_to("srv/labels")
-    source, context = start_source(
-        tmp_path / "cm", labels_file=tmp_path / "labels", keys=MATTERS
-    )
+    source, context = start_source(tmp_path / "cm", labels_file=tmp_path / "labels", keys=MATTERS)
     write_in_place(tmp_path / "srv" / "labels", "zone=b\n")
     assert context.wait_notified("node")
     assert source.snapshot().node_labels["zone"] == "b"

@@ -5,6 +5,8 @@
   for them (it stands in for the manager in source-level tests; the acceptance tests use a
   real ``ConfigManager``);
 * ``document(**global_fields)`` / ``put_document`` / ``configmap``: ConfigMap bodies;
+* ``WatchingListener`` (a ``RecordingListener`` one can wait on with a predicate) and
+  ``OutcomeRecorder`` (an outcome sink one can wait on), for the acceptance tests;
 * ``RecordingTransport``: an httpx2 transport that forwards to the real one and can run a
   hook just before a matching request leaves (to stage a real race) or block it.
 """
@@ -20,8 +22,11 @@ from typing import Any
 import httpx2
 
 from kubeapi import KubeAPIServer
+from nodeconf.manager.listeners import Change
+from nodeconf.manager.outcomes import Outcome
 from nodeconf.manager.source import SourceEvent
 from nodeconf.sources.kubernetes import BackoffSettings, KubernetesSettings
+from nodeconf.testing import RecordingListener
 
 __all__ = [
     "CONFIGMAP",
@@ -29,15 +34,19 @@ __all__ = [
     "NAMESPACE",
     "NODE",
     "POD",
+    "OutcomeRecorder",
     "RecordingContext",
     "RecordingTransport",
+    "WatchingListener",
     "configmap",
     "document",
     "fast_settings",
+    "interval_document",
+    "interval_of",
     "put_document",
 ]
 
-NAMESPACE = "volcano-system"
+NAMESPACE = "volcano-system"  # also in conftest.py (which cannot import this module)
 NODE = "node-a"
 POD = "agent-xyz"
 CONFIGMAP = "volcano-agent-configuration"
@@ -179,3 +188,71 @@ class RecordingTransport(httpx2.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+class WatchingListener(RecordingListener):
+    """A ``RecordingListener`` a test can wait on with any predicate over what it holds.
+
+    Thread-safety: as ``RecordingListener``; ``_seen`` is notified after every call.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen = threading.Condition()
+
+    def sync_config(self, config: Any, change: Change | None = None) -> None:
+        try:
+            super().sync_config(config, change)
+        finally:
+            with self._seen:
+                self._seen.notify_all()
+
+    def wait_applied(self, predicate: Callable[[Any], bool], timeout: float = WAIT) -> bool:
+        """Wait until the last config applied (returned normally) satisfies ``predicate``."""
+        with self._seen:
+            return self._seen.wait_for(
+                lambda: bool(self.applied) and predicate(self.applied[-1]), timeout
+            )
+
+    def revisions(self) -> list[int]:
+        """The revision of every call, in order."""
+        return [c.revision for c in self.changes if c is not None]
+
+
+class OutcomeRecorder:
+    """An ``OutcomeSink`` that keeps every outcome and lets a test wait for one.
+
+    Thread-safety: ``_cond`` guards ``_outcomes``.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._outcomes: list[Outcome] = []  # guarded by _cond
+
+    def emit(self, outcome: Outcome) -> None:
+        with self._cond:
+            self._outcomes.append(outcome)
+            self._cond.notify_all()
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        with self._cond:
+            return list(self._outcomes)
+
+    def wait_for(
+        self, predicate: Callable[[Outcome], bool], count: int = 1, timeout: float = WAIT
+    ) -> bool:
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: sum(1 for o in self._outcomes if predicate(o)) >= count, timeout
+            )
+
+
+def interval_document(n: int, **more: Any) -> str:
+    """A document whose global qosCheckInterval is ``n`` (a cheap way to make distinct
+    revisions and to recognise them)."""
+    return document(networkQosConfig={"qosCheckInterval": n}, **more)
+
+
+def interval_of(config: Any) -> int:
+    return int(config.to_json()["networkQosConfig"]["qosCheckInterval"])

@@ -5,7 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+import httpx2
 import pytest
+from lightkube import Client as LightkubeClient
+from lightkube import KubeConfig
+from lightkube.config.models import Cluster, User
 from tests.kubernetes.kube_helpers import CONFIGMAP, NAMESPACE, NODE, WAIT, configmap
 
 from kubeapi import Fault, KubeAPIServer
@@ -193,3 +197,40 @@ def test_watch_410_event_is_an_error_event(api: KubeAPIServer, client: KubeClien
         first: WatchEvent = next(iter(stream))
     assert first.type == "ERROR"
     assert first.object["code"] == 410
+
+
+def _lightkube_on(handler: object) -> LightkubeClient:
+    config = KubeConfig.from_one(
+        cluster=Cluster(server="http://127.0.0.1:9"), user=User(token="t"), namespace=NAMESPACE
+    )
+    return LightkubeClient(config, transport=httpx2.MockTransport(handler))  # type: ignore[arg-type]
+
+
+def test_a_stale_keep_alive_connection_is_retried_once_for_gets() -> None:
+    """A GET whose pooled connection the server had already closed ("disconnected without
+    sending a response") is sent again at once, as Go's client does; it succeeds."""
+    attempts: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        attempts.append(request.method)
+        if len(attempts) == 1:
+            raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx2.Response(200, json={"metadata": {"name": NODE}})
+
+    client = KubeClient(_lightkube_on(handler))
+    assert client.get(KIND_NODES, NODE) == {"metadata": {"name": NODE}}
+    assert attempts == ["GET", "GET"]
+
+
+def test_writes_are_not_retried_on_a_stale_connection() -> None:
+    """A POST that may or may not have reached the server is not sent twice."""
+    attempts: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        attempts.append(request.method)
+        raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+
+    client = KubeClient(_lightkube_on(handler))
+    with pytest.raises(ApiConnectionError, match="RemoteProtocolError"):
+        client.create(KIND_CONFIGMAPS, configmap("{}"), namespace=NAMESPACE)
+    assert attempts == ["POST"]

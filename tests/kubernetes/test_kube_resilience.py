@@ -387,3 +387,24 @@ def test_a_long_healthy_watch_resets_the_delays(
     assert (stats.failures, stats.consecutive_failures) == (6, 1)
     assert stats.reconnect_delays[-1] <= GROWING.initial_delay_seconds
     clock.advance(GROWING.max_delay_seconds)
+
+
+def test_health_reports_a_watch_that_keeps_failing(
+    api: KubeAPIServer, make: object, clock: FakeClock
+) -> None:
+    """health_problems() is empty while following, and names a watch failing 5 times in a
+    row with its last error."""
+    run = make(clock)  # type: ignore[operator]
+    assert run.source.health_problems() == []
+    api.inject(Fault(watch=True, path_contains=CM_PATH, status=503, times=None))
+    api.close_watches("configmaps")
+    for n in range(5):  # the early end, then 503s
+        if n:
+            assert api.wait_for_requests(lambda r: is_cm_watch(r) and r.status == 503, n, WAIT)
+        assert clock.wait_for_waiters(1, WAIT)
+        clock.advance(1.0)
+    assert api.wait_for_requests(lambda r: is_cm_watch(r) and r.status == 503, 5, WAIT)
+    assert clock.wait_for_waiters(1, WAIT)
+    (problem,) = run.source.health_problems()
+    assert "failed 6 times in a row" in problem
+    assert "503" in problem

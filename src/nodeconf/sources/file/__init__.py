@@ -8,10 +8,32 @@ What it follows
     ``key``), or the document file itself. Followed without ever exiting: kubelet's atomic
     ``..data`` symlink swap, plain rewrites (read once the writer closed the file), editors'
     rename-over, deletion and re-creation of the file, of its directory and of directories
-    above it, a symlinked directory re-pointed. A path that does not exist yet is waited
-    for. Not seen: renaming a directory *above* the document's directory (the document's
-    directory itself gets no event; only the next event that reaches a watched directory
-    makes the source look at the path again).
+    above it, a symlinked directory re-pointed, and edits made *behind* symlinks: in place
+    or with ``sed -i`` on ``dir/..data/key`` (the file in the current timestamped
+    directory), or on the target of a ``path`` that is a symlink to a file elsewhere. A path
+    that does not exist yet is waited for. Not seen: renaming a directory *above* the
+    document's directory (the document's directory itself gets no event; only the next
+    event that reaches a watched directory makes the source look at the path again).
+
+Which directories are watched, and why (``layout.py`` has the details)
+    Non-recursive inotify watches, re-decided after every event that can move a file:
+
+    * the directory where the file's *name* lives (``path``, or the directory of a plain
+      ``path``): renames, rewrites, deletions and kubelet's ``..data`` swap happen there;
+      while it is missing, its nearest existing ancestor instead (to see it re-created);
+      its parent too when that directory is itself a symlink (re-pointing it shows there);
+    * every directory that holds a symlink of the chain from the name to the real file
+      (re-pointing one is an event only there), usually the same directory;
+    * the directory that holds the *real* file (kubelet's current timestamped directory,
+      a symlink target's directory): an edit of the real file is an event only there.
+      After a swap the new timestamped directory is watched and the old one's watch is
+      removed, so a ConfigMap directory costs two watches however often it is updated.
+
+    Not the parent of the file's directory, which may be busy (``/tmp``): a symlink target
+    in a busy directory does make that directory watched, and its unrelated events are
+    filtered out by name. After a swap the file is read at once and the watches are moved
+    afterwards (latency first); if a watch was added, the file is read once more, so a
+    change made before that watch existed is not missed.
 
 What it promises
     * ``snapshot()`` always holds the last document read successfully (last-known-good): a
@@ -22,9 +44,8 @@ What it promises
       ``context.label_keys()`` says matters.
     * No debounce: a change is read as soon as its event arrives; bursts collapse in the
       manager's queue (keys, not payloads) and identical content never notifies.
-    * Idle costs nothing: non-recursive inotify watches on the file's directory only (not its
-      parent, which may be busy), one reader thread blocked without a timeout; reading never
-      produces an event (no ``IN_OPEN``/``IN_ACCESS`` in the mask).
+    * Idle costs nothing: the watches above, one reader thread blocked without a timeout;
+      reading never produces an event (no ``IN_OPEN``/``IN_ACCESS`` in the mask).
     * Where inotify is unavailable or a watch cannot be added (watch limit), it falls back to
       reading both files every ``poll_interval_seconds`` and reports that once
       (``SourceEvent("fallback-polling")``).

@@ -82,6 +82,18 @@ def _identity(path: str) -> DirId | None:
     return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
+def _directory(path: str) -> tuple[DirId, bool] | None:
+    """``path``'s identity and whether ``path`` is a symlink, if it is a directory now."""
+    try:
+        st = os.lstat(path)
+        linked = stat.S_ISLNK(st.st_mode)
+        if linked:
+            st = os.stat(path)
+    except OSError:
+        return None
+    return ((st.st_dev, st.st_ino), linked) if stat.S_ISDIR(st.st_mode) else None
+
+
 def _join(directory: str, name: str) -> str:
     return directory + name if directory.endswith("/") else f"{directory}/{name}"
 
@@ -195,26 +207,22 @@ class FollowedFile:
         A directory that vanishes while this looks is left out: the caller locates again
         until the watched set is stable.
         """
-        name, directory = self.root, os.path.dirname(self.root)
-        if self.key is not None and os.path.isdir(self.root):
-            name, directory = _join(self.root, self.key), self.root
-        try:
-            st = os.lstat(directory)
-            if stat.S_ISLNK(st.st_mode):
-                st = os.stat(directory)
-                linked = True  # re-pointing the link shows only in its parent
-            else:
-                linked = False
-        except OSError:
-            st = None
-        if st is None or not stat.S_ISDIR(st.st_mode):  # missing: wait for it to appear
+        key = self.key
+        found = _directory(self.root) if key is not None else None
+        if key is not None and found is not None:  # one lstat: the layout and its identity
+            name, directory = _join(self.root, key), self.root
+        else:
+            name, directory = self.root, os.path.dirname(self.root)
+            found = _directory(directory)
+        if found is None:  # the file's directory is missing: wait for it to appear
             for ancestor in _ancestors(directory)[1:]:
                 ident = _identity(ancestor)
                 if ident is not None:
                     return Location(name, MappingProxyType({ancestor: ident}), frozenset())
             return NOWHERE
-        dirs: dict[str, DirId] = {directory: (st.st_dev, st.st_ino)}
-        if linked:
+        ident, linked = found
+        dirs: dict[str, DirId] = {directory: ident}
+        if linked:  # re-pointing the link shows only in its parent
             _add(dirs, os.path.dirname(directory))
         file, link_dirs, names = _follow_links(directory, os.path.basename(name))
         names.add(file)

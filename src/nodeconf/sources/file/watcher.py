@@ -12,8 +12,10 @@ What the kernel reports (mask ``WATCH_MASK``, non-recursive watches on directori
 
 * kubelet's atomic update, in the ConfigMap directory: ``IN_CREATE|IN_ISDIR ..2026_...``,
   ``IN_CREATE ..data_tmp``, ``IN_MOVED_FROM ..data_tmp`` + ``IN_MOVED_TO ..data`` (one
-  ``rename``), ``IN_DELETE|IN_ISDIR ..<old>`` (writes inside the new timestamped directory
-  are not seen: it is not watched);
+  ``rename``), ``IN_DELETE|IN_ISDIR ..<old>``. Kubelet's own writes inside the new
+  timestamped directory are not seen (it is watched only once ``..data`` points to it);
+  an edit made there later is (``IN_CLOSE_WRITE key`` or ``IN_MOVED_TO key`` on the
+  timestamped directory's watch);
 * a plain rewrite: ``IN_CLOSE_WRITE key`` (``IN_MODIFY`` is not asked for: the file is read
   only once the writer closed it); ``truncate``/``O_TRUNC`` alone is not an event;
 * a rename-over by an editor: ``IN_MOVED_TO key``; deletion: ``IN_DELETE key``;

@@ -494,7 +494,7 @@ class KubeClient:
         content = _encode.encode(body) if body is not None else None
         headers = {"Content-Type": content_type} if body is not None else None
         try:
-            response = self._http.request(
+            request = self._http.build_request(
                 method,
                 path,
                 params=params,
@@ -503,6 +503,7 @@ class KubeClient:
                 timeout=self._timeout,
                 extensions=self._extensions,
             )
+            response = self._send_retrying_stale(request, stream=False)
         except httpx2.HTTPError as exc:
             raise ApiConnectionError(
                 f"{type(exc).__name__}: {exc}", method=method, path=path
@@ -518,6 +519,18 @@ class KubeClient:
         if not isinstance(decoded, dict):
             raise ApiConnectionError("answer is not a JSON object", method=method, path=path)
         return decoded
+
+    def _send_retrying_stale(self, request: httpx2.Request, *, stream: bool) -> httpx2.Response:
+        """Send; a GET that finds its pooled keep-alive connection already closed by the
+        server ("disconnected without sending a response") is sent once more at once, on a
+        new connection, as Go's HTTP client does for idempotent requests. This race is
+        routine after a server ends a watch and closes the connection behind it."""
+        try:
+            return self._http.send(request, stream=stream)
+        except httpx2.RemoteProtocolError:
+            if request.method != "GET" or self._connections.interrupted:
+                raise
+            return self._http.send(request, stream=stream)
 
     # -- watch -----------------------------------------------------------------------------
 
@@ -557,7 +570,7 @@ class KubeClient:
             request = self._http.build_request(
                 "GET", path, params=br.params, timeout=timeout, extensions=self._extensions
             )
-            response = self._http.send(request, stream=True)
+            response = self._send_retrying_stale(request, stream=True)
         except httpx2.HTTPError as exc:
             raise ApiConnectionError(
                 f"{type(exc).__name__}: {exc}", method="WATCH", path=path

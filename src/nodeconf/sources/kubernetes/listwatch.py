@@ -118,7 +118,11 @@ class WatchStats:
 
 
 class ListWatchHandler(Protocol):
-    """Receives a loop's cache changes, on the loop's thread."""
+    """Receives a loop's cache changes, on the loop's thread.
+
+    Thread-safety: called by one loop thread at a time; implementations guard what they
+    share with other threads.
+    """
 
     def on_change(
         self, target: WatchTarget, previous: dict[str, Any] | None, current: dict[str, Any] | None

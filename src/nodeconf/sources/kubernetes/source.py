@@ -7,10 +7,10 @@ Two list-watch loops (``listwatch``), one per object, each on its own thread:
 
 * ConfigMap added, or its data key's text changed -> ``configmap``. A change elsewhere in the
   ConfigMap (another key, an annotation), a no-op update or a bookmark -> nothing.
-* ConfigMap deleted -> the snapshot **keeps the last document text** (so the effective config
-  stays what it was: a ``None`` document would mean "defaults"), ``SourceEvent
-  ("document-deleted")`` is reported and ``configmap`` is notified (the manager finds nothing
-  new to apply). Re-created -> ``SourceEvent("document-restored")``, the new text is taken
+* ConfigMap deleted -> the snapshot **keeps the last document text**, so the effective config
+  stays what it was whatever a consumer makes of an absent document (at start-up, no
+  ConfigMap means the defaults); ``SourceEvent("document-deleted")`` is reported and
+  ``configmap`` is notified (the manager finds nothing new to apply). Re-created -> ``SourceEvent("document-restored")``, the new text is taken
   and ``configmap`` notified: normal operation resumes. Volcano does nothing on a deletion
   (issue #5474).
 * ConfigMap without our data key -> the document is the empty text, which the manager reports
@@ -229,7 +229,7 @@ class KubernetesSource:
                 ListWatch(
                     client,
                     target,
-                    self,
+                    _LoopHandler(self),
                     settings=self._settings,
                     clock=self._clock,
                     rng=random.Random(rng.random()),  # noqa: S311 - one stream per loop
@@ -360,9 +360,9 @@ class KubernetesSource:
             settings=settings,
         )
 
-    # -- ListWatchHandler (called on the loop threads) --------------------------------------
+    # -- what the loops report (called on the loop threads, through _LoopHandler) ----------
 
-    def on_change(
+    def _on_change(
         self, target: WatchTarget, previous: dict[str, Any] | None, current: dict[str, Any] | None
     ) -> None:
         if target.kind == KIND_CONFIGMAPS:
@@ -370,7 +370,7 @@ class KubernetesSource:
         else:
             self._node_changed(previous, current)
 
-    def on_listed(self, target: WatchTarget, current: dict[str, Any] | None) -> None:
+    def _on_listed(self, target: WatchTarget, current: dict[str, Any] | None) -> None:
         reports: list[SourceEvent] = []
         with self._lock:
             if target.kind == KIND_CONFIGMAPS:
@@ -383,7 +383,7 @@ class KubernetesSource:
             self._update_synced_locked()
         self._emit((), reports)
 
-    def on_restart(self, target: WatchTarget, reason: str) -> None:
+    def _on_restart(self, target: WatchTarget, reason: str) -> None:
         self._emit((), [SourceEvent("watch-restarted", f"{target}: {reason}")])
 
     def _configmap_changed(self, current: dict[str, Any] | None) -> None:
@@ -484,6 +484,28 @@ class KubernetesSource:
                 return
             for key in keys:
                 context.notify(key)
+
+
+class _LoopHandler:
+    """The ``ListWatchHandler`` of a source's loops: forwards to the source's private
+    methods (keeps them out of the source's public API).
+
+    Thread-safety: stateless; called on the loop threads.
+    """
+
+    def __init__(self, source: KubernetesSource) -> None:
+        self._source = source
+
+    def on_change(
+        self, target: WatchTarget, previous: dict[str, Any] | None, current: dict[str, Any] | None
+    ) -> None:
+        self._source._on_change(target, previous, current)
+
+    def on_listed(self, target: WatchTarget, current: dict[str, Any] | None) -> None:
+        self._source._on_listed(target, current)
+
+    def on_restart(self, target: WatchTarget, reason: str) -> None:
+        self._source._on_restart(target, reason)
 
 
 def _resource_version(obj: Mapping[str, Any]) -> str:
