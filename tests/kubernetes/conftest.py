@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from kubeapi import KubeAPIServer
 
 HAVE_LIGHTKUBE = importlib.util.find_spec("lightkube") is not None

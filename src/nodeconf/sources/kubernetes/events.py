@@ -235,7 +235,11 @@ class KubernetesEventSink:
                 ("synced", outcome.revision),
             )
         if kind == "invalid":
-            paths = [i.path for i in outcome.issues if i.severity == "error" and i.path]
+            paths = [
+                i.path
+                for i in outcome.issues
+                if i.severity == "error" and i.path and i.path not in outcome.error
+            ]
             message = f"Failed to apply config({outcome.error})"
             if paths:
                 message += f" at {', '.join(dict.fromkeys(paths))}"

@@ -10,9 +10,9 @@ Two list-watch loops (``listwatch``), one per object, each on its own thread:
 * ConfigMap deleted -> the snapshot **keeps the last document text**, so the effective config
   stays what it was whatever a consumer makes of an absent document (at start-up, no
   ConfigMap means the defaults); ``SourceEvent("document-deleted")`` is reported and
-  ``configmap`` is notified (the manager finds nothing new to apply). Re-created -> ``SourceEvent("document-restored")``, the new text is taken
-  and ``configmap`` notified: normal operation resumes. Volcano does nothing on a deletion
-  (issue #5474).
+  ``configmap`` is notified (the manager finds nothing new to apply). Re-created ->
+  ``SourceEvent("document-restored")``, the new text is taken and ``configmap`` notified:
+  normal operation resumes. Volcano does nothing on a deletion (issue #5474).
 * ConfigMap without our data key -> the document is the empty text, which the manager reports
   as an unreadable document (last-known-good stays).
 * Node added -> ``node``. Node modified -> ``node`` only when a label in
