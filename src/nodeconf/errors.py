@@ -25,6 +25,7 @@ Thread-safety: all types here are immutable after construction and safe to share
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,8 +65,6 @@ class Issue:
 
 
 def _show(value: object) -> str:
-    import json
-
     try:
         return json.dumps(value)
     except (TypeError, ValueError):
@@ -118,7 +117,7 @@ class DocumentError(NodeconfError):
         return err
 
 
-class ConfigInvalid(NodeconfError):
+class ConfigInvalid(NodeconfError):  # noqa: N818 - names the state, like httpx.InvalidURL
     """The effective config breaks one or more validation rules.
 
     ``issues`` holds every error at once, in Volcano's section order. ``str()`` joins them
