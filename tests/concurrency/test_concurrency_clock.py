@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
@@ -172,3 +173,71 @@ def test_waiters_counts_threads_parked_on_the_clock(background) -> None:
 def test_wait_for_waiters_returns_false_when_nobody_comes() -> None:
     """wait_for_waiters reports False when its (real-time) bound passes with too few waiters."""
     assert FakeClock().wait_for_waiters(1, timeout=0.01) is False  # observing: nobody waits
+
+
+@pytest.mark.parametrize("timeout", [1e10, math.inf], ids=["past-TIMEOUT_MAX", "infinite"])
+def test_monotonic_wait_longer_than_timeout_max_waits_for_a_notify(background, timeout) -> None:
+    """MonotonicClock waits longer than threading.TIMEOUT_MAX (or infinite) instead of raising
+    OverflowError, and a notify still ends them."""
+    clock = MonotonicClock()
+    cond = threading.Condition()
+    parked = threading.Event()
+
+    def waiter() -> tuple[bool, bool]:
+        with cond:
+            parked.set()  # we hold cond until wait releases it: the notify below comes after
+            first = clock.wait(cond, timeout)
+            parked.clear()
+            parked.set()
+            second = clock.wait_until(cond, clock.now() + timeout)
+            return first, second
+
+    handle = background(waiter)
+    for _ in range(2):
+        assert parked.wait(10.0)
+        with cond:
+            cond.notify_all()
+    assert handle.result() == (True, True)
+
+
+@pytest.mark.parametrize("clock", [MonotonicClock(), FakeClock()], ids=repr)
+def test_nan_timeouts_and_deadlines_are_errors(clock: Clock) -> None:
+    """A NaN timeout or deadline is a ValueError on every clock, never a spin or a hang."""
+    cond = threading.Condition()
+    with cond:
+        with pytest.raises(ValueError, match="NaN"):
+            clock.wait(cond, math.nan)
+        with pytest.raises(ValueError, match="NaN"):
+            clock.wait_until(cond, math.nan)
+
+
+def test_fake_clock_cannot_be_set_to_nan() -> None:
+    """FakeClock.set(NaN) is an error and leaves the time unchanged."""
+    clock = FakeClock(start=3.0)
+    with pytest.raises(ValueError, match="NaN"):
+        clock.set(math.nan)
+    assert clock.now() == 3.0
+
+
+def test_wait_for_waiters_after_an_advance_is_not_satisfied_by_the_woken_waiter(
+    background,
+) -> None:
+    """An advance takes the waiters it wakes out of the count; they count again once parked."""
+    clock = FakeClock()
+    cond = threading.Condition()
+    wakes: list[float] = []  # guarded by cond
+
+    def waiter() -> None:
+        with cond:
+            while clock.wait_until(cond, 10.0):
+                wakes.append(clock.now())
+
+    handle = background(waiter)
+    assert clock.wait_for_waiters(1)
+    clock.advance(1.0)
+    assert clock.wait_for_waiters(1)  # satisfied only once the waiter has parked again...
+    with cond:
+        assert wakes == [1.0]  # ...which it does after it has seen the new time
+    clock.advance(9.0)
+    handle.result()
+    assert clock.waiters() == 0

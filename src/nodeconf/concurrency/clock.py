@@ -19,6 +19,11 @@ predicate and re-read ``now()``.
 deadline was computed before the call: it checks the deadline atomically with starting to wait,
 so a ``FakeClock.advance`` that happens between reading ``now()`` and waiting cannot be missed.
 
+Any finite or infinite timeout/deadline is accepted; a NaN one is a ``ValueError`` (it would
+never pass on one clock and always on another). ``MonotonicClock`` splits a wait longer than
+``threading.TIMEOUT_MAX`` (about 292 years; ``Condition.wait`` raises ``OverflowError`` past
+it) into a bounded wait that reports a spurious wake-up, so ``float("inf")`` means "no bound".
+
 FakeClock design:
 
 * ``wait``/``wait_until`` register the condition as a *waiter* of the clock, then block in
@@ -29,7 +34,13 @@ FakeClock design:
   notifies through the waiter's own condition, which the waiter releases only inside
   ``cond.wait()``; so a wake-up can never fall between the check and the wait.
 * ``waiters()`` and ``wait_for_waiters(n, timeout)`` let a test advance time only once a worker
-  is parked on the clock (event-driven, no sleeps).
+  is parked on the clock (event-driven, no sleeps). A waiter counts from the moment it
+  registers until ``advance``/``set`` wakes it (or it leaves): ``advance`` takes every waiter
+  it wakes out of the count in the same critical section that moves the time, so a
+  ``wait_for_waiters`` right after an ``advance`` waits for the worker to park *again* (with a
+  deadline computed from the new time) instead of being satisfied by the waiter it just woke.
+  A waiter woken by a plain notify of its own condition still counts until it leaves the
+  wait: the clock cannot see that notify.
 
 Lock-ordering rule (FakeClock): a waiter holds its condition and then takes the clock's lock;
 ``advance``/``set`` take the clock's lock, release it, and only then take each waiter's
@@ -42,6 +53,7 @@ thread (see the lock-ordering rule above).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Protocol, runtime_checkable
@@ -73,17 +85,28 @@ class Clock(Protocol):
     def wait(self, cond: threading.Condition, timeout: float | None) -> bool:
         """Like ``cond.wait(timeout)`` (the caller holds ``cond``), with ``timeout`` measured
         on this clock from the moment of the call. False when the timeout elapsed, True when
-        woken otherwise (spurious wake-ups allowed). ``None`` waits until notified."""
+        woken otherwise (spurious wake-ups allowed). ``None`` waits until notified; ``<= 0``
+        returns False at once; NaN is a ``ValueError``."""
         ...
 
     def wait_until(self, cond: threading.Condition, deadline: float | None) -> bool:
         """Like ``wait``, until the absolute ``deadline`` (a value of ``now()``). False at once
-        when the deadline has already passed. ``None`` waits until notified."""
+        when the deadline has already passed. ``None`` waits until notified; NaN is a
+        ``ValueError``."""
         ...
+
+
+def _reject_nan(what: str, value: float | None) -> None:
+    if value is not None and math.isnan(value):
+        raise ValueError(f"{what} is NaN")
 
 
 class MonotonicClock:
     """The real clock: ``time.monotonic`` for ``now``, ``time.time`` for ``wall``.
+
+    ``wait``/``wait_until`` return False only once ``time.monotonic()`` has reached the
+    deadline; a wait longer than ``threading.TIMEOUT_MAX`` (or infinite) is cut to that bound
+    and then reported as a spurious wake-up (True), since callers loop on their predicate.
 
     Thread-safety: stateless; safe from any thread.
     """
@@ -97,17 +120,24 @@ class MonotonicClock:
         return time.time()
 
     def wait(self, cond: threading.Condition, timeout: float | None) -> bool:
-        if timeout is not None and timeout <= 0:
+        _reject_nan("MonotonicClock.wait: timeout", timeout)
+        if timeout is None:
+            return cond.wait()
+        if timeout <= 0:
             return False
-        return cond.wait(timeout)
+        return self.wait_until(cond, time.monotonic() + timeout)
 
     def wait_until(self, cond: threading.Condition, deadline: float | None) -> bool:
+        _reject_nan("MonotonicClock.wait_until: deadline", deadline)
         if deadline is None:
             return cond.wait()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False
-        return cond.wait(remaining)
+        # Condition.wait raises OverflowError past TIMEOUT_MAX: wait that long at most, and
+        # then report a wake-up unless the deadline really has passed.
+        notified = cond.wait(min(remaining, threading.TIMEOUT_MAX))
+        return notified or time.monotonic() < deadline
 
     def __repr__(self) -> str:
         return "MonotonicClock()"
@@ -143,8 +173,10 @@ class FakeClock:
         # Signalled (under _lock) whenever the set of waiters changes: wait_for_waiters.
         self._waiters_changed = threading.Condition(self._lock)
         self._now = float(start)  # guarded by _lock; only increases
-        # guarded by _lock: one entry per thread currently blocked in wait/wait_until, keyed
-        # by a per-call token, valued by the condition that wakes it.
+        # guarded by _lock: one entry per thread blocked in wait/wait_until that no
+        # advance/set has woken yet, keyed by a per-call token, valued by the condition that
+        # wakes it. advance/set empty it (they wake every entry); a waiter removes its own
+        # entry, if still there, when it leaves.
         self._waiting: dict[object, threading.Condition] = {}
 
     # -- reading time -----------------------------------------------------------------------
@@ -168,7 +200,7 @@ class FakeClock:
             raise ValueError(f"FakeClock.advance: seconds must be >= 0, got {seconds!r}")
         with self._lock:
             self._now += seconds
-            conds = self._waiting_conditions_locked()
+            conds = self._take_waiters_locked()
         self._wake(conds)
 
     def set(self, now: float) -> None:
@@ -176,19 +208,26 @@ class FakeClock:
 
         Must not be called while holding a condition a waiter of this clock uses.
         """
+        _reject_nan("FakeClock.set: now", now)
         with self._lock:
             if now < self._now:
                 raise ValueError(
                     f"FakeClock.set: time cannot go backwards (now {self._now!r}, asked {now!r})"
                 )
             self._now = float(now)
-            conds = self._waiting_conditions_locked()
+            conds = self._take_waiters_locked()
         self._wake(conds)
 
-    def _waiting_conditions_locked(self) -> list[threading.Condition]:
+    def _take_waiters_locked(self) -> list[threading.Condition]:
+        """Empty the waiter registry (everyone in it is about to be woken); return each
+        distinct condition once. Called with _lock held, in the same critical section that
+        moved the time, so ``waiters()`` never counts a waiter this move has woken."""
         unique: dict[int, threading.Condition] = {}
         for cond in self._waiting.values():
             unique.setdefault(id(cond), cond)
+        if self._waiting:
+            self._waiting.clear()
+            self._waiters_changed.notify_all()
         return list(unique.values())
 
     @staticmethod
@@ -208,6 +247,7 @@ class FakeClock:
         The timeout starts when this call reads the clock; prefer ``wait_until`` with a deadline
         computed earlier when an ``advance`` may race with the caller.
         """
+        _reject_nan("FakeClock.wait: timeout", timeout)
         if timeout is None:
             return self.wait_until(cond, None)
         with self._lock:
@@ -217,6 +257,7 @@ class FakeClock:
     def wait_until(self, cond: threading.Condition, deadline: float | None) -> bool:
         """Block (caller holds ``cond``) until notified (True) or until this clock reaches
         ``deadline`` (False). Returns False at once if it already has."""
+        _reject_nan("FakeClock.wait_until: deadline", deadline)
         token = object()
         with self._lock:
             if deadline is not None and self._now >= deadline:
@@ -230,20 +271,24 @@ class FakeClock:
             cond.wait()
         finally:
             with self._lock:
-                del self._waiting[token]
-                self._waiters_changed.notify_all()
+                # Already gone if an advance/set woke us (it emptied the registry).
+                if self._waiting.pop(token, None) is not None:
+                    self._waiters_changed.notify_all()
                 reached = deadline is not None and self._now >= deadline
         return not reached
 
     # -- test helpers -----------------------------------------------------------------------
 
     def waiters(self) -> int:
-        """How many threads are blocked in ``wait``/``wait_until`` on this clock right now."""
+        """How many threads are blocked in ``wait``/``wait_until`` on this clock and not yet
+        woken by an ``advance``/``set`` (a thread woken by a notify of its own condition still
+        counts until it leaves the wait)."""
         with self._lock:
             return len(self._waiting)
 
     def wait_for_waiters(self, n: int = 1, timeout: float | None = 10.0) -> bool:
-        """Block until at least ``n`` threads wait on this clock; False if ``timeout`` (real
+        """Block until at least ``n`` threads wait on this clock (as counted by ``waiters()``:
+        after an ``advance``, only threads that parked again since); False if ``timeout`` (real
         seconds, a failure bound) passes first."""
         with self._waiters_changed:
             return self._waiters_changed.wait_for(lambda: len(self._waiting) >= n, timeout)

@@ -29,6 +29,10 @@ The contract (as client-go's ``workqueue`` package states it, with our additions
   was still queued and processing at its deadline; workers keep receiving the remaining queued
   keys until the queue is empty or ``shut_down()`` is called (which then drops them, in its
   report). Call ``shut_down()`` after a timed-out drain to stop all further hand-outs.
+* **Idle moments are never missed.** ``wait_idle`` returns True if the queue was idle at any
+  moment while it waited, even if new work arrived before the waiting thread ran again: each
+  transition to idle (the ``done`` or ``shut_down`` that leaves nothing ready, due or
+  processing) bumps a counter under the lock, and a waiter that sees it change returns True.
 * **After shutdown** (either kind) ``add``/``add_after``/``add_rate_limited`` are refused and
   return False, except that an add of a key still waiting to be handed out during a drain
   collapses into it (True). Refused immediate adds are listed in later reports' ``dropped``;
@@ -44,7 +48,8 @@ The rate limiter is called outside the queue's lock.
 
 Time: every delay and every ``timeout`` argument is measured on the queue's clock. With a
 ``FakeClock`` a timeout passes only when the test advances the clock (see
-``FakeClock.wait_for_waiters``). ``wait_idle`` and ``shut_down_with_drain`` also accept
+``FakeClock.wait_for_waiters``). ``float("inf")`` is a valid delay or timeout (never); a NaN
+delay or timeout is a ``ValueError``, raised before anything changes. ``wait_idle`` and ``shut_down_with_drain`` also accept
 ``timeout_clock=`` to bound their wait on another clock, typically ``DEFAULT_CLOCK`` so that a
 stop stays bounded in real time while retries run on a ``FakeClock``. Never advance a
 ``FakeClock`` while holding the queue's lock (no public method lets you).
@@ -206,6 +211,10 @@ class WorkQueue(Generic[K]):
         self._seq = 0
         self._dropped: dict[K, None] = {}  # ordered set: dropped at shutdown / refused after
         self._dropped_queued = False  # an immediate shutdown dropped accepted (queued) keys
+        # +1 at every transition to idle (nothing ready, due or processing): done, shut_down.
+        # wait_idle compares it with the value it started with, so it sees idle moments that
+        # ended before it could re-take the lock.
+        self._idle_epoch = 0
         self._adds_total = 0
         self._collapsed_total = 0
         self._retries_total = 0
@@ -239,6 +248,8 @@ class WorkQueue(Generic[K]):
     def add_rate_limited(self, key: K) -> bool:
         """``add_after(key, rate_limiter.when(key))``: a retry with the limiter's backoff."""
         delay = self._limiter.when(key)  # outside _lock: the limiter has its own lock
+        if math.isnan(delay):
+            raise ValueError(f"add_rate_limited({key!r}): the rate limiter returned NaN")
         with self._lock:
             self._retries_total += 1
             return self._add_after_locked(key, delay)
@@ -261,6 +272,7 @@ class WorkQueue(Generic[K]):
         come back) and ``TimeoutError`` when ``timeout`` seconds pass on the queue's clock with
         nothing ready (``0``: do not block).
         """
+        _check_timeout("get", timeout)
         me = threading.get_ident()
         with self._lock:
             deadline = None if timeout is None else self._clock.now() + timeout
@@ -310,6 +322,13 @@ class WorkQueue(Generic[K]):
             elif self._state is QueueState.DRAINING:
                 # get() callers may be waiting for this key to come back before giving up.
                 self._ready.notify_all()
+            if not self._queue and not self._processing:
+                # About to be idle, unless a delayed key is due (promoted now, so that it is
+                # not mistaken for an idle moment).
+                if self._state is QueueState.RUNNING and self._heap:
+                    self._promote_due_locked(self._clock.now())
+                if not self._queue:
+                    self._idle_epoch += 1
             self._settled.notify_all()
 
     # -- shutting down --------------------------------------------------------------------
@@ -333,6 +352,8 @@ class WorkQueue(Generic[K]):
                 self._queue.clear()
                 self._dirty.clear()
                 self._state = QueueState.SHUT_DOWN
+                if not self._processing:
+                    self._idle_epoch += 1
                 self._ready.notify_all()
                 self._settled.notify_all()
             return self._report_locked(me)
@@ -350,6 +371,7 @@ class WorkQueue(Generic[K]):
         ``timeout_clock`` measures ``timeout`` on another clock (e.g. ``DEFAULT_CLOCK`` for a
         real-time bound while the queue runs on a ``FakeClock``).
         """
+        _check_timeout("shut_down_with_drain", timeout)
         me = threading.get_ident()
         bound = timeout_clock if timeout_clock is not None else self._clock
         with self._lock:
@@ -373,15 +395,20 @@ class WorkQueue(Generic[K]):
     ) -> bool:
         """True the moment nothing is ready, nothing is processing and no delayed key is due;
         False if ``timeout`` seconds pass first, on the queue's clock or on ``timeout_clock``
-        if given (e.g. ``DEFAULT_CLOCK`` for a real-time bound). Event-driven."""
+        if given (e.g. ``DEFAULT_CLOCK`` for a real-time bound). Event-driven. An idle moment
+        that passed while this call was waiting counts, even if work arrived right after it."""
+        _check_timeout("wait_idle", timeout)
         bound = timeout_clock if timeout_clock is not None else self._clock
         with self._lock:
             deadline = None if timeout is None else bound.now() + timeout
+            epoch = self._idle_epoch
             while True:
                 if self._state is QueueState.RUNNING:
                     self._promote_due_locked(self._clock.now())
                 if not self._queue and not self._processing:
                     return True
+                if self._idle_epoch != epoch:
+                    return True  # idle for a moment while we waited; busy again since
                 if deadline is not None and bound.now() >= deadline:
                     return False
                 # Time passing never makes the queue idle (only done() and shut_down() do),
@@ -556,3 +583,9 @@ class WorkQueue(Generic[K]):
 
 
 _MISSING = object()
+
+
+def _check_timeout(method: str, timeout: float | None) -> None:
+    """Refuse a NaN timeout up front: no clock could ever tell whether it has passed."""
+    if timeout is not None and math.isnan(timeout):
+        raise ValueError(f"WorkQueue.{method}: timeout is NaN")

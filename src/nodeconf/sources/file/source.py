@@ -29,6 +29,19 @@ Context calls (``notify``, ``report``, ``label_keys``) happen only under ``_work
 only while ``_closed`` is False; ``stop`` sets ``_closed`` under that lock, so once ``stop``
 has taken it, no context call can ever happen again.
 
+Handling one inotify event (reader thread, ``_on_notice``): relevance is decided without the
+lock; the concerned files are read (and notified) first; then, when the event can have moved
+a file (anything but ``IN_CLOSE_WRITE``/``IN_ATTRIB`` on its names, a directory above it, a
+lost watch), both files are located again and the watches moved (``_arm_locked``); when a
+directory was newly watched, both files are read once more: a change made there before its
+watch existed produced no event. After a kubelet swap that is one re-arm (about ten system
+calls) and one more read, after the notify: the listener does not wait for it, but the
+manager's threads share the GIL and the CPU with it (measured on a 2-core machine: swap ->
+notify unchanged, swap -> listener about 0.1 ms later at the median). Like any read caused
+by an event other than ``IN_CLOSE_WRITE``, the second read can meet an in-place writer
+half-way; the writer's ``IN_CLOSE_WRITE`` then brings the complete text (a partial JSON
+document is rejected by the manager, which keeps the last valid config).
+
 Thread-safety: see ``FileSource``.
 """
 
@@ -78,7 +91,7 @@ MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 #: How many look-and-watch rounds one event may take while the tree keeps moving.
 _MAX_ARM_ROUNDS = 8
 #: Events that change a file's content but never which file a name leads to.
-_CONTENT_ONLY = IN_CLOSE_WRITE | IN_ATTRIB
+_CONTENT_EVENTS = IN_CLOSE_WRITE | IN_ATTRIB
 
 Mode = Literal["inotify", "polling"]
 
@@ -116,16 +129,17 @@ def _decode(data: bytes) -> str | bytes:
         return data
 
 
-def _fresh_regular_file(notice: Notice, *paths: str) -> bool:
-    """An ``IN_CREATE`` of a new regular file at one of ``paths`` (the file's name, or its real
+def _fresh_regular_file(notice: Notice, followed: FollowedFile, location: Location) -> bool:
+    """An ``IN_CREATE`` of a new regular file where ``followed`` is (its name, or its real
     path behind symlinks): its writer has not closed it yet.
 
     Reading it now could see a half-written file; its ``IN_CLOSE_WRITE`` follows. A symlink or
-    a hard link (``st_nlink > 1``) is complete at creation and is read at once.
+    a hard link (``st_nlink > 1``) is complete at creation and is read at once. Looks at the
+    file system only for an ``IN_CREATE`` (this runs before every read an event causes).
     """
     if not notice.mask & IN_CREATE or notice.mask & IN_ISDIR:
         return False
-    for path in paths:
+    for path in (followed.current_file(), location.file):
         if path not in notice.paths:
             continue
         try:
@@ -323,7 +337,7 @@ class FileSource:
         # gone) may change where a file's name or content lives: locate it and re-arm.
         moved = (
             notice.lost
-            or bool(notice.mask & ~_CONTENT_ONLY)
+            or bool(notice.mask & ~_CONTENT_EVENTS)
             or document.moves(paths)
             or (labels_file is not None and labels_file.moves(paths))
         )
@@ -333,26 +347,15 @@ class FileSource:
             # Read first (the latency that counts), then re-arm. When the watched set changed,
             # read again: a change made before the new watches existed is caught by that
             # second read (identical bytes never notify), any later one by the new watches.
-            if doc and not _fresh_regular_file(
-                notice, document.current_file(), self._doc_location.file
-            ):
+            if doc and not _fresh_regular_file(notice, document, self._doc_location):
                 self._refresh_document_locked()
             if (
                 labels_file is not None
                 and labels
-                and not _fresh_regular_file(
-                    notice, labels_file.current_file(), self._labels_location.file
-                )
+                and not _fresh_regular_file(notice, labels_file, self._labels_location)
             ):
                 self._refresh_labels_locked()
-            if not moved:
-                return
-            # Thread hand-off: our notify woke the manager's worker. Let it take the GIL now:
-            # otherwise this thread takes the GIL back after each system call of the re-arm
-            # (a convoy) and the listener waits for all of it (about 0.1 ms per kubelet swap,
-            # measured). A hint, not a wait: nothing here depends on the other thread.
-            os.sched_yield()
-            if self._arm_locked() and self._mode == "inotify":
+            if moved and self._arm_locked() and self._mode == "inotify":
                 self._refresh_document_locked()
                 self._refresh_labels_locked()
 
@@ -390,7 +393,7 @@ class FileSource:
                     locations.append(labels)
                 synced = watcher.sync({p: i for loc in locations for p, i in loc.dirs.items()})
                 added = added or bool(synced.added)
-                if not synced.missed and synced.added <= _content_only(locations):
+                if not synced.missed and synced.added <= _content_only_dirs(locations):
                     break
         except WatchUnavailable as exc:
             self._start_polling_locked(str(exc))
@@ -511,7 +514,7 @@ class FileSource:
         return max(0.0, deadline - time.monotonic())
 
 
-def _content_only(locations: list[Location]) -> set[str]:
+def _content_only_dirs(locations: list[Location]) -> set[str]:
     """The watched directories that matter to no location but for a file's content."""
     content = {loc.content_dir for loc in locations if loc.content_dir is not None}
     return content - {p for loc in locations for p in loc.dirs if p != loc.content_dir}
