@@ -11,16 +11,23 @@ Every figure is next to a floor measured in the same run on the same machine:
   seconds, and the time from the last push returning to the last listener holding the final
   config. Floor: the same 100,000 items put into a bare ``queue.Queue`` from 4 threads and
   consumed by one thread (its CPU, and last put -> consumer done).
-* **stop latency**: with an idle manager (target <= 5 ms), and with 1,000 distinct source
-  keys queued behind a worker held at a gate that opens as ``stop()`` begins. Floor: stopping
-  a bare consumer thread (sentinel + join), with an empty queue and with 1,000 items queued.
+* **stop latency**: with an idle manager (target <= 5 ms), and with 1,000 listener deliveries
+  queued: 1,000 listeners, a new revision computed by a worker held at a gate that opens as
+  ``stop()`` begins, so stop drains 1,000 calls. (Source keys are not a backlog any more: a
+  burst of notifications is one sync.) Floor: stopping a bare consumer thread (sentinel +
+  join), with an empty queue and with 1,000 items queued.
+* **idle wake-ups**: a started manager with one listener, after a change was delivered,
+  doing nothing: context switches of its threads (voluntary + involuntary, from
+  ``/proc/self/task/*/status``) over a window three times ``slow_listener_seconds`` (set
+  short so that the window covers it). Target 0 (issue 5).
 
-Real clock throughout (``MonotonicClock``); the GIL build, default settings.
+Real clock throughout (``MonotonicClock``); the GIL build, default settings unless noted.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
 import time
@@ -28,7 +35,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bench._report import Result, percentile
-from nodeconf.manager import Change, ConfigManager, SourceContext, SourceState
+from nodeconf.concurrency.clock import DEFAULT_CLOCK
+from nodeconf.manager import Change, ConfigManager, Settings, SourceState
 from nodeconf.model.colocation import COLOCATION
 from nodeconf.testing import StaticSource
 
@@ -285,9 +293,9 @@ def _storm_results(quick: bool) -> list[Result]:
 
 
 class _GatedSource(StaticSource):
-    """A StaticSource whose ``snapshot`` can be held at a gate, and which can notify many keys.
+    """A StaticSource whose ``snapshot`` can be held at a gate.
 
-    Thread-safety: ``gate`` is an Event; ``_context`` is written by ``start`` before use.
+    Thread-safety: ``gate`` and ``held`` are Events.
     """
 
     def __init__(self, document: str) -> None:
@@ -295,11 +303,6 @@ class _GatedSource(StaticSource):
         self.gate = threading.Event()
         self.gate.set()
         self.held = threading.Event()
-        self.context: SourceContext | None = None
-
-    def start(self, context: SourceContext) -> None:
-        super().start(context)
-        self.context = context
 
     def snapshot(self) -> SourceState:
         if not self.gate.is_set():
@@ -308,24 +311,34 @@ class _GatedSource(StaticSource):
         return super().snapshot()
 
 
+class _Counter:
+    """A listener counting its calls (never called twice at once; read after ``stop()``)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def sync_config(self, config: Any) -> None:
+        self.calls += 1
+
+
 def _stop_latency(queued: int) -> float:
     source = _GatedSource(_text(0))
-    manager = ConfigManager(source, [lambda config: None])
+    listeners = [_Counter() for _ in range(max(1, queued))]
+    manager = ConfigManager(source, listeners)
     manager.start(WAIT_SECONDS)
     assert manager.wait_idle(WAIT_SECONDS)
     if queued:
-        assert source.context is not None
         source.gate.clear()
-        source.context.notify("hold")
-        assert source.held.wait(WAIT_SECONDS)  # the worker is inside snapshot(), at the gate
-        for i in range(queued):
-            source.context.notify(f"key-{i}")
+        source.set_document(_text(1))  # a new revision, computed behind the gate
+        assert source.held.wait(WAIT_SECONDS)  # a worker is inside snapshot(), at the gate
     started = time.perf_counter()
     if queued:
         source.gate.set()
     report = manager.stop(WAIT_SECONDS)
     elapsed = time.perf_counter() - started
     assert report.completed, report
+    expected = 2 if queued else 1
+    assert all(listener.calls == expected for listener in listeners), "a delivery was lost"
     return elapsed
 
 
@@ -359,7 +372,7 @@ def _stop_results(quick: bool) -> list[Result]:
         results.append(
             Result(
                 BENCH,
-                f"stop() with {queued} queued keys, p50",
+                f"stop() with {queued} queued deliveries, p50",
                 value,
                 "ms",
                 baseline=percentile(floor, 50) * 1e3,
@@ -372,6 +385,116 @@ def _stop_results(quick: bool) -> list[Result]:
     return results
 
 
+# ---------------------------------------------------------------------------------------------
+# idle wake-ups
+
+
+def _context_switches(threads: list[threading.Thread]) -> dict[str, int]:
+    """Voluntary + involuntary context switches per thread (Linux ``/proc``)."""
+    out: dict[str, int] = {}
+    for thread in threads:
+        with open(f"/proc/self/task/{thread.native_id}/status", encoding="ascii") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        voluntary, involuntary = (
+            fields["voluntary_ctxt_switches"],
+            fields["nonvoluntary_ctxt_switches"],
+        )
+        out[thread.name] = int(voluntary) + int(involuntary)
+    return out
+
+
+class _ParkingClock:
+    """The real clock, counting the threads blocked in ``wait_until`` and with what deadline,
+    so the bench can start its window once every worker is parked (no sleep to wait).
+
+    Thread-safety: ``_cond`` guards ``_waits``.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waits: dict[object, float | None] = {}
+
+    def now(self) -> float:
+        return DEFAULT_CLOCK.now()
+
+    def wall(self) -> float:
+        return DEFAULT_CLOCK.wall()
+
+    def wait(self, cond: threading.Condition, timeout: float | None) -> bool:
+        return self.wait_until(cond, None if timeout is None else self.now() + timeout)
+
+    def deadlines(self) -> list[float | None]:
+        with self._cond:
+            return list(self._waits.values())
+
+    def wait_until(self, cond: threading.Condition, deadline: float | None) -> bool:
+        token = object()
+        with self._cond:
+            self._waits[token] = deadline
+            self._cond.notify_all()
+        try:
+            return DEFAULT_CLOCK.wait_until(cond, deadline)
+        finally:
+            with self._cond:
+                del self._waits[token]
+                self._cond.notify_all()
+
+    def wait_parked(self, threads: int) -> bool:
+        """True once ``threads`` threads wait (with a deadline or not: a stale deadline is
+        what the window must catch)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self._waits) == threads, WAIT_SECONDS)
+
+
+def _idle_results(quick: bool) -> list[Result]:
+    if not os.path.isdir("/proc/self/task"):
+        return []  # context switches are read from Linux /proc
+    slow_seconds = 1.0 if quick else 10.0
+    window = 3 * slow_seconds
+    source = StaticSource(_text(0))
+    before = set(threading.enumerate())
+    settings = Settings(slow_listener_seconds=slow_seconds)
+    clock = _ParkingClock()
+    manager = ConfigManager(source, [lambda config: None], settings=settings, clock=clock)
+    manager.start(WAIT_SECONDS)
+    try:
+        source.set_document(_text(1))
+        assert manager.wait_idle(WAIT_SECONDS)
+        threads = [t for t in threading.enumerate() if t not in before]
+        assert clock.wait_parked(len(threads)), "the workers did not all go back to waiting"
+        deadlines = clock.deadlines()
+        # A wait is registered just before the thread blocks: let that last block happen
+        # (well before the slow threshold, where a stale deadline would wake a thread).
+        time.sleep(min(0.2, slow_seconds / 5))
+        first = _context_switches(threads)
+        time.sleep(window)  # the measurement window: nothing happens in it
+        second = _context_switches(threads)
+    finally:
+        manager.stop(WAIT_SECONDS)
+    per_thread = {name: second[name] - first[name] for name in second}
+    total = sum(per_thread.values())
+    return [
+        Result(
+            BENCH,
+            f"idle context switches over {window:g} s (3x slow threshold)",
+            total,
+            "count",
+            target="0",
+            met=total == 0,
+            extra={
+                "threads": len(threads),
+                "timed waits at start": sum(1 for d in deadlines if d is not None),
+                "per thread": " ".join(f"{n}={c}" for n, c in sorted(per_thread.items())),
+            },
+        )
+    ]
+
+
 def run(quick: bool) -> list[Result]:
     """All manager benchmarks (``quick``: fewer samples, a 10,000-push storm)."""
-    return _latency_results(quick) + _storm_results(quick) + _stop_results(quick)
+    return (
+        _latency_results(quick)
+        + _storm_results(quick)
+        + _stop_results(quick)
+        + _idle_results(quick)
+    )

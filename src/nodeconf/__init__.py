@@ -11,7 +11,7 @@ Everything a user needs is exported here, from ``nodeconf.sources`` and from
 
 Thread-safety: one rule for the whole library — every public method of a public class may be
 called from any thread unless its docstring says otherwise; listeners are called from the
-manager's dispatcher threads, never concurrently with themselves.
+manager's worker threads, never concurrently with themselves.
 """
 
 from nodeconf.errors import (

@@ -181,20 +181,20 @@ def test_monotonic_wait_longer_than_timeout_max_waits_for_a_notify(background, t
     OverflowError, and a notify still ends them."""
     clock = MonotonicClock()
     cond = threading.Condition()
-    parked = threading.Event()
+    parked = [threading.Event(), threading.Event()]
 
     def waiter() -> tuple[bool, bool]:
         with cond:
-            parked.set()  # we hold cond until wait releases it: the notify below comes after
+            # We hold cond until the wait releases it, so each notify below lands in the wait.
+            parked[0].set()
             first = clock.wait(cond, timeout)
-            parked.clear()
-            parked.set()
+            parked[1].set()
             second = clock.wait_until(cond, clock.now() + timeout)
             return first, second
 
     handle = background(waiter)
-    for _ in range(2):
-        assert parked.wait(10.0)
+    for event in parked:
+        assert event.wait(10.0)
         with cond:
             cond.notify_all()
     assert handle.result() == (True, True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
@@ -176,3 +177,57 @@ def test_default_controller_limiter_is_exponential_then_bucket_bound() -> None:
     assert extra[5] == pytest.approx(0.6)
     limiter.forget("k")
     assert limiter.num_requeues("k") == 0
+
+
+def test_bucket_hands_out_each_reservation_once_under_contention() -> None:
+    """Reservations from many threads at one instant are serialised: the burst is free once,
+    then every deficit of 1, 2, 3, ... tokens is handed out exactly once."""
+    limiter = BucketRateLimiter(10.0, 100, clock=FakeClock())
+    threads_n, per_thread = 8, 250
+    start = threading.Barrier(threads_n)
+    delays: list[list[float]] = [[] for _ in range(threads_n)]
+
+    def reserve(mine: list[float]) -> None:
+        start.wait(10.0)
+        for i in range(per_thread):
+            mine.append(limiter.when(i))
+
+    threads = [threading.Thread(target=reserve, args=(mine,)) for mine in delays]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30.0)
+    got = sorted(delay for mine in delays for delay in mine)
+    owed = threads_n * per_thread - 100
+    assert got == [0.0] * 100 + [n / 10.0 for n in range(1, owed + 1)]
+
+
+def test_default_limiter_survives_1000_failures_of_one_key() -> None:
+    """1000 consecutive failures of one key: finite, never-decreasing delays that settle at the
+    1000 s cap (the bucket's 90 s deficit stays below it), every failure on record."""
+    limiter = default_controller_rate_limiter(FakeClock())
+    delays = [limiter.when("k") for _ in range(1000)]
+    assert all(math.isfinite(delay) for delay in delays)
+    assert delays == sorted(delays)
+    assert delays[-1] == 1000.0
+    assert limiter.num_requeues("k") == 1000
+
+
+def test_bucket_deficit_after_1000_failures_is_exact() -> None:
+    """The bucket owes one token per reservation past the burst: after 1000 at one instant the
+    next waits (1000 - 100 + 1) / rate seconds, and the debt is paid back as time passes."""
+    clock = FakeClock()
+    limiter = BucketRateLimiter(10.0, 100, clock=clock)
+    for _ in range(1000):
+        limiter.when("k")
+    assert limiter.when("k") == 90.1
+    clock.advance(90.1)  # exactly the 901 tokens owed have come back
+    assert limiter.when("k") == pytest.approx(0.1)
+
+
+def test_exponential_with_an_infinite_cap_saturates_at_infinity() -> None:
+    """With no cap, the delay grows until it is infinite (never an OverflowError)."""
+    limiter = ItemExponentialFailureRateLimiter[str](1.0, math.inf)
+    delays = [limiter.when("k") for _ in range(1100)]
+    assert delays[1023] == 2.0**1023
+    assert delays[1024:] == [math.inf] * (1100 - 1024)

@@ -203,3 +203,20 @@ def test_the_queue_starts_no_thread_of_its_own() -> None:
     assert set(threading.enumerate()) - before == set()
     clock.advance(1.0)
     assert ready_now(queue) == ["b", "a"]
+
+
+def test_worker_parked_for_a_late_key_wakes_for_an_earlier_one_on_the_real_clock(
+    background,
+) -> None:
+    """On the real clock, a worker parked until a key due in an hour takes a key added later
+    with an earlier due time when that one falls due (a FakeClock advance would wake it anyway,
+    so only a real wait shows the queue's own wake-up)."""
+    queue = WorkQueue[str]()
+    queue.add_after("late", 3600.0)
+    worker = background(queue.get)
+    # observing: give the worker time to park until the late key's due time
+    assert worker.finished.wait(0.05) is False
+    queue.add_after("soon", 0.01)
+    assert worker.result() == "soon"
+    queue.done("soon")
+    assert [key for key, _ in queue.shut_down().pending_retries] == ["late"]

@@ -354,3 +354,35 @@ def test_wait_idle_can_be_bounded_in_real_time_on_a_fake_clock_queue() -> None:
     queue = WorkQueue[str](clock=FakeClock())
     queue.add("a")
     assert queue.wait_idle(0.01, timeout_clock=DEFAULT_CLOCK) is False  # observing
+
+
+def test_every_worker_waiting_on_a_re_added_key_exits_once_it_is_done(background) -> None:
+    """During a drain, workers kept waiting by a re-added key held elsewhere all exit once that
+    key has been handed out again and finished: the last done wakes every one of them."""
+    clock = FakeClock()
+    queue = WorkQueue[str](clock=clock)
+    queue.add("a")
+    holder = HeldKey(queue, background)
+    queue.add("a")  # re-added while processing: comes back when the holder is done
+
+    def work() -> list[str]:
+        keys = []
+        while True:
+            try:
+                key = queue.get()
+            except QueueShutDown:
+                return keys
+            keys.append(key)
+            queue.done(key)
+
+    workers = [background(work) for _ in range(2)]
+    assert clock.wait_for_waiters(2)
+    assert queue.shut_down_with_drain(timeout=0).completed is False  # "a" will come back
+    # The drain's notify leaves both counted until they look again; advance(0) wakes them and
+    # takes them out of the count, so this waits until both re-checked and parked again.
+    clock.advance(0.0)
+    assert clock.wait_for_waiters(2)  # both still waiting for "a" to come back
+    holder.finish()
+    results = [worker.result() for worker in workers]
+    assert sorted(key for keys in results for key in keys) == ["a"]
+    assert queue.shut_down_with_drain(timeout=0).completed is True

@@ -1,7 +1,8 @@
 """Helpers shared by the manager's tests (importable as ``manager.kit``).
 
 Documents are built with ``doc(...)``; ``INVALID`` is a document whose effective config breaks
-a validation rule; ``RecordingSink`` collects outcomes; ``TIMEOUT`` bounds every wait (it only
+a validation rule; ``RecordingSink`` collects outcomes; ``DeadlineClock`` is a fake clock that
+also shows the deadline of every wait in progress; ``TIMEOUT`` bounds every wait (it only
 bounds failures: the tests never wait for it to pass).
 """
 
@@ -11,12 +12,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from nodeconf.concurrency.clock import Clock, FakeClock
 from nodeconf.manager.outcomes import Outcome
 from nodeconf.manager.source import SourceContext, SourceState
+from nodeconf.testing import StaticSource
 
 __all__ = [
     "INVALID",
     "TIMEOUT",
+    "DeadlineClock",
+    "HeldSnapshotSource",
     "RecordingSink",
     "ScriptedSource",
     "cpu_qos",
@@ -120,3 +125,87 @@ class ScriptedSource:
     def stop(self, timeout: float | None) -> bool:
         self._record("stop")
         return True
+
+
+class DeadlineClock:
+    """A clock (by default a ``FakeClock``: time moves only with ``advance``) that also
+    records, for every thread blocked in ``wait_until``, the deadline it waits for (``None``:
+    no timeout). Give it another clock (``DEFAULT_CLOCK``) to observe real-time waits.
+
+    ``wait_for_deadlines(predicate)`` blocks until ``predicate`` holds for the list of those
+    deadlines (event-driven: re-checked whenever a wait begins or ends).
+
+    Thread-safety: safe from any thread; ``_cond`` guards ``_deadlines``.
+    """
+
+    def __init__(self, inner: Clock | None = None) -> None:
+        self._inner: Clock = inner if inner is not None else FakeClock()
+        self._cond = threading.Condition()
+        self._deadlines: dict[object, float | None] = {}  # guarded by _cond
+
+    def now(self) -> float:
+        return self._inner.now()
+
+    def wall(self) -> float:
+        return self._inner.wall()
+
+    def advance(self, seconds: float) -> None:
+        """Move the inner ``FakeClock`` forward (see ``FakeClock.advance``)."""
+        assert isinstance(self._inner, FakeClock), "only a FakeClock can be advanced"
+        self._inner.advance(seconds)
+
+    def wait(self, cond: threading.Condition, timeout: float | None) -> bool:
+        deadline = None if timeout is None else self._inner.now() + timeout
+        return self.wait_until(cond, deadline)
+
+    def wait_until(self, cond: threading.Condition, deadline: float | None) -> bool:
+        token = object()
+        with self._cond:
+            self._deadlines[token] = deadline
+            self._cond.notify_all()
+        try:
+            return self._inner.wait_until(cond, deadline)
+        finally:
+            with self._cond:
+                del self._deadlines[token]
+                self._cond.notify_all()
+
+    def deadlines(self) -> list[float | None]:
+        """The deadlines of the waits in progress right now."""
+        with self._cond:
+            return list(self._deadlines.values())
+
+    def wait_for_deadlines(
+        self, predicate: Callable[[list[float | None]], bool], timeout: float = TIMEOUT
+    ) -> bool:
+        """True once ``predicate(deadlines of the waits in progress)`` holds."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(list(self._deadlines.values())), timeout)
+
+
+class HeldSnapshotSource(StaticSource):
+    """A ``StaticSource`` whose ``snapshot()`` can be held: after ``hold()``, the next
+    snapshot sets ``entered`` and waits until ``release()`` (bounded by ``TIMEOUT``).
+
+    Thread-safety: ``held``, ``entered`` and ``released`` are Events.
+    """
+
+    def __init__(self, document: Any = None) -> None:
+        super().__init__(document)
+        self.held = threading.Event()
+        self.entered = threading.Event()
+        self.released = threading.Event()
+
+    def hold(self) -> None:
+        self.released.clear()
+        self.held.set()
+
+    def release(self) -> None:
+        self.held.clear()
+        self.released.set()
+
+    def snapshot(self) -> SourceState:
+        if self.held.is_set():
+            self.entered.set()
+            assert self.released.wait(TIMEOUT), "the held snapshot was never released"
+        return super().snapshot()

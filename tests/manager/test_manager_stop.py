@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from manager.kit import TIMEOUT, cpu_qos
-from nodeconf.manager import ConfigManager, Lifecycle, PendingRetry, StopReport
+from manager.kit import TIMEOUT, HeldSnapshotSource, cpu_qos
+from nodeconf.manager import ConfigManager, Lifecycle, PendingRetry, Settings, StopReport
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
 
 pytestmark = pytest.mark.concurrency
@@ -193,3 +193,87 @@ def test_stop_report_is_json_serialisable() -> None:
     assert data["pending_retries"] == [
         {"kind": "listener", "target": "RecordingListener", "revision": 1, "due_in_seconds": 0.5}
     ]
+
+
+# ---- stop(0), and what may still happen after stop() returns -------------------------------
+
+
+def test_stop_zero_on_an_idle_manager_completes() -> None:
+    """stop(0) when nothing is queued or running reports completed (threads that only have
+    to return are not work left undone) and leaves the manager STOPPED."""
+    source = StaticSource(cpu_qos(False))
+    listener = RecordingListener()
+    manager = ConfigManager(source, [listener], clock=FakeClock())
+    manager.start(TIMEOUT)
+    source.set_document(cpu_qos(True))
+    assert manager.wait_idle(TIMEOUT)
+    report = manager.stop(0)
+    assert (report.completed, report.still_running, report.dropped) == (True, (), ())
+    assert manager.lifecycle is Lifecycle.STOPPED
+    assert manager.stop(TIMEOUT).completed  # joins the threads (the fixture checks it)
+
+
+def test_stop_zero_with_a_call_in_progress_reports_it() -> None:
+    """stop(0) while a listener call runs returns at once, not completed, naming the call."""
+    gate = threading.Event()
+    busy = RecordingListener(gate=gate)
+    manager = ConfigManager(StaticSource(), clock=FakeClock())
+    manager.start(TIMEOUT)
+    manager.add_listener(busy, name="busy")
+    assert busy.wait_for_calls(1, TIMEOUT)
+    try:
+        report = manager.stop(0)
+        assert (report.completed, report.still_running) == (False, ("busy",))
+    finally:
+        gate.set()
+    assert manager.stop(TIMEOUT).completed
+
+
+def test_a_delivery_queued_at_the_deadline_never_starts() -> None:
+    """A delivery still waiting when stop()'s deadline passes is reported as dropped and is
+    never made, even once the call it waited behind has returned."""
+    gate = threading.Event()
+    first = RecordingListener(gate=gate)
+    second = RecordingListener()
+    serial = Settings(max_dispatch_threads=1)  # `second` waits behind `first`
+    manager = ConfigManager(StaticSource(), clock=FakeClock(), settings=serial)
+    manager.start(TIMEOUT)
+    manager.add_listener(first, name="first")
+    assert first.wait_for_calls(1, TIMEOUT)
+    manager.add_listener(second, name="second")
+    try:
+        report = manager.stop(0.05)
+        assert (report.still_running, report.dropped) == (("first",), ("second",))
+    finally:
+        gate.set()
+    final = manager.stop(TIMEOUT)
+    assert (final.completed, final.still_running) == (False, ())
+    assert manager.lifecycle is Lifecycle.STOPPED
+    assert second.call_count == 0
+
+
+def test_a_sync_in_progress_at_the_deadline_reaches_no_listener() -> None:
+    """A sync still reading the source when stop()'s deadline passes is reported as dropped;
+    what it reads afterwards is never delivered."""
+    source = HeldSnapshotSource(cpu_qos(False))
+    listener = RecordingListener()
+    manager = ConfigManager(source, [listener], clock=FakeClock())
+    manager.start(TIMEOUT)
+    source.hold()
+    source.set_document(cpu_qos(True))
+    assert source.entered.wait(TIMEOUT)  # a worker is inside snapshot()
+    try:
+        report = manager.stop(0.05)
+        assert (report.completed, report.dropped, report.still_running) == (
+            False,
+            ("configmap",),
+            (),
+        )
+    finally:
+        source.release()
+    final = manager.stop(TIMEOUT)
+    assert final.dropped == ("configmap",)
+    assert manager.lifecycle is Lifecycle.STOPPED
+    assert listener.call_count == 1
+    assert manager.current() is not None
+    assert manager.current().number == 1  # type: ignore[union-attr]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from importlib.metadata import entry_points
+from importlib.metadata import distributions
 from typing import Any
 
 import pytest
@@ -20,8 +20,16 @@ pytestmark = pytest.mark.concurrency
 
 
 def _plugin_installed() -> bool:
-    """Is nodeconf.pytest_plugin registered as a pytest11 entry point (pip install)?"""
-    return any(ep.value == "nodeconf.pytest_plugin" for ep in entry_points(group="pytest11"))
+    """Does pytest load nodeconf.pytest_plugin through a pytest11 entry point (pip install)?
+
+    Asked the way pytest itself discovers plugins: every installed distribution, not only the
+    first of each name (an editable install can leave two, only one of which declares it).
+    """
+    return any(
+        ep.group == "pytest11" and ep.value == "nodeconf.pytest_plugin"
+        for dist in distributions()
+        for ep in dist.entry_points
+    )
 
 
 if not _plugin_installed():  # registering it twice would be an error

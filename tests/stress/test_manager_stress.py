@@ -225,3 +225,77 @@ def test_reading_listener_state_right_after_stop_is_race_free() -> None:
         source.set_document(VALID_TEXTS[3])
         assert manager.stop(TIMEOUT).completed
         assert flag.called_with == final
+
+
+class EntryLog:
+    """Numbers every listener entry, process-wide; the test reads the counter right after
+    ``stop()`` returns and later checks who entered after that.
+
+    Thread-safety: ``_cond`` guards ``entries``.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.entries: list[str] = []  # listener names, in entry order
+
+    def listener(self, name: str) -> Any:
+        def enter(config: Any) -> None:
+            with self._cond:
+                self.entries.append(name)
+                self._cond.notify_all()
+
+        return enter
+
+    def count(self) -> int:
+        with self._cond:
+            return len(self.entries)
+
+    def wait_for_count(self, n: int) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.entries) >= n, TIMEOUT)
+
+    def since(self, index: int) -> list[str]:
+        with self._cond:
+            return self.entries[index:]
+
+
+def stop_at_a_deadline_while_pushing(timeout: float) -> None:
+    """One round: listeners are being called for a stream of pushes when stop(timeout) hits
+    its deadline; whatever enters a listener after stop() returned was in still_running."""
+    log = EntryLog()
+    source = StaticSource(VALID_TEXTS[0])
+    manager = ConfigManager(source, clock=FakeClock())
+    for i in range(6):
+        manager.add_listener(log.listener(f"l{i}"), name=f"l{i}")
+    manager.start(TIMEOUT)
+    halt = threading.Event()
+
+    def pusher() -> None:
+        i = 0
+        while not halt.is_set():
+            i += 1
+            source.set_document(VALID_TEXTS[i % 16])
+
+    thread = threading.Thread(target=pusher)
+    thread.start()
+    try:
+        assert log.wait_for_count(log.count() + 12)  # deliveries are flowing
+        report = manager.stop(timeout)
+        returned_at = log.count()
+    finally:
+        halt.set()
+        thread.join(TIMEOUT)
+    final = manager.stop(TIMEOUT)
+    assert manager.lifecycle is Lifecycle.STOPPED
+    late = log.since(returned_at)
+    assert sorted(late) == sorted(set(late)), late  # at most one late entry per listener
+    assert set(late) <= set(report.still_running), (late, report)
+    assert final.still_running == ()
+
+
+@pytest.mark.usefixtures("tiny_switch_interval")
+def test_nothing_enters_a_listener_after_stop_unless_reported_running() -> None:
+    """stop() with deadlines of 0 to 1 ms racing deliveries, 200 times: every listener entry
+    after stop() returned belongs to a call it listed in still_running."""
+    for round_ in range(200):
+        stop_at_a_deadline_while_pushing((round_ % 3) * 0.0005)

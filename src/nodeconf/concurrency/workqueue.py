@@ -329,7 +329,6 @@ class WorkQueue(Generic[K]):
                     self._promote_due_locked(self._clock.now())
                 if not self._queue:
                     self._idle_epoch += 1
-            self._settled.notify_all()
 
     # -- shutting down --------------------------------------------------------------------
 

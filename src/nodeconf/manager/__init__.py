@@ -1,8 +1,8 @@
 """The engine: the only layer that owns worker threads.
 
 ``ConfigManager`` reads a source, computes revisions through a schema and delivers them to
-listeners, one dispatcher per busy listener, with per-listener retries and an exact two-phase
-stop. The modules, one concept each:
+listeners from a pool of worker threads (one per busy listener, plus one free), with
+per-listener retries and an exact two-phase stop. The modules, one concept each:
 
 * ``config_manager``: ``ConfigManager`` itself (threads, locks, the stop sequence);
 * ``listeners``: what a listener is, ``Change`` and ``Revision``;

@@ -13,27 +13,45 @@ What it promises:
   ``RetryLater(delay)`` and ``Reject(reason)`` state intent. A listener registered with
   ``sections`` is called only when one of them changed since its own last apply (otherwise it
   is advanced silently).
-* **Isolation.** A slow or hung listener occupies one dispatcher thread; the pool grows so the
-  others keep receiving newer revisions (bound: ``Settings.max_dispatch_threads``, by default
-  one more than the number of listeners). A call running longer than
+* **Isolation.** A slow or hung listener occupies one worker thread; whenever a worker enters
+  a listener call and no other worker is free, the pool grows, so the others keep receiving
+  newer revisions (bound: one more than the number of listeners, or
+  ``Settings.max_dispatch_threads`` calls at once). A call running longer than
   ``Settings.slow_listener_seconds`` is reported (an ``Outcome`` of kind ``"slow"`` and
   ``ListenerStatus.slow``).
 * **Exact stop.** Phase 1 stops the source; phase 2 drains everything queued and waits for
-  calls in progress, within the deadline. When ``stop()`` returns a completed report, no
-  listener runs and none ever will; pending backoff retries are reported, never run.
+  calls in progress, within the deadline. At the deadline (or once drained) the manager
+  closes: a call is *committed* in the same locked step that checks it is not closed, so every
+  call that can still begin after ``stop()`` returns is listed in ``still_running``; with a
+  completed report none is running and none ever will. Pending backoff retries are reported,
+  never run.
+* **Quiet when idle.** While nothing is queued, running or scheduled, every manager thread
+  sleeps without a timeout: no wake-up at all. A thread sleeps with a deadline only while a
+  retry is pending or a listener call is running (to notice it becoming slow), and a deadline
+  that no longer applies is cancelled as soon as it is known to be stale.
 
-Threads (see docs/threading.md): one *sync worker* ("nodeconf-sync") takes source keys from
-the sync queue and computes revisions; *dispatchers* ("nodeconf-dispatch-N") take listener
-keys from the delivery queue and call listeners; a short-lived *stopper* ("nodeconf-stop") runs
-the stop sequence when ``stop()`` is called from a manager thread (a listener). The caller of
-``start()`` runs the first sync itself. Every public method is safe from any thread.
+Threads (see docs/threading.md): a pool of identical *workers* ("nodeconf-worker-N"); a
+short-lived *stopper* ("nodeconf-stop") runs the stop sequence when ``stop()`` is called from a
+manager thread (a listener). The caller of ``start()`` runs the first sync itself. Every public
+method is safe from any thread.
 
-Locks: ``_lock`` (with the condition ``_cond`` on it) guards every mutable field of the
-manager and of its ``ListenerRecord``s. The work queues have their own locks. The manager may
-call a queue while holding ``_lock`` (to read depths in predicates, and to schedule a retry in
-the same step that records the failure); a queue never calls back into the manager and the
-clock calls nobody, so the order is always manager -> queue -> clock, with no cycle. Sources,
-listeners, the schema's parser and the sink are never called with ``_lock`` held.
+Scheduling. The manager keeps one FIFO of *keys* (the sync key, and listener records), with
+client-go's work-queue semantics, under its own lock: a key is queued at most once (a burst of
+source notifications is one sync, and the sync always reads the latest state, so the last
+state wins); a key being processed is never handed to a second worker; a key requested while it
+is being processed is queued again when it is done; retries wait on the clock and a request
+due now supersedes a pending retry. The worker that runs a sync goes straight on to the
+deliveries it produced, in the same thread: a change reaches a listener with a single thread
+hand-off (source -> worker). Isolation is kept without extra hand-offs on the fast path: a
+worker about to enter a listener call makes sure another worker is free (wakes an idle one
+only if there is other work, or a deadline nobody is watching; starts one if none is free).
+
+Locks: ``_lock`` guards every mutable field of the manager, of its ``ListenerRecord``s and of
+its ``_Worker``s; ``_cond`` and each worker's condition share it. Sources, listeners, the
+sink and the schema's ``parse``/``evaluate`` are never called with ``_lock`` held. Under it
+the manager reads the clock, asks the rate limiters and calls the schema's pure, cheap
+``changed_sections`` (order: manager -> limiter -> clock; none of them calls back). A source
+may hold its own lock while it calls ``notify`` (order: source -> manager).
 ``_transition`` serialises ``start()``'s source steps with the stop sequence, so
 ``source.stop`` never races ``source.start``.
 
@@ -44,9 +62,11 @@ clock (a ``FakeClock`` in tests); the ``timeout`` arguments of ``start``, ``stop
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -58,7 +78,6 @@ from nodeconf.concurrency.ratelimit import (
     ItemExponentialFailureRateLimiter,
     MaxOfRateLimiter,
 )
-from nodeconf.concurrency.workqueue import QueueShutDown, ShutdownReport, WorkQueue
 from nodeconf.errors import (
     DocumentError,
     Issue,
@@ -83,7 +102,7 @@ from nodeconf.manager.source import Source, SourceEvent, SourceState
 from nodeconf.model.colocation import COLOCATION
 
 if TYPE_CHECKING:
-    from nodeconf.model.seam import ConfigSchema, Document, EffectiveConfig
+    from nodeconf.model.seam import ConfigSchema, Document
 
 __all__ = ["ConfigManager"]
 
@@ -91,11 +110,28 @@ log = logging.getLogger("nodeconf.manager")
 
 L = TypeVar("L", bound=Listener)
 
-#: Internal sync-queue key: "look for listener calls that have become slow". Scheduled with
-#: ``add_after`` on the manager's clock, so slow calls are noticed without a timer thread.
-_SLOW_CHECK = "nodeconf:slow-listener-check"
-
 _LIVE = (Lifecycle.STARTING, Lifecycle.RUNNING)
+
+# A worker's state (``_Worker.state``).
+_IDLE = 0  # waiting on its condition (in ``_idle``), with ``wake_at`` as its deadline
+_AWAKE = 1  # running manager code, not inside a listener call: it will look for work
+_CALLING = 2  # committed to (or inside) a listener call
+_LEFT = 3  # left the pool (it only returns from its thread function)
+
+
+class _SyncKey:
+    """The one queue key that stands for "read the source and evaluate". Immutable."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<sync>"
+
+
+_SYNC = _SyncKey()
+
+#: The rate limiter's key for the sync's own backoff.
+_SYNC_LIMIT_KEY = "sync"
 
 
 class _AbortedCallError(Exception):
@@ -110,6 +146,84 @@ def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
+class _Worker:
+    """One worker thread's scheduling state; every field is guarded by the manager's _lock
+    (``cond`` is a condition on that lock, ``thread`` is set once at creation)."""
+
+    __slots__ = ("cond", "state", "thread", "wake_at")
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.cond = threading.Condition(lock)
+        self.state = _AWAKE
+        self.wake_at: float | None = None  # the clock deadline it sleeps until (idle only)
+        self.thread: threading.Thread | None = None
+
+
+# Jobs: what a worker runs outside the lock. Each is built under _lock and then owned by the
+# worker that took it (immutable afterwards).
+
+
+class _SyncJob:
+    """Read the source and evaluate. ``keys``: the source keys it answers."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        self.keys = keys
+
+
+class _CallJob:
+    """One committed listener call."""
+
+    __slots__ = ("attempt", "change", "name", "record", "revision")
+
+    def __init__(
+        self, record: ListenerRecord, revision: Revision, change: Change, name: str
+    ) -> None:
+        self.record = record
+        self.revision = revision
+        self.change = change
+        self.name = name
+        self.attempt = change.attempt
+
+
+class _GrowJob:
+    """Start a new worker (outside the lock) before committing to a call."""
+
+    __slots__ = ("thread",)
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+
+
+class _PassJob:
+    """Nothing to run: only step outside the lock (to emit outcomes before sleeping)."""
+
+    __slots__ = ()
+
+
+_PASS = _PassJob()
+
+_Job = _SyncJob | _CallJob | _GrowJob | _PassJob
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluated:
+    """What one sync computed outside the lock (published under it).
+
+    ``new`` is the new revision (None: the config did not change, or it is invalid);
+    ``error``/``issues`` say why it is invalid; ``label_keys``/``warnings`` are None when the
+    document could not be read (the last ones stay).
+    """
+
+    state: SourceState
+    new: Revision | None = None
+    error: str = ""
+    issues: tuple[Issue, ...] = ()
+    label_keys: frozenset[str] | None = None
+    warnings: tuple[Issue, ...] | None = None
+
+
 class _Context:
     """The ``SourceContext`` a manager hands its source. Thread-safety: any thread."""
 
@@ -117,9 +231,8 @@ class _Context:
         self._manager = manager
 
     def notify(self, key: str) -> None:
-        # Thread hand-off: a source thread queues a key; the sync worker takes it. A refused
-        # add (the queue is shut down: the manager is stopping) is fine: intake has ended.
-        self._manager._sync_queue.add(key)
+        # Thread hand-off: a source thread queues the sync key; a worker takes it.
+        self._manager._on_notify(key)
 
     def label_keys(self) -> frozenset[str]:
         return self._manager._current_label_keys()
@@ -162,43 +275,44 @@ class ConfigManager:
         self._settings = settings if settings is not None else Settings()
         self._clock: Clock = clock if clock is not None else default_clock()
         self._sink: OutcomeSink = sink if sink is not None else NullSink()
+        # Outcomes are built only when somebody receives them (the default sink drops them).
+        self._emitting = not isinstance(self._sink, NullSink)
         self._context = _Context(self)
         self._sections = frozenset(schema.section_names())
         s = self._settings
-        # Each listener's backoff: exponential per listener, plus a bucket shared by all.
+        # Each listener's backoff: exponential per listener, plus a bucket shared by all. The
+        # sync has its own (a source that fails to deliver state is retried the same way).
+        # Limiters are thread-safe on their own (their own locks).
         self._retry_limiter = MaxOfRateLimiter[ListenerRecord](
             ItemExponentialFailureRateLimiter(
                 s.retry_base_delay_seconds, s.retry_max_delay_seconds
             ),
             BucketRateLimiter(s.retry_bucket_rate_per_second, s.retry_bucket_burst, self._clock),
         )
-        sync_limiter = MaxOfRateLimiter[str](
+        self._sync_limiter = MaxOfRateLimiter[str](
             ItemExponentialFailureRateLimiter(
                 s.retry_base_delay_seconds, s.retry_max_delay_seconds
             ),
             BucketRateLimiter(s.retry_bucket_rate_per_second, s.retry_bucket_burst, self._clock),
         )
-        # The queues are thread-safe on their own (their own locks).
-        self._sync_queue = WorkQueue[str](
-            clock=self._clock, rate_limiter=sync_limiter, name="nodeconf-sync"
-        )
-        self._delivery = WorkQueue[ListenerRecord](
-            clock=self._clock, rate_limiter=self._retry_limiter, name="nodeconf-delivery"
-        )
+        self._slow_seconds = s.slow_listener_seconds
+        self._call_cap = s.max_dispatch_threads  # listener calls at once (None: unbounded)
+        self._min_workers = s.dispatch_threads + 1  # the pool never shrinks below this
 
         # Serialises start()'s source steps with the stop sequence (never held with _lock
         # by a thread that then waits for a manager thread).
         self._transition = threading.Lock()
         self._lock = threading.Lock()
-        # Notified on: lifecycle changes, a listener call finishing, a queue key done, a
-        # manager thread exiting, a slow call noticed.
+        # For threads outside the pool (start, stop, wait_idle); notified only while
+        # _cond_waiters > 0, on: idle reached, a call ending while starting or stopping, a
+        # lifecycle change, a slow call noticed, the stop report, a worker exiting.
         self._cond = threading.Condition(self._lock)
 
         # ---- guarded by _lock ----
         self._lifecycle = Lifecycle.NEW
         self._listeners: list[ListenerRecord] = []  # registration order, not removed
         self._names: set[str] = set()  # names of registered listeners (unique)
-        self._current: Revision | None = None  # last-known-good; written by the sync step
+        self._current: Revision | None = None  # last-known-good; written by the sync step only
         self._latest_valid = False  # the latest evaluation produced a valid config
         self._last_error = ""
         self._issues: tuple[Issue, ...] = ()
@@ -210,17 +324,35 @@ class ConfigManager:
         self._synced_revision = 0  # newest revision announced with a "synced" outcome
         self._holding_current = 0  # registered listeners whose applied_revision >= current
         # Sections that differ between two revisions, by (older number, newer number): every
-        # listener a revision goes to shares the few entries. Cleared at each new revision.
+        # listener a revision goes to shares the few entries. Reset at each new revision.
         self._diff_cache: dict[tuple[int, int], frozenset[str]] = {}
+        # The work FIFO: the sync key and listener records, each at most once (see the
+        # module docstring). Records carry ``queued``/``again``; the sync key the flags below.
+        self._ready: deque[ListenerRecord | _SyncKey] = deque()
+        self._in_hand = 0  # keys taken from _ready by workers and not finished
+        self._sync_queued = False  # _SYNC is in _ready
+        self._syncing = False  # a sync is in progress (one at a time)
+        self._sync_again = False  # notified during the sync in progress: queue it again
+        self._sync_keys: set[str] = set()  # source keys notified since the last sync began
+        self._sync_failed_keys: frozenset[str] = frozenset()  # keys of a failed sync
+        self._sync_retry_at: float | None = None  # clock time the failed sync is retried
+        self._sync_backing_off = False  # the sync limiter holds failures
+        # Pending listener retries: (due, seq, record); an entry is live while
+        # record.retry_seq == seq (lazy deletion).
+        self._retries: list[tuple[float, int, ListenerRecord]] = []
+        self._retry_seq = 0
+        self._running: set[ListenerRecord] = set()  # records with a call committed/running
         self._delivering = False  # listener keys may be queued (set by start)
+        self._draining = False  # stop's phase 2: retries not yet due stay pending
+        self._intake_closed = False  # source notifications are ignored (stop's phase 2)
         self._closed = False  # no listener call may start any more (set by stop)
-        self._running: set[ListenerRecord] = set()  # records with a call in progress
-        self._threads: list[threading.Thread] = []  # every thread this manager started
-        self._live_workers = 0  # sync worker + dispatchers that have not exited
-        self._dispatchers = 0  # dispatcher threads alive (started, not exited)
-        self._dispatcher_seq = 0
-        self._busy_dispatchers = 0  # dispatchers inside a listener call
-        self._slow_check_due: float | None = None  # clock time of the scheduled slow check
+        self._workers: list[_Worker] = []  # live workers
+        self._idle: list[_Worker] = []  # idle workers, most recently idled last
+        self._awake = 0  # workers in state _AWAKE
+        self._worker_seq = 0
+        self._growth_failed = False  # a worker could not start: no growth until a call ends
+        self._threads: list[threading.Thread] = []  # threads started and not yet exited
+        self._cond_waiters = 0  # threads waiting on _cond
         self._stop_begun = False  # a stop sequence was started (exactly one drives it)
         self._stop_report: StopReport | None = None  # set when the stop sequence ended
         self._source_started = False
@@ -232,11 +364,13 @@ class ConfigManager:
         self._last_sync_wall: float | None = None
         self._last_success_wall: float | None = None
 
-        # ---- owned by the sync step (start()'s thread before the worker exists, then only
-        # the sync worker): the parse cache ----
+        # ---- owned by the sync step (one sync at a time: start()'s thread before the
+        # workers exist, then whichever worker holds the sync key): the parse cache ----
         self._parsed_version: str | None = None
         self._parsed_text: str | bytes | None = None
         self._parsed_document: Document | None = None
+        self._label_keys_document: Document | None = None
+        self._label_keys_cached: frozenset[str] = self._label_keys
 
         for listener in listeners:
             self.add_listener(listener)
@@ -279,7 +413,7 @@ class ConfigManager:
                     f"start() called on a {self._lifecycle} manager: a manager starts once"
                 )
             self._lifecycle = Lifecycle.STARTING
-            self._cond.notify_all()
+            self._notify_waiters_locked()
         with self._transition:
             with self._lock:
                 if self._lifecycle is not Lifecycle.STARTING:  # stop() came first
@@ -295,7 +429,7 @@ class ConfigManager:
                         f"{timeout!r} seconds",
                         temporary=True,
                     )
-                self._sync_once()  # the first revision, on this thread (no worker yet)
+                self._first_sync()  # the first revision, on this thread (no worker yet)
             except BaseException:
                 self._abort_start()
                 raise
@@ -308,14 +442,31 @@ class ConfigManager:
         self._wait_first_calls(waiting_for, deadline)
         with self._lock:
             if self._lifecycle is Lifecycle.STARTING:
-                self._lifecycle = Lifecycle.RUNNING
-                self._cond.notify_all()
+                self._set_lifecycle_locked(Lifecycle.RUNNING)
+
+    def _first_sync(self) -> None:
+        """The first sync, on start()'s thread: the sync key is taken like a worker would."""
+        with self._lock:
+            if self._sync_queued:  # notified during the source steps: this sync answers it
+                self._ready.remove(_SYNC)
+                self._sync_queued = False
+            self._syncing = True
+            self._sync_keys.clear()
+        outcomes: list[Outcome] = []
+        evaluated = self._evaluate()
+        with self._lock:
+            self._syncing = False
+            self._publish_locked(evaluated, outcomes)
+            if self._sync_again:
+                self._sync_again = False
+                self._queue_sync_locked()
+        self._emit_all(outcomes)
 
     def _abort_start(self) -> None:
         """start() failed: stop the source (if started) and end STOPPED (transition held)."""
         with self._lock:
             started = self._source_started
-            self._closed = True
+            self._closed = self._intake_closed = True
         source_stopped = True
         if started:
             try:
@@ -323,30 +474,26 @@ class ConfigManager:
             except Exception:
                 log.exception("source.stop() failed while aborting start()")
                 source_stopped = False
-        self._sync_queue.shut_down()
-        self._delivery.shut_down()
         with self._lock:
+            self._ready.clear()
             self._stop_begun = True
             self._stop_report = StopReport(completed=source_stopped, source_stopped=source_stopped)
-            self._lifecycle = Lifecycle.STOPPED
-            self._cond.notify_all()
+            self._set_lifecycle_locked(Lifecycle.STOPPED)
 
     def _launch(self) -> list[ListenerRecord]:
-        """Start the worker and the dispatchers, queue the first delivery for every listener.
+        """Start the workers and queue the first delivery for every listener.
 
         Returns the listeners start() waits for.
         """
         with self._lock:
-            threads = [self._new_thread_locked(self._sync_loop, "nodeconf-sync", worker=True)]
-            for _ in range(self._settings.dispatch_threads):
-                threads.append(self._new_dispatcher_locked())
+            threads = [self._new_worker_locked() for _ in range(self._min_workers)]
             self._delivering = True
             first = list(self._listeners) if self._current is not None else []
+            for record in first:
+                # Thread hand-off: the first delivery of each listener, to the workers.
+                self._request_locked(record)
         for thread in threads:
-            thread.start()
-        for record in first:
-            # Thread hand-off: the first delivery of each listener, to the dispatchers.
-            self._delivery.add(record)
+            self._start_worker(thread)
         return first
 
     def _wait_first_calls(self, records: list[ListenerRecord], deadline: float | None) -> None:
@@ -361,7 +508,7 @@ class ConfigManager:
             )
 
         with self._lock:
-            self._cond.wait_for(settled, _remaining(deadline))
+            self._wait_locked(settled, _remaining(deadline))
 
     def __enter__(self) -> ConfigManager:
         self.start()
@@ -380,9 +527,12 @@ class ConfigManager:
 
         Phase 1 stops the source (no new events). Phase 2 processes every key already queued
         and waits for listener calls in progress, until ``timeout`` real seconds have passed
-        (``None``: ``Settings.stop_timeout_seconds``). Afterwards no new listener call starts,
-        ever; with ``report.completed`` none is running either. Backoff retries not yet due
-        are reported in ``pending_retries``, not run.
+        (``None``: ``Settings.stop_timeout_seconds``). Then the manager closes: afterwards no
+        new listener call starts, ever; the calls that had already begun are listed in
+        ``still_running`` (with ``report.completed`` there are none). Backoff retries not yet
+        due are reported in ``pending_retries``, not run. ``completed`` does not wait for the
+        worker threads to finish exiting (they make no call any more); ``stop()`` joins them
+        within what is left of the timeout.
 
         Idempotent and safe from several threads at once: one caller drives the sequence, the
         others wait for it (each within its own timeout) and get the same report. From inside
@@ -395,23 +545,22 @@ class ConfigManager:
         me = threading.current_thread()
         with self._lock:
             if self._lifecycle is Lifecycle.NEW:
-                self._lifecycle = Lifecycle.STOPPED
-                self._closed = True
+                self._closed = self._intake_closed = True
                 self._stop_begun = True
                 self._stop_report = StopReport(completed=True)
-                self._cond.notify_all()
+                self._set_lifecycle_locked(Lifecycle.STOPPED)
             inside = me in self._threads
             drive = not self._stop_begun
             self._stop_begun = True
             if self._lifecycle in _LIVE:
-                self._lifecycle = Lifecycle.STOPPING
-                self._cond.notify_all()
-            running = tuple(sorted(r.name for r in self._running))
+                self._set_lifecycle_locked(Lifecycle.STOPPING)
+            running = self._running_names_locked()
             stopper = None
             if inside and drive:
-                stopper = self._new_thread_locked(
-                    self._stop_sequence_from_inside, "nodeconf-stop", worker=False
+                stopper = threading.Thread(
+                    target=self._stop_sequence_from_inside, name="nodeconf-stop", daemon=True
                 )
+                self._threads.append(stopper)
         if inside:
             if stopper is not None:
                 # Thread hand-off: the stop sequence moves to the stopper thread, so this
@@ -424,7 +573,11 @@ class ConfigManager:
         return self._await_stopped(deadline)
 
     def _stop_sequence_from_inside(self) -> None:
-        self._stop_sequence(time.monotonic() + self._settings.stop_timeout_seconds)
+        try:
+            self._stop_sequence(time.monotonic() + self._settings.stop_timeout_seconds)
+        finally:
+            with self._lock:
+                self._threads.remove(threading.current_thread())
 
     def _stop_sequence(self, deadline: float) -> None:
         """Run phase 1 and phase 2 (exactly one thread runs this per manager)."""
@@ -453,60 +606,79 @@ class ConfigManager:
             except Exception:
                 log.exception("source.stop() failed")
                 source_stopped = False
-        # Phase 2a: drain the sync queue (queued source keys; they may queue deliveries).
-        self._drain(self._sync_queue, deadline)
-        # Phase 2b: drain the delivery queue (queued listener keys, calls in progress).
-        self._drain(self._delivery, deadline)
-        # From here on no listener call may start: a dispatcher that already took a key
-        # checks _closed (under _lock) before calling.
-        sync_final = self._sync_queue.shut_down()
-        delivery_final = self._delivery.shut_down()
-        now = self._clock.now()
         with self._lock:
-            self._closed = True
-            number = self._current.number if self._current is not None else 0
-            pending = [
-                PendingRetry("listener", r.name, number, max(0.0, r.next_retry_at - now))
-                for r in self._listeners
-                if r.next_retry_at is not None
-            ]
-        pending += [
-            PendingRetry("source", key, 0, due_in)
-            for key, due_in in sync_final.pending_retries
-            if key != _SLOW_CHECK
-        ]
-        dropped = _dropped_names(sync_final, delivery_final)
-        self._join_threads(deadline)
-        with self._lock:
-            still = tuple(sorted(r.name for r in self._running))
-            report = StopReport(
-                completed=source_stopped and not dropped and not still and self._live_workers == 0,
-                pending_retries=tuple(pending),
-                still_running=still,
-                dropped=dropped,
-                source_stopped=source_stopped,
-            )
-            self._stop_report = report
-            self._maybe_stopped_locked()
-            self._cond.notify_all()
-        if pending:
-            log.info("stopped with %d retries pending: %s", len(pending), pending)
-        if still:
-            log.warning("stop deadline passed with listeners still running: %s", ", ".join(still))
-
-    def _drain(self, queue: WorkQueue[Any], deadline: float) -> None:
-        """Stop intake of ``queue`` and wait (real time, on _cond) until it is drained.
-
-        The queue's own drain timeout runs on the manager's clock (a FakeClock in tests), so
-        it is started with no wait and the real-time waiting happens here; workers notify
-        _cond after every ``done``.
-        """
-        queue.shut_down_with_drain(0)
-        with self._lock:
-            self._cond.wait_for(
-                lambda: len(queue) == 0 and queue.in_flight() == 0,
+            # Phase 2: drain. Retries due now are delivered; later ones stay pending.
+            self._intake_closed = True
+            self._promote_due_locked(self._clock.now())
+            self._draining = True
+            self._cover_locked()
+            self._wait_locked(
+                lambda: not self._ready and self._in_hand == 0,
                 max(0.0, deadline - time.monotonic()),
             )
+            # Close: from here no listener call can be committed. Every call committed
+            # before this point is in _running and reported below.
+            self._closed = True
+            report = self._final_report_locked(source_stopped)
+            self._stop_report = report
+            for worker in list(self._idle):  # let idle workers exit
+                self._wake_locked(worker)
+            self._maybe_stopped_locked()
+            self._notify_waiters_locked()
+        if report.pending_retries:
+            log.info(
+                "stopped with %d retries pending: %s",
+                len(report.pending_retries),
+                report.pending_retries,
+            )
+        if report.still_running:
+            log.warning(
+                "stop deadline passed with listeners still running: %s",
+                ", ".join(report.still_running),
+            )
+        if report.dropped:
+            log.warning("stop deadline passed with work not done: %s", ", ".join(report.dropped))
+        self._join_threads(deadline)
+
+    def _final_report_locked(self, source_stopped: bool) -> StopReport:
+        """What stop() left undone, at the moment the manager closed (under _lock)."""
+        now = self._clock.now()
+        number = self._current.number if self._current is not None else 0
+        pending = [
+            PendingRetry("listener", r.name, number, max(0.0, r.next_retry_at - now))
+            for r in self._listeners
+            if r.next_retry_at is not None and r.retry_seq
+        ]
+        if self._sync_retry_at is not None:
+            due_in = max(0.0, self._sync_retry_at - now)
+            pending += [
+                PendingRetry("source", key, 0, due_in)
+                for key in sorted(self._sync_failed_keys or {"configmap"})
+            ]
+        dropped: dict[str, None] = {}
+        for key in self._ready:
+            if isinstance(key, ListenerRecord):
+                if not key.removed:
+                    dropped[key.name] = None
+            else:
+                for name in sorted(self._sync_keys | self._sync_failed_keys or {"configmap"}):
+                    dropped[name] = None
+        if self._syncing:  # a sync still reading the source: what it finds is not delivered
+            for name in sorted(self._sync_keys or {"configmap"}):
+                dropped[name] = None
+        for key in self._ready:
+            if isinstance(key, ListenerRecord):
+                key.queued = False
+        self._ready.clear()
+        self._sync_queued = False
+        still = self._running_names_locked()
+        return StopReport(
+            completed=source_stopped and not dropped and not still,
+            pending_retries=tuple(pending),
+            still_running=still,
+            dropped=tuple(dropped),
+            source_stopped=source_stopped,
+        )
 
     def _join_threads(self, deadline: float) -> None:
         me = threading.current_thread()
@@ -519,14 +691,14 @@ class ConfigManager:
     def _await_stopped(self, deadline: float) -> StopReport:
         """Wait (bounded) for the stop sequence and the manager threads; return the report."""
         with self._lock:
-            self._cond.wait_for(
+            self._wait_locked(
                 lambda: self._stop_report is not None, max(0.0, deadline - time.monotonic())
             )
         self._join_threads(deadline)
         with self._lock:
             report = self._stop_report
             if report is None:  # another thread drives the sequence and has not finished
-                still = tuple(sorted(r.name for r in self._running))
+                still = self._running_names_locked()
                 return StopReport(completed=False, still_running=still, source_stopped=False)
             if self._lifecycle is Lifecycle.STOPPED and not report.completed:
                 # Whatever outlived the first deadline has finished since: say so, once.
@@ -535,20 +707,27 @@ class ConfigManager:
                 )
                 self._stop_report = report
             elif self._lifecycle is not Lifecycle.STOPPED:
-                still = tuple(sorted(r.name for r in self._running))
+                still = self._running_names_locked()
                 report = replace(report, completed=False, still_running=still)
             return report
 
     def _maybe_stopped_locked(self) -> None:
-        """STOPPING -> STOPPED once the sequence ended and no manager thread is left."""
+        """STOPPING -> STOPPED once the sequence ended and no job (listener call, sync) is
+        left; worker threads that only have to return are not waited for."""
         if (
             self._lifecycle is Lifecycle.STOPPING
             and self._stop_report is not None
-            and self._live_workers == 0
             and not self._running
+            and self._in_hand == 0
         ):
-            self._lifecycle = Lifecycle.STOPPED
-            self._cond.notify_all()
+            self._set_lifecycle_locked(Lifecycle.STOPPED)
+
+    def _set_lifecycle_locked(self, lifecycle: Lifecycle) -> None:
+        self._lifecycle = lifecycle
+        self._notify_waiters_locked()
+
+    def _running_names_locked(self) -> tuple[str, ...]:
+        return tuple(sorted(r.name for r in self._running))
 
     # ------------------------------------------------------------------ listeners
 
@@ -605,21 +784,23 @@ class ConfigManager:
             if self._current is not None and record.applied_revision >= self._current.number:
                 self._holding_current += 1
             # Intake ends when stop() begins: a listener added later is recorded, not called.
-            deliver = (
+            grow = None
+            if (
                 self._delivering
                 and self._lifecycle in _LIVE
                 and self._current is not None
                 and record.applied_revision < self._current.number
-            )
-            grow = None
-            if deliver:
-                # Thread hand-off: its first delivery goes to the dispatchers. Queued under
-                # _lock, so that stop() (which sets STOPPING under _lock before it drains)
-                # either drains it or never sees it: it is never refused, never "dropped".
-                self._delivery.add(record)
-                grow = self._grow_locked()
+            ):
+                # Thread hand-off: its first delivery goes to the workers. Queued under _lock,
+                # so that stop() (which sets STOPPING under _lock before it drains) either
+                # drains it or never sees it: it is never refused, never "dropped".
+                self._request_locked(record)
+                if self._awake == 0 and not self._idle:  # every worker is in a call
+                    grow = self._grow_locked()
+                else:
+                    self._cover_locked()
         if grow is not None:
-            grow.start()
+            self._start_worker(grow)
         return listener
 
     def remove_listener(self, listener: Listener) -> bool:
@@ -636,13 +817,18 @@ class ConfigManager:
                 return False
             record.removed = True
             record.next_retry_at = None
+            had_timer = record.retry_seq != 0
+            record.retry_seq = 0  # its pending retry (if any) is cancelled
             self._listeners.remove(record)
             self._names.discard(record.name)
             if self._current is not None and record.applied_revision >= self._current.number:
                 self._holding_current -= 1
             synced = self._synced_outcome_locked()
             forget, record.backing_off = record.backing_off, False
-            self._cond.notify_all()
+            if had_timer:
+                self._fix_timers_locked()
+            if not self._ready and self._in_hand == 0:
+                self._notify_waiters_locked()
         if forget:
             self._retry_limiter.forget(record)
         if synced is not None:
@@ -666,7 +852,13 @@ class ConfigManager:
             current, previous = self._current, record.delivered
         if current is None:
             return None
-        return self._change(current, previous, attempt=0)
+        return Change(
+            revision=current.number,
+            previous_revision=previous.number if previous is not None else 0,
+            sections=self._diff(previous, current),
+            previous=previous.config if previous is not None else None,
+            attempt=0,
+        )
 
     def current(self) -> Revision | None:
         """The last-known-good revision (``None`` before the first valid config)."""
@@ -676,13 +868,16 @@ class ConfigManager:
     # ------------------------------------------------------------------ observing
 
     def status(self) -> ManagerStatus:
-        """A consistent snapshot of the manager (queue depths are read just before it)."""
-        sync_stats = self._sync_queue.stats()
-        delivery_stats = self._delivery.stats()
-        now = self._clock.now()
+        """A consistent snapshot of the manager, taken in one locked step."""
         with self._lock:
+            now = self._clock.now()
             listeners = tuple(self._listener_status_locked(r) for r in self._listeners)
             current = self._current
+            waiting_sync = set(self._sync_keys)
+            if self._sync_retry_at is not None:
+                waiting_sync |= self._sync_failed_keys
+            queued = sum(1 for k in self._ready if isinstance(k, ListenerRecord) and not k.removed)
+            delayed = sum(1 for r in self._listeners if r.retry_seq != 0)
             return ManagerStatus(
                 lifecycle=self._lifecycle,
                 revision=current.number if current is not None and self._latest_valid else None,
@@ -694,8 +889,8 @@ class ConfigManager:
                 document_version=self._document_version,
                 document_present=self._document_present,
                 listeners=listeners,
-                sync_queue_depth=sync_stats.depth,
-                delivery_queue_depth=delivery_stats.depth,
+                sync_queue_depth=len(waiting_sync),
+                delivery_queue_depth=queued + delayed,
                 pending_retries=sum(1 for r in self._listeners if r.next_retry_at is not None),
                 syncs_total=self._syncs_total,
                 invalid_total=self._invalid_total,
@@ -730,17 +925,30 @@ class ConfigManager:
         """
         deadline = _deadline(timeout)
         with self._lock:
-            return self._cond.wait_for(self._idle_locked, _remaining(deadline))
+            return self._wait_locked(self._idle_locked, _remaining(deadline))
 
     def _idle_locked(self) -> bool:
-        # len() promotes delayed keys that are due, so "due" counts as not idle.
-        return (
-            len(self._sync_queue) == 0
-            and self._sync_queue.in_flight() == 0
-            and len(self._delivery) == 0
-            and self._delivery.in_flight() == 0
-            and not self._running
-        )
+        if self._ready or self._in_hand:
+            return False
+        if self._draining:
+            return True  # stopping: retries not yet due stay pending
+        now = self._clock.now()
+        due = self._next_retry_due_locked()
+        if due is not None and due <= now:
+            return False
+        return self._sync_retry_at is None or self._sync_retry_at > now
+
+    def _wait_locked(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        """``_cond.wait_for`` that registers the waiter, so workers know to notify (_lock)."""
+        self._cond_waiters += 1
+        try:
+            return self._cond.wait_for(predicate, timeout)
+        finally:
+            self._cond_waiters -= 1
+
+    def _notify_waiters_locked(self) -> None:
+        if self._cond_waiters:
+            self._cond.notify_all()
 
     def __repr__(self) -> str:
         with self._lock:
@@ -749,108 +957,669 @@ class ConfigManager:
                 f"<ConfigManager {self._lifecycle} revision={rev} listeners={len(self._listeners)}>"
             )
 
-    # ------------------------------------------------------------------ threads
+    # ------------------------------------------------------------------ the work FIFO
 
-    def _new_thread_locked(
-        self, target: Callable[[], None], name: str, *, worker: bool
-    ) -> threading.Thread:
-        """Create (not start) a manager thread. ``worker``: a sync worker or dispatcher (they
-        count in ``_live_workers``; the stopper does not)."""
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        self._threads.append(thread)
-        if worker:
-            self._live_workers += 1
-        return thread
+    def _on_notify(self, key: str) -> None:
+        """A source said ``key`` changed (any thread, possibly under the source's own lock)."""
+        with self._lock:
+            if self._intake_closed:
+                return
+            self._sync_keys.add(key)
+            if self._syncing:
+                self._sync_again = True  # queued again when the sync in progress is done
+            elif not self._sync_queued:
+                self._queue_sync_locked()
+                self._cover_locked()
 
-    def _new_dispatcher_locked(self) -> threading.Thread:
-        self._dispatcher_seq += 1
-        self._dispatchers += 1
-        return self._new_thread_locked(
-            self._dispatch_loop, f"nodeconf-dispatch-{self._dispatcher_seq}", worker=True
-        )
+    def _queue_sync_locked(self) -> None:
+        """Queue the sync key (not already queued, no sync in progress)."""
+        self._sync_queued = True
+        self._ready.append(_SYNC)
+        self._sync_retry_at = None  # a sync due now supersedes a pending retry
 
-    def _dispatch_cap_locked(self) -> int:
-        cap = self._settings.max_dispatch_threads
-        if cap is not None:
-            return cap
-        hung_removed = sum(1 for r in self._running if r.removed)
-        return len(self._listeners) + hung_removed + 1
+    def _request_locked(self, record: ListenerRecord) -> None:
+        """``record`` needs an attempt now (new revision, first delivery, retry due)."""
+        if record.removed:
+            return
+        if record in self._running:
+            record.again = True  # queued again when its call is done
+        elif not record.queued:
+            record.queued = True
+            self._ready.append(record)
+
+    def _pick_locked(self) -> ListenerRecord | _SyncKey | None:
+        """The next key to process, FIFO; listener records only while a call slot is free."""
+        ready = self._ready
+        if not ready:
+            return None
+        if self._call_cap is None or len(self._running) < self._call_cap:
+            key = ready.popleft()
+        elif self._sync_queued:  # no call slot: only the sync may go ahead of the records
+            ready.remove(_SYNC)
+            key = _SYNC
+        else:
+            return None
+        if isinstance(key, ListenerRecord):
+            key.queued = False
+        else:
+            self._sync_queued = False
+        return key
+
+    def _has_work_locked(self) -> bool:
+        if not self._ready:
+            return False
+        return self._sync_queued or self._call_cap is None or len(self._running) < self._call_cap
+
+    def _promote_due_locked(self, now: float) -> None:
+        """Queue the retries that are due at ``now`` (not while draining)."""
+        if self._draining:
+            return
+        heap = self._retries
+        while heap and heap[0][0] <= now:
+            _, seq, record = heapq.heappop(heap)
+            if record.retry_seq == seq:
+                record.retry_seq = 0
+                self._request_locked(record)
+        if self._sync_retry_at is not None and self._sync_retry_at <= now:
+            self._sync_retry_at = None
+            if self._syncing:
+                self._sync_again = True
+            elif not self._sync_queued:
+                self._queue_sync_locked()
+
+    def _next_retry_due_locked(self) -> float | None:
+        heap = self._retries
+        while heap and heap[0][2].retry_seq != heap[0][1]:
+            heapq.heappop(heap)  # stale: cancelled or superseded
+        return heap[0][0] if heap else None
+
+    def _deadline_locked(self) -> float | None:
+        """The earliest clock time a worker must look again: a retry coming due, or a running
+        call becoming slow. None: nothing is scheduled (sleep without a timeout)."""
+        due: float | None = None
+        if not self._draining:
+            due = self._next_retry_due_locked()
+            retry = self._sync_retry_at
+            if retry is not None and (due is None or retry < due):
+                due = retry
+        for record in self._running:
+            if not record.slow_reported and record.busy_since is not None:
+                slow_at = record.busy_since + self._slow_seconds
+                if due is None or slow_at < due:
+                    due = slow_at
+        return due
+
+    # ------------------------------------------------------------------ waking workers
+
+    def _wake_locked(self, worker: _Worker) -> None:
+        """Wake an idle worker (it will look at everything before sleeping again)."""
+        self._idle.remove(worker)
+        worker.state = _AWAKE
+        worker.wake_at = None
+        self._awake += 1
+        worker.cond.notify()
+
+    def _cover_locked(self) -> None:
+        """Make sure some worker will see the queued work and the earliest deadline.
+
+        An awake worker looks at both before it sleeps again; otherwise wake an idle worker if
+        there is work, or a deadline no sleeping worker watches (preferably one that sleeps
+        with a later deadline: it re-times itself).
+        """
+        if self._awake or not self._idle:
+            return
+        if not self._has_work_locked():
+            due = self._deadline_locked()
+            if due is None:
+                return
+            if any(w.wake_at is not None and w.wake_at <= due for w in self._idle):
+                return
+        timed = [w for w in self._idle if w.wake_at is not None]
+        self._wake_locked(timed[0] if timed else self._idle[-1])
+
+    def _retime_idle_locked(self, due: float | None) -> bool:
+        """Keep at most one idle worker sleeping with a deadline, one due no later than
+        ``due``; wake every other timed sleeper (its deadline is stale: it would wake for
+        nothing). True when such a carrier remains."""
+        carrier = False
+        for other in list(self._idle):
+            wake_at = other.wake_at
+            if wake_at is None:
+                continue
+            if not carrier and due is not None and wake_at <= due:
+                carrier = True
+            else:
+                self._wake_locked(other)
+        return carrier
+
+    def _fix_timers_locked(self) -> None:
+        """A deadline was cancelled (no worker may be awake to notice): re-time the sleepers."""
+        if self._awake:
+            return  # it re-times the sleepers when it goes idle
+        due = self._deadline_locked()
+        if not self._retime_idle_locked(due) and due is not None:
+            self._cover_locked()
+
+    def _sleep_locked(self, worker: _Worker) -> None:
+        """Wait until woken or until the earliest deadline, unless another idle worker already
+        watches it; with nothing scheduled, wait without a timeout (no wake-up while idle)."""
+        due = self._deadline_locked()
+        carried = self._retime_idle_locked(due)
+        wake_at = None if carried else due
+        worker.state = _IDLE
+        worker.wake_at = wake_at
+        self._awake -= 1
+        self._idle.append(worker)
+        self._clock.wait_until(worker.cond, wake_at)
+        if worker.state == _IDLE:  # woken by its deadline, the clock or spuriously
+            self._idle.remove(worker)
+            worker.state = _AWAKE
+            worker.wake_at = None
+            self._awake += 1
+
+    def _thread_cap_locked(self) -> int:
+        """How many workers the pool may have: one per possible call, plus one free."""
+        if self._call_cap is not None:
+            calls = self._call_cap
+        else:
+            calls = len(self._listeners) + sum(1 for r in self._running if r.removed)
+        return max(self._min_workers, calls + 1)
 
     def _grow_locked(self) -> threading.Thread | None:
-        """Keep one dispatcher free (to take new keys and promote due retries) while below the
-        cap. Returns a new, unstarted thread for the caller to start outside _lock."""
-        if self._closed or not self._delivering:
+        """A new worker (registered, unstarted) if the pool may grow; start it outside _lock."""
+        if self._closed or not self._delivering or self._growth_failed:
             return None
-        if self._dispatchers - self._busy_dispatchers > 0:
+        if len(self._workers) >= self._thread_cap_locked():
             return None
-        if self._dispatchers >= self._dispatch_cap_locked():
-            return None
-        return self._new_dispatcher_locked()
+        return self._new_worker_locked()
 
-    def _thread_exit(self, *, in_pool: bool) -> None:
-        """Bookkeeping of a worker thread leaving (``in_pool``: a dispatcher still counted)."""
-        with self._lock:
-            self._live_workers -= 1
-            if in_pool:
-                self._dispatchers -= 1
-            self._maybe_stopped_locked()
-            self._cond.notify_all()
+    def _new_worker_locked(self) -> threading.Thread:
+        worker = _Worker(self._lock)
+        self._worker_seq += 1
+        name = f"nodeconf-worker-{self._worker_seq}"
+        thread = threading.Thread(target=self._work, args=(worker,), name=name, daemon=True)
+        worker.thread = thread
+        self._workers.append(worker)
+        self._threads.append(thread)
+        self._awake += 1  # it looks for work as soon as it runs
+        return thread
 
-    # ------------------------------------------------------------------ the sync worker
+    def _start_worker(self, thread: threading.Thread) -> None:
+        """Start a worker created by ``_new_worker_locked`` (outside _lock). If the thread
+        cannot start (no resources left), take it out of the pool again and log it."""
+        try:
+            thread.start()
+        except RuntimeError:
+            log.exception("could not start the manager thread %s", thread.name)
+            with self._lock:
+                self._growth_failed = True  # carry on with the workers there are
+                worker = next((w for w in self._workers if w.thread is thread), None)
+                if worker is not None:
+                    self._leave_locked(worker)
+                self._threads.remove(thread)
 
-    def _sync_loop(self) -> None:
+    # ------------------------------------------------------------------ workers
+
+    def _work(self, worker: _Worker) -> None:
+        """A worker's loop: finish the last job and take the next one in one locked step,
+        then run the job outside the lock."""
+        job: _Job | None = None
+        result: Any = None
         try:
             while True:
-                try:
-                    key = self._sync_queue.get()
-                except QueueShutDown:
+                outcomes: list[Outcome] = []
+                with self._lock:
+                    if job is not None:
+                        self._finish_locked(worker, job, result, outcomes)
+                    job = self._take_locked(worker, outcomes)
+                self._emit_all(outcomes)
+                if job is None:
                     return
-                # Thread hand-off: `key` was queued by a source thread (notify), by this
-                # worker's own retry, or by a dispatcher (slow check); this worker owns it now.
-                try:
-                    if key == _SLOW_CHECK:
-                        self._check_slow()
-                    else:
-                        self._sync_once()
-                        self._sync_queue.forget(key)
-                except Exception as exc:
-                    log.exception("sync of %r failed; retrying with backoff", key)
-                    with self._lock:
-                        self._source_error = f"{type(exc).__name__}: {exc}"
-                    self._emit(Outcome("failed", error=f"sync of {key!r} failed: {exc}"))
-                    self._sync_queue.add_rate_limited(key)
-                finally:
-                    self._sync_queue.done(key)
-                    with self._lock:
-                        self._cond.notify_all()
+                result = self._run(worker, job)
         finally:
-            self._thread_exit(in_pool=False)
+            with self._lock:
+                if worker.state != _LEFT:  # ended by an exception
+                    self._leave_locked(worker)
+                self._threads.remove(threading.current_thread())
+                self._notify_waiters_locked()
 
-    def _sync_once(self) -> None:
-        """Read the source, evaluate, and publish a new revision if the config changed.
+    def _leave_locked(self, worker: _Worker) -> None:
+        """Take ``worker`` out of the pool (it no longer counts as free)."""
+        if worker.state == _AWAKE:
+            self._awake -= 1
+        elif worker.state == _IDLE:
+            self._idle.remove(worker)
+        worker.state = _LEFT
+        self._workers.remove(worker)
+        self._cover_locked()  # whatever it would have done is someone else's now
 
-        Runs on the sync worker (or on start()'s thread before the worker exists).
+    def _take_locked(self, worker: _Worker, outcomes: list[Outcome]) -> _Job | None:
+        """The next job for ``worker`` (sleeping while there is none); None: exit."""
+        while True:
+            if self._closed:
+                self._leave_locked(worker)
+                return None
+            now = self._clock.now()
+            self._promote_due_locked(now)
+            if self._running:
+                self._report_slow_locked(now, outcomes)
+            key = self._pick_locked()
+            if key is None:
+                if len(self._workers) > self._thread_cap_locked():
+                    self._leave_locked(worker)  # the pool shrinks lazily
+                    return None
+                if outcomes:  # report before sleeping
+                    return _PASS
+                self._sleep_locked(worker)
+                continue
+            self._in_hand += 1
+            if isinstance(key, _SyncKey):
+                self._syncing = True
+                keys = frozenset(self._sync_keys | self._sync_failed_keys)
+                self._sync_keys.clear()
+                return _SyncJob(keys)
+            job = self._plan_locked(worker, key, now, outcomes)
+            if job is not None:
+                return job
+            self._in_hand -= 1  # nothing to do for it
+            if not self._ready and self._in_hand == 0:
+                self._notify_waiters_locked()
+
+    def _plan_locked(
+        self, worker: _Worker, record: ListenerRecord, now: float, outcomes: list[Outcome]
+    ) -> _Job | None:
+        """Decide what ``record`` needs (under _lock); None when nothing.
+
+        Either advance it silently (nothing it watches changed), or commit a call: the call
+        is booked (``_running``) in this same locked step, which also checks that the
+        manager is not closed; so the call is reported by ``stop()`` unless it is finished.
         """
+        current = self._current
+        if (
+            self._closed
+            or record.removed
+            or current is None
+            or record.applied_revision >= current.number
+            or record.rejected_revision >= current.number
+        ):
+            return None
+        previous = record.delivered
+        sections = self._sections
+        if previous is not None:
+            key = (previous.number, current.number)
+            cached = self._diff_cache.get(key)  # usually seeded by the sync step
+            if cached is None:  # a listener that missed revisions: pure and cheap
+                cached = self._diff_cache[key] = self._diff(previous, current)
+            sections = cached
+            if not sections or (record.sections is not None and not (sections & record.sections)):
+                self._advance_locked(record, current, outcomes)
+                return None
+        if self._awake + len(self._idle) <= 1:  # no other worker is free: grow first
+            thread = self._grow_locked()
+            if thread is not None:
+                self._put_back_locked(record)
+                self._in_hand -= 1
+                return _GrowJob(thread)
+        # Commit the call.
+        attempt = record.attempt + 1 if record.busy_revision == current.number else 1
+        record.busy_since = now
+        record.busy_revision = current.number
+        record.attempt = attempt
+        record.next_retry_at = None
+        record.retry_seq = 0  # a pending retry is superseded by this call
+        record.slow_reported = False
+        record.calls_total += 1
+        self._running.add(record)
+        worker.state = _CALLING
+        self._awake -= 1
+        # Isolation: if this call hangs, another worker must see the queued work and the
+        # deadline at which this call becomes slow.
+        self._cover_locked()
+        change = Change(
+            revision=current.number,
+            previous_revision=previous.number if previous is not None else 0,
+            sections=sections,
+            previous=previous.config if previous is not None else None,
+            attempt=attempt,
+        )
+        return _CallJob(record, current, change, record.name)
+
+    def _put_back_locked(self, record: ListenerRecord) -> None:
+        """Return a taken record to the front of the FIFO (unless requested again meanwhile)."""
+        if not record.queued and not record.removed and record not in self._running:
+            record.queued = True
+            self._ready.appendleft(record)
+
+    def _advance_locked(
+        self, record: ListenerRecord, current: Revision, outcomes: list[Outcome]
+    ) -> None:
+        """Mark ``record`` as holding ``current`` without a call (nothing it needs changed)."""
+        if record.applied_revision < current.number:
+            record.applied_revision = current.number
+            record.next_retry_at = None
+            record.retry_seq = 0
+            # It holds what it needs: earlier failures no longer matter.
+            record.consecutive_failures = 0
+            record.last_error = ""
+            if current is self._current:
+                self._holding_current += 1
+        if record.backing_off:
+            record.backing_off = False
+            self._retry_limiter.forget(record)
+        synced = self._synced_outcome_locked()
+        if synced is not None:
+            outcomes.append(synced)
+
+    def _run(self, worker: _Worker, job: _Job) -> Any:
+        """Run ``job`` outside the lock; its result goes to ``_finish_locked``."""
+        if isinstance(job, _CallJob):
+            return self._call(worker, job)
+        if isinstance(job, _SyncJob):
+            try:
+                return self._evaluate()
+            except Exception as exc:
+                log.exception("sync of %s failed; retrying with backoff", sorted(job.keys))
+                return _SyncFailure(exc, self._sync_limiter.when(_SYNC_LIMIT_KEY))
+            except BaseException:
+                with self._lock:  # this worker ends: the sync key is free again
+                    self._in_hand -= 1
+                    self._syncing = False
+                    if self._sync_again:
+                        self._sync_again = False
+                        self._queue_sync_locked()
+                raise
+        if isinstance(job, _GrowJob):
+            self._start_worker(job.thread)
+        return None
+
+    def _call(self, worker: _Worker, job: _CallJob) -> Exception | None:
+        """Call the listener (outside every lock). Returns its failure, None on success."""
+        record = job.record
+        try:
+            record.invoke(job.revision.config, job.change)
+        except Exception as exc:  # a listener's failure is data: recorded, retried
+            log.warning(
+                "listener %s failed to apply revision %d (attempt %d): %s",
+                job.name,
+                job.revision.number,
+                job.attempt,
+                _one_line(exc),
+            )
+            return exc
+        except BaseException:
+            # The books never show a call that is not running: record it, then let the
+            # BaseException end this worker.
+            outcomes: list[Outcome] = []
+            with self._lock:
+                self._finish_call_locked(
+                    worker, job, _AbortedCallError("the listener call was aborted"), outcomes
+                )
+            self._emit_all(outcomes)
+            raise
+        return None
+
+    def _finish_locked(
+        self, worker: _Worker, job: _Job, result: Any, outcomes: list[Outcome]
+    ) -> None:
+        """Record what ``job`` did (under _lock)."""
+        if isinstance(job, _CallJob):
+            error = result if isinstance(result, Exception) else None
+            self._finish_call_locked(worker, job, error, outcomes)
+        elif isinstance(job, _SyncJob):
+            self._in_hand -= 1
+            self._finish_sync_locked(job, result, outcomes)
+
+    def _finish_sync_locked(
+        self, job: _SyncJob, result: _Evaluated | _SyncFailure, outcomes: list[Outcome]
+    ) -> None:
+        self._syncing = False
+        if self._closed:  # stop() reported this sync as dropped: what it read stays unused
+            self._maybe_stopped_locked()
+            return
+        if isinstance(result, _SyncFailure):
+            exc = result.error
+            self._source_error = f"{type(exc).__name__}: {exc}"
+            self._sync_failed_keys = job.keys or frozenset({"configmap"})
+            self._sync_backing_off = True
+            if not self._closed:
+                self._sync_retry_at = self._clock.now() + result.delay_seconds
+            keys = ", ".join(sorted(self._sync_failed_keys))
+            outcomes.append(Outcome("failed", error=f"sync of {keys} failed: {exc}"))
+        else:
+            self._sync_failed_keys = frozenset()
+            if self._sync_backing_off:
+                self._sync_backing_off = False
+                self._sync_limiter.forget(_SYNC_LIMIT_KEY)
+            self._publish_locked(result, outcomes)
+        if self._sync_again:
+            self._sync_again = False
+            self._queue_sync_locked()
+        if not self._ready and self._in_hand == 0:
+            self._notify_waiters_locked()
+
+    def _finish_call_locked(
+        self,
+        worker: _Worker,
+        job: _CallJob,
+        error: Exception | None,
+        outcomes: list[Outcome],
+    ) -> None:
+        """Record a call's result (``error`` None: it applied) and schedule its retry."""
+        record, revision = job.record, job.revision
+        worker.state = _AWAKE
+        self._awake += 1
+        self._in_hand -= 1
+        self._growth_failed = False  # the pool changed: growing may work again
+        record.busy_since = None
+        record.slow_reported = False  # "slow" describes a call in progress
+        self._running.discard(record)
+        number, attempt = revision.number, job.attempt
+        if error is None:
+            assert record.applied_revision < number  # strictly increasing, by _plan_locked
+            recovered = record.consecutive_failures > 0
+            if not record.removed and revision is self._current:
+                self._holding_current += 1
+            record.applied_revision = number
+            record.delivered = revision
+            record.consecutive_failures = 0
+            record.last_error = ""
+            record.last_success_wall = self._last_success_wall = self._clock.wall()
+            self._applied_total += 1
+            if self._emitting:
+                name = record.name
+                outcomes.append(Outcome("applied", revision=number, listener=name, attempt=attempt))
+                if recovered:
+                    outcomes.append(
+                        Outcome("recovered", revision=number, listener=name, attempt=attempt)
+                    )
+            synced = self._synced_outcome_locked()
+            if synced is not None:
+                outcomes.append(synced)
+        else:
+            self._record_failure_locked(record, number, attempt, error, outcomes)
+        if record.backing_off and (error is None or record.removed):
+            record.backing_off = False  # its earlier failures no longer matter
+            self._retry_limiter.forget(record)
+        if record.again:
+            record.again = False
+            if self._delivering and not self._closed:
+                self._request_locked(record)
+        if self._lifecycle is not Lifecycle.RUNNING or (not self._ready and self._in_hand == 0):
+            # start() waits for first calls, stop() for the calls in progress, others for idle.
+            self._maybe_stopped_locked()
+            self._notify_waiters_locked()
+
+    def _record_failure_locked(
+        self,
+        record: ListenerRecord,
+        number: int,
+        attempt: int,
+        error: Exception,
+        outcomes: list[Outcome],
+    ) -> None:
+        record.consecutive_failures += 1
+        kind: OutcomeKind = "failed"
+        retry_in: float | None = None
+        if isinstance(error, RetryLater):
+            retry_in = error.delay_seconds
+            record.last_error = f"retry later: {error}"
+            self._failed_total += 1
+        elif isinstance(error, Reject):
+            record.rejected_revision = number
+            record.last_error = f"rejected: {error.reason}"
+            self._rejected_total += 1
+            kind = "rejected"
+        elif isinstance(error, _AbortedCallError):
+            record.last_error = f"{type(error).__name__}: {error}"
+            self._failed_total += 1
+        else:
+            retry_in = self._retry_limiter.when(record)  # its own backoff
+            record.backing_off = True
+            record.last_error = f"{type(error).__name__}: {error}"
+            self._failed_total += 1
+        if record.removed or self._closed:
+            retry_in = None
+        record.next_retry_at = None
+        if retry_in is not None:
+            # Thread hand-off: the retry waits on the clock; a worker queues it when it is
+            # due. Scheduled in the same locked step that records the failure, so nobody can
+            # see this call finished before its retry is scheduled.
+            due = self._clock.now() + retry_in
+            record.next_retry_at = due
+            self._retry_seq += 1
+            record.retry_seq = self._retry_seq
+            heapq.heappush(self._retries, (due, self._retry_seq, record))
+        outcomes.append(
+            Outcome(
+                kind,
+                revision=number,
+                listener=record.name,
+                error=record.last_error,
+                detail=f"retry in {retry_in:g}s" if retry_in is not None else "",
+                attempt=attempt,
+            )
+        )
+
+    def _report_slow_locked(self, now: float, outcomes: list[Outcome]) -> None:
+        """Report listener calls that outlived ``slow_listener_seconds`` (any worker)."""
+        noticed = False
+        for record in self._running:
+            if record.slow_reported or record.busy_since is None:
+                continue
+            if now >= record.busy_since + self._slow_seconds:
+                record.slow_reported = noticed = True
+                outcomes.append(
+                    Outcome(
+                        "slow",
+                        revision=record.busy_revision,
+                        listener=record.name,
+                        detail=f"running for {now - record.busy_since:.3g}s",
+                        attempt=record.attempt,
+                    )
+                )
+        if noticed:
+            self._notify_waiters_locked()
+
+    def _synced_outcome_locked(self) -> Outcome | None:
+        """A "synced" outcome if every listener now holds the current revision (once each)."""
+        current = self._current
+        if current is None or self._synced_revision >= current.number:
+            return None
+        if self._holding_current < len(self._listeners):
+            return None
+        self._synced_revision = current.number
+        return Outcome("synced", revision=current.number) if self._emitting else None
+
+    # ------------------------------------------------------------------ the sync step
+
+    def _evaluate(self) -> _Evaluated:
+        """Read the source and evaluate (outside the lock; sync step only)."""
         state = self._source.snapshot()
         document, problem = self._document_for(state)
-        label_keys = self._schema.label_keys(document) if problem is None else None
-        with self._lock:
-            self._syncs_total += 1
-            self._last_sync_wall = self._clock.wall()
-            self._document_version = state.document_version
-            self._document_present = state.document is not None
-            self._source_error = ""
-            if label_keys is not None:  # an unreadable document keeps the last label keys
-                self._label_keys = label_keys
-                self._warnings = document.warnings if document is not None else ()
         if problem is not None:
-            self._invalid(str(problem), (_document_issue(problem),))
-            return
+            error = str(problem)
+            kept = self._current.number if self._current is not None else 0
+            log.warning("effective config is invalid; keeping revision %d: %s", kept, error)
+            return _Evaluated(state, error=error, issues=(_document_issue(problem),))
+        if document is not self._label_keys_document:
+            self._label_keys_document = document
+            self._label_keys_cached = self._schema.label_keys(document)
+        warnings = document.warnings if document is not None else ()
         evaluation = self._schema.evaluate(document, state.node_labels)
         if not evaluation.valid:
-            self._invalid(volcano_aggregate(evaluation.errors), evaluation.errors)
+            error = volcano_aggregate(evaluation.errors)
+            kept = self._current.number if self._current is not None else 0
+            log.warning("effective config is invalid; keeping revision %d: %s", kept, error)
+            return _Evaluated(
+                state,
+                error=error,
+                issues=evaluation.errors,
+                label_keys=self._label_keys_cached,
+                warnings=warnings,
+            )
+        previous = self._current  # written only by the sync step: safe to read here
+        config = evaluation.config
+        new = None
+        if previous is None or previous.config != config:
+            changed = self._schema.changed_sections(
+                previous.config if previous is not None else None, config
+            )
+            number = previous.number + 1 if previous is not None else 1
+            new = Revision(number=number, config=config, changed=frozenset(changed))
+        return _Evaluated(state, new, label_keys=self._label_keys_cached, warnings=warnings)
+
+    def _publish_locked(self, result: _Evaluated, outcomes: list[Outcome]) -> None:
+        """Publish one sync's result (under _lock; sync step only)."""
+        state = result.state
+        self._syncs_total += 1
+        self._last_sync_wall = self._clock.wall()
+        self._document_version = state.document_version
+        self._document_present = state.document is not None
+        self._source_error = ""
+        if result.label_keys is not None:  # an unreadable document keeps the last label keys
+            if not result.label_keys <= self._label_keys and not self._intake_closed:
+                # The source filters node updates by the label keys in force when they
+                # arrive. A label that only this document made relevant may have changed
+                # after this sync's snapshot and been filtered out: read the source once more.
+                self._sync_again = True
+            self._label_keys = result.label_keys
+            self._warnings = result.warnings or ()
+        current = self._current
+        if result.error:
+            self._latest_valid = False
+            self._last_error = result.error
+            self._issues = result.issues
+            self._invalid_total += 1
+            outcomes.append(
+                Outcome(
+                    "invalid",
+                    revision=current.number if current is not None else 0,
+                    error=result.error,
+                    issues=result.issues,
+                )
+            )
             return
-        self._accept(evaluation.config)
+        recovered = not self._latest_valid and self._last_error != ""
+        self._latest_valid = True
+        self._last_error = ""
+        self._issues = ()
+        new = result.new
+        if recovered:
+            number = new.number if new is not None else current.number if current else 0
+            outcomes.append(Outcome("recovered", revision=number, detail="config valid again"))
+        if new is None:
+            return
+        self._current = new
+        self._holding_current = 0
+        self._diff_cache = {} if current is None else {(current.number, new.number): new.changed}
+        if self._delivering and not self._closed:
+            for record in self._listeners:
+                # Thread hand-off (when another worker takes it): each listener's key; one
+                # already queued collapses, one in a call is queued again when it is done.
+                self._request_locked(record)
+        synced = self._synced_outcome_locked()
+        if synced is not None:
+            outcomes.append(synced)
 
     def _document_for(self, state: SourceState) -> tuple[Document | None, DocumentError | None]:
         """The parsed document for ``state``, cached by document version (sync step only)."""
@@ -873,123 +1642,6 @@ class ConfigManager:
         self._parsed_document = document
         return document, None
 
-    def _invalid(self, error: str, issues: tuple[Issue, ...]) -> None:
-        with self._lock:
-            self._latest_valid = False
-            self._last_error = error
-            self._issues = issues
-            self._invalid_total += 1
-            revision = self._current.number if self._current is not None else 0
-        log.warning("effective config is invalid; keeping revision %d: %s", revision, error)
-        self._emit(Outcome("invalid", revision=revision, error=error, issues=issues))
-
-    def _accept(self, config: EffectiveConfig) -> None:
-        """Publish ``config`` as a new revision if it differs (sync step only)."""
-        with self._lock:
-            previous = self._current
-        if previous is not None and previous.config == config:
-            new = None
-            changed: frozenset[str] = frozenset()
-        else:
-            changed = self._schema.changed_sections(
-                previous.config if previous is not None else None, config
-            )
-            number = previous.number + 1 if previous is not None else 1
-            new = Revision(number=number, config=config, changed=frozenset(changed))
-        with self._lock:
-            recovered = not self._latest_valid and self._last_error != ""
-            self._latest_valid = True
-            self._last_error = ""
-            self._issues = ()
-            targets: list[ListenerRecord] = []
-            synced = None
-            grow = None
-            if new is not None:
-                self._current = new
-                self._holding_current = 0
-                self._diff_cache.clear()
-                if self._delivering and not self._closed:
-                    targets = list(self._listeners)
-                    grow = self._grow_locked()
-                synced = self._synced_outcome_locked()
-            revision = self._current.number if self._current is not None else 0
-        if recovered:
-            self._emit(Outcome("recovered", revision=revision, detail="config valid again"))
-        for record in targets:
-            # Thread hand-off: each listener's key goes to the dispatchers; a key already
-            # queued collapses, one in progress is re-queued when its call finishes.
-            self._delivery.add(record)
-        if grow is not None:
-            grow.start()
-        if synced is not None:
-            self._emit(synced)
-
-    def _check_slow(self) -> None:
-        """Report listener calls that outlived ``slow_listener_seconds`` (sync worker)."""
-        threshold = self._settings.slow_listener_seconds
-        now = self._clock.now()
-        outcomes: list[Outcome] = []
-        next_due: float | None = None
-        with self._lock:
-            self._slow_check_due = None
-            for record in self._running:
-                if record.slow_reported or record.busy_since is None:
-                    continue
-                due = record.busy_since + threshold
-                if now >= due:
-                    record.slow_reported = True
-                    outcomes.append(
-                        Outcome(
-                            "slow",
-                            revision=record.busy_revision,
-                            listener=record.name,
-                            detail=f"running for {now - record.busy_since:.3g}s",
-                            attempt=record.attempt,
-                        )
-                    )
-                elif next_due is None or due < next_due:
-                    next_due = due
-            if next_due is not None:
-                self._slow_check_due = next_due
-                self._sync_queue.add_after(_SLOW_CHECK, next_due - now)
-            if outcomes:
-                self._cond.notify_all()
-        for outcome in outcomes:
-            log.warning("listener %s is slow: %s", outcome.listener, outcome.detail)
-            self._emit(outcome)
-
-    # ------------------------------------------------------------------ dispatchers
-
-    def _dispatch_loop(self) -> None:
-        left_pool = False  # _after_call took this thread out of the pool count
-        try:
-            while not left_pool:
-                try:
-                    record = self._delivery.get()
-                except QueueShutDown:
-                    return
-                # Thread hand-off: `record` was queued by the sync worker (new revision),
-                # add_listener/start (first delivery) or a retry; this dispatcher owns it
-                # until done(), so the listener is never called by two threads at once.
-                try:
-                    left_pool = self._deliver(record)
-                finally:
-                    self._delivery.done(record)
-                    with self._lock:
-                        self._cond.notify_all()
-        finally:
-            self._thread_exit(in_pool=not left_pool)
-
-    def _change(self, current: Revision, previous: Revision | None, attempt: int) -> Change:
-        """The ``Change`` from ``previous`` to ``current`` (pure; any thread, no lock)."""
-        return Change(
-            revision=current.number,
-            previous_revision=previous.number if previous is not None else 0,
-            sections=self._diff(previous, current),
-            previous=previous.config if previous is not None else None,
-            attempt=attempt,
-        )
-
     def _diff(self, previous: Revision | None, current: Revision) -> frozenset[str]:
         """Sections that differ from ``previous`` to ``current`` (all when there is none)."""
         if previous is None:
@@ -997,219 +1649,6 @@ class ConfigManager:
         if previous.number == current.number:
             return frozenset()
         return frozenset(self._schema.changed_sections(previous.config, current.config))
-
-    def _deliver(self, record: ListenerRecord) -> bool:
-        """Bring one listener to the current revision (one call at most). True: exit thread."""
-        with self._lock:
-            current = self._current
-            if (
-                self._closed
-                or record.removed
-                or current is None
-                or record.applied_revision >= current.number
-                or record.rejected_revision >= current.number
-            ):
-                return False
-            previous = record.delivered
-            key = (previous.number if previous is not None else 0, current.number)
-            sections = self._diff_cache.get(key)
-            if sections is not None:  # the usual case: one lock section per call
-                plan = self._plan_locked(record, current, previous, sections)
-        if sections is None:  # the first listener of this pair computes it, outside _lock
-            sections = self._diff(previous, current)
-            with self._lock:
-                self._diff_cache[key] = sections
-                if not self._may_call_locked(record):  # stop() or remove_listener() came between
-                    return False
-                plan = self._plan_locked(record, current, previous, sections)
-        if plan.skip:
-            if plan.forget:
-                self._retry_limiter.forget(record)
-            if plan.synced is not None:
-                self._emit(plan.synced)
-            return False
-        if plan.grow is not None:
-            plan.grow.start()
-        attempt = plan.attempt
-        change = Change(
-            revision=current.number,
-            previous_revision=previous.number if previous is not None else 0,
-            sections=sections,
-            previous=previous.config if previous is not None else None,
-            attempt=attempt,
-        )
-        returned = False
-        error: Exception | None = None
-        try:
-            record.invoke(current.config, change)  # the listener, outside every lock
-            returned = True
-        except Exception as exc:  # a listener's failure is data: recorded, retried
-            error = exc
-        finally:
-            # Also runs when a BaseException ends the call: the books never show a call that
-            # is not running.
-            if not returned and error is None:
-                error = _AbortedCallError("the listener call was aborted by a BaseException")
-            outcomes, exit_now = self._after_call(record, current, error)
-            for outcome in outcomes:
-                self._emit(outcome)
-        return exit_now
-
-    def _plan_locked(
-        self,
-        record: ListenerRecord,
-        current: Revision,
-        previous: Revision | None,
-        sections: frozenset[str],
-    ) -> _Plan:
-        """Decide (under _lock) whether ``record`` needs a call for ``current``, and book it:
-        either advance it silently (nothing it watches changed) or mark the call begun."""
-        if previous is not None and (
-            not sections or (record.sections is not None and not (sections & record.sections))
-        ):
-            self._advance_locked(record, current)
-            forget, record.backing_off = record.backing_off, False
-            return _Plan(skip=True, forget=forget, synced=self._synced_outcome_locked())
-        now = self._clock.now()
-        attempt = record.attempt + 1 if record.busy_revision == current.number else 1
-        record.busy_since = now
-        record.busy_revision = current.number
-        record.attempt = attempt
-        record.next_retry_at = None
-        record.slow_reported = False
-        record.calls_total += 1
-        self._running.add(record)
-        self._busy_dispatchers += 1
-        due = now + self._settings.slow_listener_seconds
-        if self._slow_check_due is None or self._slow_check_due > due:
-            self._slow_check_due = due
-            # Thread hand-off: the sync worker looks at slow calls when this comes due.
-            self._sync_queue.add_after(_SLOW_CHECK, self._settings.slow_listener_seconds)
-        return _Plan(skip=False, attempt=attempt, grow=self._grow_locked())
-
-    def _may_call_locked(self, record: ListenerRecord) -> bool:
-        return not self._closed and not record.removed
-
-    def _advance_locked(self, record: ListenerRecord, current: Revision) -> None:
-        """Mark ``record`` as holding ``current`` without a call (nothing it needs changed)."""
-        if record.applied_revision < current.number:
-            record.applied_revision = current.number
-            record.next_retry_at = None
-            # It holds what it needs: earlier failures no longer matter.
-            record.consecutive_failures = 0
-            record.last_error = ""
-            if current is self._current:
-                self._holding_current += 1
-
-    def _after_call(
-        self, record: ListenerRecord, revision: Revision, error: Exception | None
-    ) -> tuple[list[Outcome], bool]:
-        """Record a call's result (``error`` None: it applied) and schedule its retry.
-
-        Returns the outcomes to emit and whether this dispatcher leaves the pool (it was
-        taken out of the count here).
-        """
-        outcomes: list[Outcome] = []
-        retry_in: float | None = None
-        intents = (RetryLater, Reject, _AbortedCallError)
-        backoff = error is not None and not isinstance(error, intents)
-        # The limiter has its own lock: ask it before taking ours.
-        delay = self._retry_limiter.when(record) if backoff else None
-        forget = False
-        with self._lock:
-            now = self._clock.now()
-            record.busy_since = None
-            record.slow_reported = False  # "slow" describes a call in progress
-            self._running.discard(record)
-            self._busy_dispatchers -= 1
-            name, number, attempt = record.name, revision.number, record.attempt
-            if error is None:
-                assert record.applied_revision < number  # strictly increasing, by _deliver
-                recovered = record.consecutive_failures > 0
-                if not record.removed and revision is self._current:
-                    self._holding_current += 1
-                forget, record.backing_off = record.backing_off, False
-                record.applied_revision = number
-                record.delivered = revision
-                record.consecutive_failures = 0
-                record.last_error = ""
-                record.last_success_wall = self._last_success_wall = self._clock.wall()
-                self._applied_total += 1
-                outcomes.append(Outcome("applied", revision=number, listener=name, attempt=attempt))
-                if recovered:
-                    outcomes.append(
-                        Outcome("recovered", revision=number, listener=name, attempt=attempt)
-                    )
-                synced = self._synced_outcome_locked()
-                if synced is not None:
-                    outcomes.append(synced)
-            else:
-                record.consecutive_failures += 1
-                kind: OutcomeKind = "failed"
-                if isinstance(error, RetryLater):
-                    retry_in = error.delay_seconds
-                    record.last_error = f"retry later: {error}"
-                    self._failed_total += 1
-                elif isinstance(error, Reject):
-                    record.rejected_revision = number
-                    record.last_error = f"rejected: {error.reason}"
-                    self._rejected_total += 1
-                    kind = "rejected"
-                else:
-                    retry_in = delay
-                    record.backing_off = backoff
-                    record.last_error = f"{type(error).__name__}: {error}"
-                    self._failed_total += 1
-                if record.removed or self._closed:
-                    retry_in = None
-                if record.removed:  # remove_listener() came during the call: drop its backoff
-                    forget, record.backing_off = record.backing_off, False
-                record.next_retry_at = None
-                if retry_in is not None:
-                    record.next_retry_at = now + retry_in
-                    # Thread hand-off: the retry goes back to the queue; whichever dispatcher
-                    # is free when it comes due (on the clock) takes it. Queued under _lock so
-                    # that nobody sees this call finished before its retry is scheduled.
-                    self._delivery.add_after(record, retry_in)
-                outcomes.append(
-                    Outcome(
-                        kind,
-                        revision=number,
-                        listener=name,
-                        error=record.last_error,
-                        detail=f"retry in {retry_in:g}s" if retry_in is not None else "",
-                        attempt=attempt,
-                    )
-                )
-            # Shrink lazily: a dispatcher above the cap leaves after its call.
-            leave = self._dispatchers > max(
-                self._settings.dispatch_threads, self._dispatch_cap_locked()
-            )
-            if leave:
-                self._dispatchers -= 1
-            self._maybe_stopped_locked()
-            # No notify here: the dispatcher notifies _cond right after done(record).
-        if forget:
-            self._retry_limiter.forget(record)
-        if error is not None:
-            log.warning(
-                "listener %s failed to apply revision %d (attempt %d): %s",
-                name,
-                number,
-                attempt,
-                _one_line(error),
-            )
-        return outcomes, leave
-
-    def _synced_outcome_locked(self) -> Outcome | None:
-        """A "synced" outcome if every listener now holds the current revision (once each)."""
-        current = self._current
-        if current is None or self._synced_revision >= current.number:
-            return None
-        if self._holding_current < len(self._listeners):
-            return None
-        self._synced_revision = current.number
-        return Outcome("synced", revision=current.number)
 
     # ------------------------------------------------------------------ outcomes, source
 
@@ -1220,6 +1659,12 @@ class ConfigManager:
         except Exception:
             log.exception("outcome sink %r failed on %s", self._sink, outcome.kind)
 
+    def _emit_all(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.kind == "slow":
+                log.warning("listener %s is slow: %s", outcome.listener, outcome.detail)
+            self._emit(outcome)
+
     def _on_source_event(self, event: SourceEvent) -> None:
         self._emit(Outcome("source", detail=event.kind, error=event.detail))
 
@@ -1228,15 +1673,14 @@ class ConfigManager:
             return self._label_keys
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """What ``_plan_locked`` decided for one delivery."""
+class _SyncFailure:
+    """A sync that raised, with the backoff before its retry. Immutable."""
 
-    skip: bool
-    forget: bool = False
-    synced: Outcome | None = None
-    attempt: int = 0
-    grow: threading.Thread | None = None
+    __slots__ = ("delay_seconds", "error")
+
+    def __init__(self, error: Exception, delay_seconds: float) -> None:
+        self.error = error
+        self.delay_seconds = delay_seconds
 
 
 def _one_line(error: BaseException) -> str:
@@ -1252,13 +1696,3 @@ def _document_issue(error: DocumentError) -> Issue:
         if error.column is not None:
             where += f":{error.column}"
     return Issue(path=where, value=None, message=error.reason)
-
-
-def _dropped_names(*reports: ShutdownReport[Any]) -> tuple[str, ...]:
-    names: dict[str, None] = {}
-    for report in reports:
-        for key in report.dropped:
-            if key == _SLOW_CHECK:
-                continue
-            names[key.name if isinstance(key, ListenerRecord) else str(key)] = None
-    return tuple(names)

@@ -10,6 +10,8 @@
 
 ``start()`` is allowed only in ``NEW``; calling it again, or after ``stop()``, raises
 ``nodeconf.errors.LifecycleError``. ``stop()`` is allowed in every state and is idempotent.
+"Everything finished" means: the stop sequence ended and no listener call or sync is left in
+progress (worker threads may still be returning from their last loop; they call nothing).
 
 Thread-safety: the enum is immutable.
 """

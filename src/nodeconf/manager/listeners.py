@@ -9,9 +9,8 @@ revisions its section filter ignored). Code that prefers to ask can call
 ``ConfigManager.changes_for(listener)`` instead.
 
 ``ListenerRecord`` is the manager's private bookkeeping for one registration; it is also the
-key of that listener in the delivery queue (hashed by identity), which is how the queue's
-"never processed by two workers at once" becomes "a listener is never called concurrently
-with itself".
+key of that listener in the manager's work FIFO (hashed by identity). A key is never handed to
+two workers at once, which is how "a listener is never called concurrently with itself" holds.
 
 Thread-safety: ``Change`` and ``Revision`` are immutable. A ``ListenerRecord``'s mutable
 fields are guarded by the owning manager's lock (see ``ConfigManager``); its other fields are
@@ -118,6 +117,7 @@ class ListenerRecord:
     """
 
     __slots__ = (
+        "again",
         "applied_revision",
         "attempt",
         "backing_off",
@@ -131,8 +131,10 @@ class ListenerRecord:
         "last_success_wall",
         "name",
         "next_retry_at",
+        "queued",
         "rejected_revision",
         "removed",
+        "retry_seq",
         "sections",
         "slow_reported",
         "target",
@@ -170,9 +172,13 @@ class ListenerRecord:
         self.last_error = ""
         self.last_success_wall: float | None = None
         self.calls_total = 0
+        # Its place in the manager's work FIFO (see ConfigManager):
+        self.queued = False  # waiting in the FIFO
+        self.again = False  # requested while its call runs: queued again when it ends
+        self.retry_seq = 0  # the live entry of its pending retry timer (0: none)
 
     def invoke(self, config: EffectiveConfig, change: Change) -> None:
-        """Call the listener (from a dispatcher thread, never under the manager's lock)."""
+        """Call the listener (from a worker thread, never under the manager's lock)."""
         if self.wants_change:
             self.call(config, change)
         else:

@@ -194,13 +194,18 @@ class StopReport:
 
     ``completed`` is True when the source stopped, everything queued was processed and no
     listener was running when ``stop()`` returned: then no listener runs and none ever will.
-    Otherwise ``still_running`` names the listeners whose calls had not returned by the
-    deadline (they finish on their own; no new call ever starts), ``dropped`` the queued
-    work that was abandoned at the deadline, and ``source_stopped`` says whether the source
-    confirmed its stop. ``pending_retries`` are backoff retries that were not due yet: they
-    are reported, never run. ``stopped_from_listener`` is True for a ``stop()`` called from a
-    listener (or another manager thread): it returned without waiting for itself, and the
-    stop finished in the background.
+    (It does not wait for the worker threads to finish returning: after their last job they
+    call nothing; ``stop()`` joins them within what is left of its timeout.) Otherwise
+    ``still_running`` names the listeners whose calls had begun and not returned at the
+    deadline: they are the only calls that can still be in progress, or even enter the
+    listener, after ``stop()`` returned; no other call ever starts. ``dropped`` names the
+    queued work abandoned at the deadline (listeners whose delivery never began, or source
+    keys whose sync had not finished: what it read is not delivered), and
+    ``source_stopped`` says whether the source confirmed its stop. ``pending_retries`` are
+    backoff retries that were not due yet: they are reported, never run.
+    ``stopped_from_listener`` is True for a ``stop()`` called from a listener (or another
+    manager thread): it returned without waiting for itself, and the stop finished in the
+    background.
 
     Thread-safety: immutable.
     """

@@ -25,11 +25,16 @@ class Settings:
       exponential backoff (0.5 s doubling up to 1000 s).
     * ``retry_bucket_rate_per_second`` / ``retry_bucket_burst``: a token bucket shared by all
       retries, so many failing listeners cannot spin (10 per second, burst 100).
-    * ``dispatch_threads``: dispatcher threads started with the manager and kept while idle.
-    * ``max_dispatch_threads``: upper bound of the dispatcher pool. ``None`` (the default)
-      means "one more than the number of registered listeners", which is what guarantees that
-      hung listeners can never starve the others. ``1`` makes delivery serial, in registration
-      order, like Volcano, at the price of that guarantee.
+    * ``dispatch_threads``: how many listener calls the worker pool is sized for at start:
+      it starts ``dispatch_threads + 1`` worker threads (the extra one is free to compute
+      revisions and notice retries while the others call listeners) and never shrinks below
+      that. It grows on demand (see below).
+    * ``max_dispatch_threads``: how many listener calls may run at once; the pool has at most
+      one thread more. ``None`` (the default) means "as many as there are listeners", so the
+      pool may grow to one more than the number of registered listeners, which is what
+      guarantees that hung listeners can never starve the others. ``1`` makes delivery
+      serial, in registration order, like Volcano, at the price of that guarantee (revisions
+      are still computed while a call hangs; they wait for the call).
 
     Thread-safety: immutable.
     """
