@@ -103,7 +103,8 @@ print(*sys.argv[1:], sep="\n")
 EOF
     )
     [[ ${#requirements[@]} -gt ${#FT_PINS[@]} ]] || die "cannot read the pins in pyproject.toml"
-    venv_stamp_text="$(cat "$prefix/.nodeconf-ft-stamp") prefix=$prefix ${requirements[*]}"
+    # pyproject.toml's hash: entry points and metadata of the editable install change with it.
+    venv_stamp_text="$(cat "$prefix/.nodeconf-ft-stamp") prefix=$prefix ${requirements[*]} pyproject=$(sha256sum pyproject.toml | cut -c1-16)"
     venv_stamp=$VENV/.nodeconf-ft-installed
     VPY=$VENV/bin/python
     pip_log=$VENV/pip.log

@@ -92,7 +92,7 @@ def test_fake_wait_times_out_when_advanced_to_the_deadline(background) -> None:
     handle = background(waiter)
     assert clock.wait_for_waiters(1)
     clock.advance(4.0)  # wakes the waiter, which finds its deadline not reached
-    assert clock.wait_for_waiters(1)
+    assert clock.wait_for_parked(1)  # and waits again
     clock.advance(1.0)
     results = handle.result()
     assert results[-1] is True
@@ -142,7 +142,7 @@ def test_fake_wait_without_timeout_never_times_out(background) -> None:
     handle = background(waiter)
     assert clock.wait_for_waiters(1)
     clock.advance(1e9)
-    assert clock.wait_for_waiters(1)
+    assert clock.wait_for_parked(1)
     with cond:
         stop.append(True)
         cond.notify_all()
@@ -219,10 +219,11 @@ def test_fake_clock_cannot_be_set_to_nan() -> None:
     assert clock.now() == 3.0
 
 
-def test_wait_for_waiters_after_an_advance_is_not_satisfied_by_the_woken_waiter(
+def test_wait_for_parked_after_an_advance_is_not_satisfied_by_the_woken_waiter(
     background,
 ) -> None:
-    """An advance takes the waiters it wakes out of the count; they count again once parked."""
+    """An advance takes the waiters it wakes out of the parked count; they count again once
+    they wait again, having seen the new time."""
     clock = FakeClock()
     cond = threading.Condition()
     wakes: list[float] = []  # guarded by cond
@@ -235,9 +236,29 @@ def test_wait_for_waiters_after_an_advance_is_not_satisfied_by_the_woken_waiter(
     handle = background(waiter)
     assert clock.wait_for_waiters(1)
     clock.advance(1.0)
-    assert clock.wait_for_waiters(1)  # satisfied only once the waiter has parked again...
+    assert clock.wait_for_parked(1)  # satisfied only once the waiter has parked again...
     with cond:
         assert wakes == [1.0]  # ...which it does after it has seen the new time
     clock.advance(9.0)
     handle.result()
     assert clock.waiters() == 0
+
+
+def test_parked_and_waiters_count_the_same_threads_until_time_moves(background) -> None:
+    """Between time moves, parked() and waiters() agree; both drop to 0 once waiters leave."""
+    clock = FakeClock()
+    cond = threading.Condition()
+    assert (clock.parked(), clock.waiters()) == (0, 0)
+
+    def waiter() -> None:
+        with cond:
+            while clock.wait_until(cond, 1.0):
+                pass
+
+    handles = [background(waiter) for _ in range(2)]
+    assert clock.wait_for_parked(2)
+    assert (clock.parked(), clock.waiters()) == (2, 2)
+    clock.advance(1.0)
+    for handle in handles:
+        handle.result()
+    assert (clock.parked(), clock.waiters()) == (0, 0)

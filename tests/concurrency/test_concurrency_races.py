@@ -103,37 +103,41 @@ def test_re_add_racing_done_is_never_lost() -> None:
         queue.done("a")
 
 
-def test_wait_for_waiters_after_an_advance_waits_for_the_waiter_to_park_again() -> None:
-    """After an advance, wait_for_waiters waits for the woken waiter to park again, so the next
+def tick_three_times() -> list[float]:
+    """Run a ticker (one tick per second of a relative timeout) and, three times, wait for it
+    to be parked and advance one second, without waiting for the tick in between; return the
+    ticks it made within the failure bound."""
+    clock = FakeClock()
+    cond = threading.Condition()
+    ticks: list[float] = []  # guarded by cond
+    stop: list[bool] = []  # guarded by cond
+
+    def ticker() -> None:
+        with cond:
+            while not stop:
+                if not clock.wait(cond, 1.0):
+                    ticks.append(clock.now())
+                    cond.notify_all()
+
+    thread = threading.Thread(target=ticker, daemon=True)
+    thread.start()
+    try:
+        for _ in range(3):
+            assert clock.wait_for_parked(1, JOIN_SECONDS)
+            clock.advance(1.0)
+        with cond:
+            cond.wait_for(lambda: len(ticks) >= 3, JOIN_SECONDS)
+            return list(ticks)
+    finally:
+        with cond:
+            stop.append(True)
+            cond.notify_all()
+        thread.join(JOIN_SECONDS)
+        assert not thread.is_alive()
+
+
+def test_wait_for_parked_after_an_advance_waits_for_the_waiter_to_park_again() -> None:
+    """After an advance, wait_for_parked waits for the woken waiter to park again, so the next
     advance cannot land before the waiter has read the new time (no lost periodic tick)."""
     for _ in range(REPEAT // 10):
-        clock = FakeClock()
-        cond = threading.Condition()
-        ticks: list[float] = []  # guarded by cond
-        stop: list[bool] = []  # guarded by cond
-
-        def ticker(clock: FakeClock = clock, cond: threading.Condition = cond) -> None:
-            with cond:
-                while not stop:
-                    if not clock.wait(cond, 1.0):  # a relative timeout: one tick per second
-                        ticks.append(clock.now())
-                        cond.notify_all()
-
-        thread = threading.Thread(target=ticker, daemon=True)
-        thread.start()
-        try:
-            for _ in range(3):
-                # No waiting for the tick in between: wait_for_waiters alone must be enough.
-                assert clock.wait_for_waiters(1, JOIN_SECONDS)
-                clock.advance(1.0)
-            with cond:
-                assert cond.wait_for(lambda: len(ticks) >= 3, JOIN_SECONDS), (
-                    f"a tick was lost: ticks at {ticks}, clock at {clock.now()}"
-                )
-                assert ticks == [1.0, 2.0, 3.0]
-        finally:
-            with cond:
-                stop.append(True)
-                cond.notify_all()
-            thread.join(JOIN_SECONDS)
-        assert not thread.is_alive()
+        assert tick_three_times() == [1.0, 2.0, 3.0], "a tick was lost"

@@ -116,7 +116,7 @@ def test_get_times_out_on_the_queue_clock(background) -> None:
     worker = background(queue.get, 2.0)
     assert clock.wait_for_waiters(1)
     clock.advance(1.0)
-    assert clock.wait_for_waiters(1)
+    assert clock.wait_for_parked(1)
     clock.advance(1.0)
     assert isinstance(worker.error(), TimeoutError)
 

@@ -1,4 +1,4 @@
-"""WorkQueue at the edges: huge, infinite and NaN times, odd rate limiters, fleeting idle moments."""
+"""WorkQueue at the edges: huge, infinite and NaN times, odd limiters, fleeting idle moments."""
 
 from __future__ import annotations
 

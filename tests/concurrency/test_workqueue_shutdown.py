@@ -379,10 +379,36 @@ def test_every_worker_waiting_on_a_re_added_key_exits_once_it_is_done(background
     assert clock.wait_for_waiters(2)
     assert queue.shut_down_with_drain(timeout=0).completed is False  # "a" will come back
     # The drain's notify leaves both counted until they look again; advance(0) wakes them and
-    # takes them out of the count, so this waits until both re-checked and parked again.
+    # takes them out of the parked count, so this waits until both re-checked and parked again.
     clock.advance(0.0)
-    assert clock.wait_for_waiters(2)  # both still waiting for "a" to come back
+    assert clock.wait_for_parked(2)  # both still waiting for "a" to come back
     holder.finish()
     results = [worker.result() for worker in workers]
     assert sorted(key for keys in results for key in keys) == ["a"]
     assert queue.shut_down_with_drain(timeout=0).completed is True
+
+
+def test_shut_down_ends_a_drain_waiting_for_keys_nobody_takes(background) -> None:
+    """A drain waiting for queued keys that no worker takes returns as soon as an immediate
+    shutdown drops them, and both reports say the work was not completed."""
+    clock = FakeClock()
+    queue = WorkQueue[str](clock=clock)
+    queue.add("a")
+    queue.add("b")
+    drainer = background(queue.shut_down_with_drain)
+    assert clock.wait_for_waiters(1)
+    immediate = queue.shut_down()
+    drained = drainer.result()
+    assert (immediate.completed, drained.completed) == (False, False)
+    assert immediate.dropped == drained.dropped == ("a", "b")
+
+
+def test_shut_down_releases_wait_idle(background) -> None:
+    """A thread in wait_idle returns True when an immediate shutdown empties the queue."""
+    clock = FakeClock()
+    queue = WorkQueue[str](clock=clock)
+    queue.add("a")
+    idler = background(queue.wait_idle)
+    assert clock.wait_for_waiters(1)
+    queue.shut_down()
+    assert idler.result() is True

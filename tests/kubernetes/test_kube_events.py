@@ -267,3 +267,72 @@ def test_pod_lookup_failure_still_posts(api: KubeAPIServer, kubeconfig: str) -> 
         assert "uid" not in event["involvedObject"]
     finally:
         assert sink.close(WAIT)
+
+
+def test_repeats_within_the_interval_are_held_and_sent_as_one_patch(
+    api: KubeAPIServer, sink: KubernetesEventSink, clock: FakeClock
+) -> None:
+    """A failing listener on revision after revision: one POST, then the repeats are held
+    and summed until repeat_interval_seconds has passed on the clock, then one PATCH."""
+    emit_and_flush(sink, Outcome("failed", revision=1, listener="a", error="boom"))
+    emit_and_flush(
+        sink,
+        *[Outcome("failed", revision=n, listener="a", error="boom") for n in range(2, 12)],
+    )
+    assert event_requests(api) == ["POST"]
+    assert sink.stats().held == 10
+    assert clock.wait_for_parked(1, WAIT)  # the sender sleeps until the repeats fall due
+    clock.advance(10)
+    assert api.wait_for_requests(lambda r: r.method == "PATCH", 1, WAIT)
+    assert sink.wait_idle(WAIT)
+    (event,) = events(api)
+    assert event["count"] == 11
+    assert event["lastTimestamp"] == "2026-09-21T14:13:30Z"
+    assert event_requests(api) == ["POST", "PATCH"]
+    stats = sink.stats()
+    assert (stats.held, stats.patched, stats.aggregated) == (0, 1, 10)
+
+
+def test_close_sends_the_held_repeats(
+    api: KubeAPIServer, kubeconfig: str, pod: dict[str, Any], clock: FakeClock
+) -> None:
+    """Nothing is lost at close: repeats still waiting for their interval are sent."""
+    sink = KubernetesEventSink(
+        namespace=NAMESPACE, pod_name=POD, kubeconfig=kubeconfig, clock=clock
+    )
+    try:
+        emit_and_flush(sink, Outcome("synced", revision=1))
+        emit_and_flush(sink, Outcome("synced", revision=2))
+        assert sink.stats().held == 1
+        assert event_requests(api) == ["POST"]
+    finally:
+        assert sink.close(WAIT)
+    (event,) = events(api)
+    assert event["count"] == 2
+    assert event_requests(api) == ["POST", "PATCH"]
+
+
+def test_repeat_interval_zero_patches_every_repeat(
+    api: KubeAPIServer, kubeconfig: str, pod: dict[str, Any], clock: FakeClock
+) -> None:
+    """repeat_interval_seconds=0 turns pacing off: client-go's one PATCH per repeat."""
+    sink = KubernetesEventSink(
+        namespace=NAMESPACE,
+        pod_name=POD,
+        kubeconfig=kubeconfig,
+        clock=clock,
+        settings=EventSinkSettings(repeat_interval_seconds=0),
+    )
+    try:
+        for n in range(1, 4):
+            emit_and_flush(sink, Outcome("synced", revision=n))
+        assert event_requests(api) == ["POST", "PATCH", "PATCH"]
+        assert events(api)[0]["count"] == 3
+    finally:
+        assert sink.close(WAIT)
+
+
+@pytest.mark.parametrize("value", [-1.0, float("inf"), float("nan")])
+def test_repeat_interval_must_be_finite_and_not_negative(value: float) -> None:
+    with pytest.raises(ValueError, match="repeat_interval_seconds"):
+        EventSinkSettings(repeat_interval_seconds=value)

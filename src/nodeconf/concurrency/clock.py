@@ -33,14 +33,24 @@ FakeClock design:
 * Registration and the deadline check happen together under the clock's lock, and ``advance``
   notifies through the waiter's own condition, which the waiter releases only inside
   ``cond.wait()``; so a wake-up can never fall between the check and the wait.
-* ``waiters()`` and ``wait_for_waiters(n, timeout)`` let a test advance time only once a worker
-  is parked on the clock (event-driven, no sleeps). A waiter counts from the moment it
-  registers until ``advance``/``set`` wakes it (or it leaves): ``advance`` takes every waiter
-  it wakes out of the count in the same critical section that moves the time, so a
-  ``wait_for_waiters`` right after an ``advance`` waits for the worker to park *again* (with a
-  deadline computed from the new time) instead of being satisfied by the waiter it just woke.
-  A waiter woken by a plain notify of its own condition still counts until it leaves the
-  wait: the clock cannot see that notify.
+* ``waiters()`` / ``wait_for_waiters(n, timeout)`` and ``parked()`` /
+  ``wait_for_parked(n, timeout)`` let a test advance time only once a worker is parked on the
+  clock (event-driven, no sleeps). They differ right after a time move:
+
+  - ``waiters()`` counts every thread inside ``wait``/``wait_until``, from its registration
+    until it *leaves*, including one that an ``advance`` has already woken and that has not
+    run yet. So ``wait_for_waiters`` right after an ``advance`` can return at once, before the
+    woken worker has read the new time: if the test then advances again, a worker that
+    computes its next deadline *relative* to the time it wakes at (``wait(cond, 1.0)`` in a
+    loop) computes it from the later time and misses a tick, and the test waits forever.
+  - ``parked()`` counts only threads that no ``advance``/``set`` has woken since they
+    registered: ``advance``/``set`` take every waiter out of this count in the same critical
+    section that moves the time. So ``wait_for_parked`` after an ``advance`` returns only once
+    the worker has parked *again*, having seen the new time. Use it whenever a test advances
+    several times in a row. (A waiter woken by a plain notify of its own condition still
+    counts in both until it leaves the wait: the clock cannot see that notify. An
+    ``advance(0)`` wakes it and resets the count, so ``wait_for_parked`` then waits until the
+    worker has re-checked and parked again.)
 
 Lock-ordering rule (FakeClock): a waiter holds its condition and then takes the clock's lock;
 ``advance``/``set`` take the clock's lock, release it, and only then take each waiter's
@@ -158,7 +168,10 @@ class FakeClock:
     ``wait``/``wait_until`` block (in real time) until notified or until ``advance``/``set``
     moves this clock past the deadline. ``waiters()`` counts threads blocked in them, and
     ``wait_for_waiters(n, timeout)`` blocks until at least ``n`` are, so a test can advance time
-    exactly when a worker is parked. ``wall()`` is ``wall_start`` plus the time advanced so far.
+    exactly when a worker is parked; after an ``advance``, ``wait_for_parked(n, timeout)`` waits
+    until woken workers have parked *again* (``wait_for_waiters`` may still count them before
+    they run: see the module docstring). ``wall()`` is ``wall_start`` plus the time advanced so
+    far.
 
     Never call ``advance``/``set`` while holding a condition that a waiter of this clock may use
     (see the module docstring's lock-ordering rule).
@@ -170,14 +183,17 @@ class FakeClock:
         self._start = float(start)
         self._wall_start = float(wall_start)
         self._lock = threading.Lock()
-        # Signalled (under _lock) whenever the set of waiters changes: wait_for_waiters.
+        # Signalled (under _lock) whenever _waiting or _parked changes: wait_for_waiters,
+        # wait_for_parked.
         self._waiters_changed = threading.Condition(self._lock)
         self._now = float(start)  # guarded by _lock; only increases
-        # guarded by _lock: one entry per thread blocked in wait/wait_until that no
-        # advance/set has woken yet, keyed by a per-call token, valued by the condition that
-        # wakes it. advance/set empty it (they wake every entry); a waiter removes its own
-        # entry, if still there, when it leaves.
+        # guarded by _lock: one entry per thread inside wait/wait_until (from registration
+        # until it leaves), keyed by a per-call token, valued by the condition that wakes it.
         self._waiting: dict[object, threading.Condition] = {}
+        # guarded by _lock: the tokens of _waiting that no advance/set has woken since they
+        # registered. advance/set empty it (they wake every waiter); a waiter leaving removes
+        # its token if still there.
+        self._parked: set[object] = set()
 
     # -- reading time -----------------------------------------------------------------------
 
@@ -219,14 +235,14 @@ class FakeClock:
         self._wake(conds)
 
     def _take_waiters_locked(self) -> list[threading.Condition]:
-        """Empty the waiter registry (everyone in it is about to be woken); return each
-        distinct condition once. Called with _lock held, in the same critical section that
-        moved the time, so ``waiters()`` never counts a waiter this move has woken."""
+        """Return each distinct condition of the waiters once (they are about to be woken) and
+        empty ``_parked``. Called with _lock held, in the same critical section that moved the
+        time, so ``parked()`` never counts a waiter this move has woken."""
         unique: dict[int, threading.Condition] = {}
         for cond in self._waiting.values():
             unique.setdefault(id(cond), cond)
-        if self._waiting:
-            self._waiting.clear()
+        if self._parked:
+            self._parked.clear()
             self._waiters_changed.notify_all()
         return list(unique.values())
 
@@ -263,6 +279,7 @@ class FakeClock:
             if deadline is not None and self._now >= deadline:
                 return False
             self._waiting[token] = cond
+            self._parked.add(token)
             self._waiters_changed.notify_all()
         try:
             # Real-time wait with no timeout: woken by a notify on cond, by advance/set, or
@@ -271,27 +288,42 @@ class FakeClock:
             cond.wait()
         finally:
             with self._lock:
-                # Already gone if an advance/set woke us (it emptied the registry).
-                if self._waiting.pop(token, None) is not None:
-                    self._waiters_changed.notify_all()
+                del self._waiting[token]
+                self._parked.discard(token)  # already gone if an advance/set woke us
+                self._waiters_changed.notify_all()
                 reached = deadline is not None and self._now >= deadline
         return not reached
 
     # -- test helpers -----------------------------------------------------------------------
 
     def waiters(self) -> int:
-        """How many threads are blocked in ``wait``/``wait_until`` on this clock and not yet
-        woken by an ``advance``/``set`` (a thread woken by a notify of its own condition still
-        counts until it leaves the wait)."""
+        """How many threads are inside ``wait``/``wait_until`` on this clock right now, counting
+        one that an ``advance``/``set`` has woken until it leaves (see ``parked``)."""
         with self._lock:
             return len(self._waiting)
 
+    def parked(self) -> int:
+        """How many threads wait on this clock and have not been woken by an ``advance``/``set``
+        since they started waiting (a thread woken by a notify of its own condition still counts
+        until it leaves the wait)."""
+        with self._lock:
+            return len(self._parked)
+
     def wait_for_waiters(self, n: int = 1, timeout: float | None = 10.0) -> bool:
-        """Block until at least ``n`` threads wait on this clock (as counted by ``waiters()``:
-        after an ``advance``, only threads that parked again since); False if ``timeout`` (real
-        seconds, a failure bound) passes first."""
+        """Block until at least ``n`` threads wait on this clock, as counted by ``waiters()``;
+        False if ``timeout`` (real seconds, a failure bound) passes first.
+
+        Right after an ``advance`` this may return before a woken worker has run; to wait until
+        it has parked again, use ``wait_for_parked``."""
         with self._waiters_changed:
             return self._waiters_changed.wait_for(lambda: len(self._waiting) >= n, timeout)
+
+    def wait_for_parked(self, n: int = 1, timeout: float | None = 10.0) -> bool:
+        """Block until at least ``n`` threads are parked on this clock, as counted by
+        ``parked()``: after an ``advance``/``set``, only threads that started waiting again
+        since; False if ``timeout`` (real seconds, a failure bound) passes first."""
+        with self._waiters_changed:
+            return self._waiters_changed.wait_for(lambda: len(self._parked) >= n, timeout)
 
     def __repr__(self) -> str:
         with self._lock:

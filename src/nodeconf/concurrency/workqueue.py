@@ -15,7 +15,8 @@ The contract (as client-go's ``workqueue`` package states it, with our additions
   the queue's clock; several delayed adds of one key keep the *earliest* due time, and a plain
   ``add`` (due now) supersedes any pending delayed add of that key. There is no timer thread:
   a worker blocked in ``get`` waits on the clock until the earliest due time and promotes due
-  keys itself (``__len__``, ``wait_idle`` and ``stats`` also promote the keys that are due).
+  keys itself (``__len__``, ``wait_idle``, ``stats`` and a ``done`` that would leave the queue
+  idle also promote the keys that are due).
 * **Rate-limited adds.** ``add_rate_limited(key)`` is ``add_after(key, limiter.when(key))``;
   ``forget(key)`` resets the key's backoff; ``num_requeues(key)`` reports it.
 * **Two shutdowns, neither loses anything silently.**
@@ -48,16 +49,18 @@ The rate limiter is called outside the queue's lock.
 
 Time: every delay and every ``timeout`` argument is measured on the queue's clock. With a
 ``FakeClock`` a timeout passes only when the test advances the clock (see
-``FakeClock.wait_for_waiters``). ``float("inf")`` is a valid delay or timeout (never); a NaN
-delay or timeout is a ``ValueError``, raised before anything changes. ``wait_idle`` and ``shut_down_with_drain`` also accept
-``timeout_clock=`` to bound their wait on another clock, typically ``DEFAULT_CLOCK`` so that a
-stop stays bounded in real time while retries run on a ``FakeClock``. Never advance a
-``FakeClock`` while holding the queue's lock (no public method lets you).
+``FakeClock.wait_for_waiters`` and ``FakeClock.wait_for_parked``). ``float("inf")`` is a valid
+delay or timeout (never); a NaN delay or timeout is a ``ValueError``, raised before anything
+changes. ``wait_idle`` and ``shut_down_with_drain`` also accept ``timeout_clock=`` to bound
+their wait on another clock, typically ``DEFAULT_CLOCK`` so that a stop stays bounded in real
+time while retries run on a ``FakeClock``. Never advance a ``FakeClock`` while holding the
+queue's lock (no public method lets you).
 
 Invariants (under ``_lock``): a key is in ``_queue`` at most once; every queued key is dirty;
 no queued key is processing; a dirty key is either queued or processing (re-added while
 processing); while running, no delayed key is dirty (a pending hand-out absorbs delayed
-adds); once shut down immediately, ``_queue`` and ``_dirty`` stay empty.
+adds); once shut down immediately, ``_queue`` and ``_dirty`` stay empty; ``_idle_epoch`` only
+grows.
 
 Thread-safety: one lock guards all queue state (two conditions share it); see ``WorkQueue``.
 """
@@ -322,13 +325,16 @@ class WorkQueue(Generic[K]):
             elif self._state is QueueState.DRAINING:
                 # get() callers may be waiting for this key to come back before giving up.
                 self._ready.notify_all()
-            if not self._queue and not self._processing:
-                # About to be idle, unless a delayed key is due (promoted now, so that it is
-                # not mistaken for an idle moment).
-                if self._state is QueueState.RUNNING and self._heap:
-                    self._promote_due_locked(self._clock.now())
-                if not self._queue:
-                    self._idle_epoch += 1
+            try:
+                if not self._queue and not self._processing:
+                    # About to be idle, unless a delayed key is due (promoted now, so that it
+                    # is not mistaken for an idle moment).
+                    if self._state is QueueState.RUNNING and self._heap:
+                        self._promote_due_locked(self._clock.now())
+                    if not self._queue:
+                        self._idle_epoch += 1
+            finally:  # even if an injected clock raised: drains and idlers must look again
+                self._settled.notify_all()
 
     # -- shutting down --------------------------------------------------------------------
 

@@ -565,7 +565,14 @@ class ConfigManager:
             if stopper is not None:
                 # Thread hand-off: the stop sequence moves to the stopper thread, so this
                 # listener (or sink) returns without waiting for itself.
-                stopper.start()
+                try:
+                    stopper.start()
+                except RuntimeError:  # no thread left: undo, the next stop() drives it
+                    log.exception("could not start the stop thread")
+                    with self._lock:
+                        self._threads.remove(stopper)
+                        self._stop_begun = False
+                        self._notify_waiters_locked()
             log.info("stop() called from a manager thread: stopping in the background")
             return StopReport(completed=False, still_running=running, stopped_from_listener=True)
         if drive:
@@ -578,6 +585,7 @@ class ConfigManager:
         finally:
             with self._lock:
                 self._threads.remove(threading.current_thread())
+                self._notify_waiters_locked()
 
     def _stop_sequence(self, deadline: float) -> None:
         """Run phase 1 and phase 2 (exactly one thread runs this per manager)."""
@@ -681,11 +689,23 @@ class ConfigManager:
         )
 
     def _join_threads(self, deadline: float) -> None:
+        """Wait (bounded) until every manager thread but the caller has exited.
+
+        A thread is in ``_threads`` from before ``start()`` until the last locked step of
+        its run (or until its failed ``start()`` is undone), and each removal notifies the
+        waiters. So: first wait for the threads to leave the list, which covers threads
+        whose ``start()`` has not returned yet (``join`` would raise on those), then join
+        the ones still alive for the few lines they run after leaving it.
+        """
         me = threading.current_thread()
         with self._lock:
             threads = [t for t in self._threads if t is not me]
+            self._wait_locked(
+                lambda: not any(t in self._threads for t in threads),
+                max(0.0, deadline - time.monotonic()),
+            )
         for thread in threads:
-            if thread.ident is not None:  # started
+            if thread.is_alive():  # alive implies started: join cannot raise
                 thread.join(max(0.0, deadline - time.monotonic()))
 
     def _await_stopped(self, deadline: float) -> StopReport:
@@ -1157,6 +1177,7 @@ class ConfigManager:
                 if worker is not None:
                     self._leave_locked(worker)
                 self._threads.remove(thread)
+                self._notify_waiters_locked()
 
     # ------------------------------------------------------------------ workers
 

@@ -32,8 +32,10 @@ Which directories are watched, and why (``layout.py`` has the details)
     Not the parent of the file's directory, which may be busy (``/tmp``): a symlink target
     in a busy directory does make that directory watched, and its unrelated events are
     filtered out by name. After a swap the file is read at once and the watches are moved
-    afterwards (latency first); if a watch was added, the file is read once more, so a
-    change made before that watch existed is not missed.
+    afterwards (latency first), once the notified consumer has read ``snapshot()`` (so the
+    manager's worker does not wait for the GIL behind the re-arm; bounded wait); if a watch
+    was added, the file is read once more, so a change made before that watch existed is not
+    missed.
 
 What it promises
     * ``snapshot()`` always holds the last document read successfully (last-known-good): a

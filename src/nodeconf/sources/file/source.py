@@ -24,6 +24,9 @@ Fields and their guards:
   stale location of its own making; one judged during ``start`` is covered by ``start``'s
   own first read.
 * ``_synced`` - a ``threading.Event``, set once.
+* ``_snapshot_taken`` - a ``threading.Event`` (its own lock): cleared by ``_notify_locked``
+  just before a notify, set by ``snapshot`` (any thread), by the reader at the start of each
+  event and by ``stop``; only the reader waits on it (see below).
 
 Context calls (``notify``, ``report``, ``label_keys``) happen only under ``_work_lock`` and
 only while ``_closed`` is False; ``stop`` sets ``_closed`` under that lock, so once ``stop``
@@ -35,12 +38,16 @@ a file (anything but ``IN_CLOSE_WRITE``/``IN_ATTRIB`` on its names, a directory 
 lost watch), both files are located again and the watches moved (``_arm_locked``); when a
 directory was newly watched, both files are read once more: a change made there before its
 watch existed produced no event. After a kubelet swap that is one re-arm (about ten system
-calls) and one more read, after the notify: the listener does not wait for it, but the
-manager's threads share the GIL and the CPU with it (measured on a 2-core machine: swap ->
-notify unchanged, swap -> listener about 0.1 ms later at the median). Like any read caused
-by an event other than ``IN_CLOSE_WRITE``, the second read can meet an in-place writer
-half-way; the writer's ``IN_CLOSE_WRITE`` then brings the complete text (a partial JSON
-document is rejected by the manager, which keeps the last valid config).
+calls) and one more read, after the notify. The manager's worker that the notify woke shares
+the GIL with this work, and a thread making short system calls keeps re-taking the GIL from
+a waiting one; so when this event notified, the reader first waits, without any lock, until
+the consumer reads ``snapshot()`` (``_snapshot_taken``; at most
+``_HANDOFF_TIMEOUT_SECONDS``, which bounds a consumer that never reads it), and re-arms
+after. Events arriving meanwhile wait in the kernel's queue; the second read covers a change
+in a directory not yet watched; ``stop`` sets the event so the wait never delays it. Like any
+read caused by an event other than ``IN_CLOSE_WRITE``, the second read can meet an in-place
+writer half-way; the writer's ``IN_CLOSE_WRITE`` then brings the complete text (a partial
+JSON document is rejected by the manager, which keeps the last valid config).
 
 Thread-safety: see ``FileSource``.
 """
@@ -92,6 +99,9 @@ MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 _MAX_ARM_ROUNDS = 8
 #: Events that change a file's content but never which file a name leads to.
 _CONTENT_EVENTS = IN_CLOSE_WRITE | IN_ATTRIB
+#: How long, at most, the reader lets the notified consumer go first before re-arming (the
+#: wait ends as soon as the consumer reads ``snapshot()``; this bounds one that never does).
+_HANDOFF_TIMEOUT_SECONDS = 0.005
 
 Mode = Literal["inotify", "polling"]
 
@@ -221,6 +231,10 @@ class FileSource:
             origin=self._document.root,  # the file's own path once it has been read
         )
         self._synced = threading.Event()
+        # Set by snapshot() (any thread) and by the reader; cleared just before a notify. The
+        # reader waits on it before re-arming after a notify (see _on_notice).
+        self._snapshot_taken = threading.Event()
+        self._snapshot_taken.set()
 
     def __repr__(self) -> str:
         labels = f", labels_file={self._labels_file.root!r}" if self._labels_file else ""
@@ -272,7 +286,11 @@ class FileSource:
 
     def snapshot(self) -> SourceState:
         """The latest state; never blocks."""
-        return self._state
+        state = self._state
+        taken = self._snapshot_taken
+        if not taken.is_set():  # the notified consumer's turn has begun (see _on_notice)
+            taken.set()
+        return state
 
     def stop(self, timeout: float | None) -> bool:
         """Stop watching: afterwards no ``notify`` or ``report`` happens. Idempotent.
@@ -290,6 +308,7 @@ class FileSource:
             # later look; the hung one may still notify once, which is why we return False.
             self._closed = True
             watcher, poller = self._watcher, self._poller
+            self._snapshot_taken.set()  # a reader waiting to re-arm goes on (and finds _closed)
         finally:
             if acquired:
                 self._work_lock.release()
@@ -347,6 +366,7 @@ class FileSource:
             # Read first (the latency that counts), then re-arm. When the watched set changed,
             # read again: a change made before the new watches existed is caught by that
             # second read (identical bytes never notify), any later one by the new watches.
+            self._snapshot_taken.set()  # cleared by a notify below
             if doc and not _fresh_regular_file(notice, document, self._doc_location):
                 self._refresh_document_locked()
             if (
@@ -355,7 +375,23 @@ class FileSource:
                 and not _fresh_regular_file(notice, labels_file, self._labels_location)
             ):
                 self._refresh_labels_locked()
-            if moved and self._arm_locked() and self._mode == "inotify":
+            if not moved:
+                return
+            notified = not self._snapshot_taken.is_set()
+        if notified:
+            # Let the notified consumer (the manager's worker, waiting for the GIL) go first:
+            # block without the lock until it reads snapshot(). Without this, the re-arm and
+            # the second read below would hold the GIL while the worker waits for it. Events
+            # meanwhile queue in the kernel; the second read covers the new directories.
+            self._snapshot_taken.wait(_HANDOFF_TIMEOUT_SECONDS)
+        self._rearm()
+
+    def _rearm(self) -> None:
+        """Move the watches after an event that can have moved a file (reader thread)."""
+        with self._work_lock:
+            if self._closed or self._mode != "inotify":
+                return
+            if self._arm_locked() and self._mode == "inotify":
                 self._refresh_document_locked()
                 self._refresh_labels_locked()
 
@@ -493,6 +529,7 @@ class FileSource:
 
     def _notify_locked(self, key: str) -> None:
         if self._context is not None and not self._closed:
+            self._snapshot_taken.clear()
             self._context.notify(key)
 
     def _report_locked(self, event: SourceEvent) -> None:

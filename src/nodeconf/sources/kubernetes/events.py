@@ -14,6 +14,10 @@ API server better:
   same type, reason and message as one posted within ``aggregate_window_seconds`` becomes a
   PATCH of that Event's ``count`` and ``lastTimestamp`` instead of a new Event; a burst of
   identical Events waiting in the queue is sent as one request with the summed count.
+* **Repeats are paced.** A repeat of an Event that had a request less than
+  ``repeat_interval_seconds`` ago is held and counted, then sent as one PATCH when the
+  interval has passed (or at ``close``): a listener failing on every revision of an update
+  storm costs one POST and a PATCH per interval, not a request per revision.
 * **A budget per object** like client-go's spam filter (a token bucket, ``burst`` 25, one
   token per ``refill_seconds`` = 5 minutes, on the injected clock): a request beyond it is
   dropped and counted, never retried in a loop.
@@ -84,6 +88,7 @@ class EventSinkSettings:
 
     queue_size: int = 64
     aggregate_window_seconds: float = 600.0
+    repeat_interval_seconds: float = 10.0
     burst: int = 25
     refill_seconds: float = 300.0
     close_timeout_seconds: float = 5.0
@@ -97,14 +102,20 @@ class EventSinkSettings:
             raise ValueError(f"burst must be >= 1, got {self.burst!r}")
         if not self.refill_seconds > 0:
             raise ValueError(f"refill_seconds must be > 0, got {self.refill_seconds!r}")
+        if not 0 <= self.repeat_interval_seconds < float("inf"):
+            raise ValueError(
+                "repeat_interval_seconds must be a finite number >= 0, got "
+                f"{self.repeat_interval_seconds!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
 class EventSinkStats:
     """What the sink did: ``posted`` (POSTs), ``patched`` (aggregating PATCHes),
-    ``aggregated`` (Events folded into another's count), ``skipped`` (outcomes equal to the
-    last of their reason), ``dropped_queue_full``, ``dropped_rate_limited``,
-    ``dropped_at_close``, ``failed`` (requests that failed).
+    ``aggregated`` (Events folded into another's count by a request), ``held`` (repeats
+    waiting for their paced PATCH right now), ``skipped`` (outcomes equal to the last of
+    their reason), ``dropped_queue_full``, ``dropped_rate_limited``, ``dropped_at_close``,
+    ``failed`` (requests that failed).
 
     Thread-safety: immutable.
     """
@@ -112,6 +123,7 @@ class EventSinkStats:
     posted: int = 0
     patched: int = 0
     aggregated: int = 0
+    held: int = 0
     skipped: int = 0
     dropped_queue_full: int = 0
     dropped_rate_limited: int = 0
@@ -195,6 +207,8 @@ class KubernetesEventSink:
         # -- owned by the sender thread --------------------------------------------------
         self._pod_uid = ""
         self._recent: OrderedDict[tuple[str, str, str], _Posted] = OrderedDict()
+        # repeats held for their paced PATCH: identity -> (the summed repeats, when due)
+        self._held: dict[tuple[str, str, str], tuple[_Pending, float]] = {}
         self._tokens = float(self._settings.burst)
         self._tokens_at = self._clock.now()
 
@@ -307,7 +321,8 @@ class KubernetesEventSink:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True once nothing is queued and no request is in progress (for tests and
-        shutdown ordering); False on timeout."""
+        shutdown ordering); False on timeout. Held repeats (``stats().held``) wait for their
+        time and are not waited for here; ``close`` sends them."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
 
@@ -320,13 +335,15 @@ class KubernetesEventSink:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
-                if not self._queue:
+                # Asleep until an emit, close, or the next held repeat falls due.
+                while not self._queue and not self._closing and not self._held_due():
+                    self._clock.wait_until(self._cond, self._next_held_due())
+                if not self._queue and self._closing and not self._held:
                     return
                 batch = list(self._queue)
                 self._queue.clear()
                 self._busy = True
+                closing = self._closing
                 deadline = self._flush_deadline
             try:
                 groups = _coalesce(batch)
@@ -336,10 +353,33 @@ class KubernetesEventSink:
                             self._bump("dropped_at_close", sum(g.count for g in groups[index:]))
                         break
                     self._send(pending)
+                self._send_held(everything=closing, deadline=deadline)
             finally:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+
+    def _next_held_due(self) -> float | None:
+        return min((due for _, due in self._held.values()), default=None)
+
+    def _held_due(self) -> bool:
+        due = self._next_held_due()
+        return due is not None and self._clock.now() >= due
+
+    def _send_held(self, *, everything: bool, deadline: float | None) -> None:
+        """Send the held repeats that are due (all of them when closing), each as one
+        PATCH with the summed count; at the close deadline the rest are dropped, counted."""
+        now = self._clock.now()
+        for identity, (pending, due) in list(self._held.items()):
+            if not everything and due > now:
+                continue
+            del self._held[identity]
+            with self._cond:
+                self._bump("held", -pending.count)
+                if deadline is not None and time.monotonic() >= deadline:
+                    self._bump("dropped_at_close", pending.count)
+                    continue
+            self._send(pending, pace=False)
 
     def _take_token(self) -> bool:
         s = self._settings
@@ -353,15 +393,29 @@ class KubernetesEventSink:
             return True
         return False
 
-    def _send(self, pending: _Pending) -> None:
+    def _send(self, pending: _Pending, *, pace: bool = True) -> None:
+        now = self._clock.now()
+        posted = self._recent.get(pending.identity)
+        interval = self._settings.repeat_interval_seconds
+        if (
+            pace
+            and posted is not None
+            and now - posted.posted_at < interval
+            and now - posted.posted_at <= self._settings.aggregate_window_seconds
+        ):
+            # A repeat too soon after the last request for this Event: hold it, summed.
+            held, due = self._held.get(pending.identity, (None, posted.posted_at + interval))
+            total = pending if held is None else replace(held, count=held.count + pending.count)
+            self._held[pending.identity] = (total, due)
+            with self._cond:
+                self._bump("held", pending.count)
+            return
         if not self._take_token():
             with self._cond:
                 self._bump("dropped_rate_limited")
             _log.warning("event budget exhausted; dropped %s: %s", pending.reason, pending.message)
             return
-        now = self._clock.now()
         stamp = _timestamp(self._clock.wall())
-        posted = self._recent.get(pending.identity)
         try:
             if (
                 posted is not None
