@@ -53,8 +53,13 @@ def test_the_worker_that_computes_a_revision_delivers_it() -> None:
         calls.append((config, threading.current_thread().name))
 
     with ConfigManager(source, [listener], schema=schema, clock=FakeClock()) as manager:  # type: ignore[arg-type]
-        for enable in (True, False, True):
-            source.set_document(cpu_qos(enable))
+        # Every revision a different config: evaluated_on is keyed by the config.
+        for document in (
+            cpu_qos(True),
+            doc(cpuBurstConfig={"enable": True}),
+            doc(memoryQosConfig={"enable": False}),
+        ):
+            source.set_document(document)
             assert manager.wait_idle(TIMEOUT)
     assert len(calls) == 4
     for config, thread in calls[1:]:
