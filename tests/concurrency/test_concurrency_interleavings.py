@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from tests.concurrency.queuekit import serve
 
 from nodeconf.concurrency import FakeClock, QueueShutDown, WorkQueue
 
@@ -116,19 +117,13 @@ def test_every_schedule_of_a_re_add_racing_done_then_a_drain_processes_it_again(
         processing: list[str] = []
         starts: list[str] = []
 
-        def worker() -> None:
-            while True:
-                try:
-                    key = queue.get()
-                except QueueShutDown:
-                    return
-                assert key not in processing, f"{key} handed out twice at once"
-                processing.append(key)
-                starts.append(key)
-                processing.remove(key)
-                queue.done(key)
+        def handle(key: str) -> None:
+            assert key not in processing, f"{key} handed out twice at once"
+            processing.append(key)
+            starts.append(key)
+            processing.remove(key)
 
-        task = it.spawn(worker)
+        task = it.spawn(lambda: serve(queue, handle))
         queue.add("a")
         queue.add("a")
         report = queue.shut_down_with_drain()
@@ -209,16 +204,7 @@ def test_every_schedule_of_workers_waiting_for_a_re_added_key_during_a_drain_end
         queue.add("a")  # re-added while we hold it: comes back when done
         handled: list[str] = []
 
-        def worker() -> None:
-            while True:
-                try:
-                    got = queue.get()
-                except QueueShutDown:
-                    return
-                handled.append(got)
-                queue.done(got)
-
-        tasks = [it.spawn(worker) for _ in range(2)]
+        tasks = [it.spawn(lambda: serve(queue, handled.append)) for _ in range(2)]
         report = queue.shut_down_with_drain()  # returns at once: only our own key is left
         assert report.caller_in_flight == ("a",)
         queue.done(key)
@@ -241,19 +227,13 @@ def test_every_schedule_of_a_drain_with_two_workers_and_a_re_add_ends_them_all()
         handled: list[str] = []
         re_added: list[bool] = []
 
-        def worker() -> None:
-            while True:
-                try:
-                    key = queue.get()
-                except QueueShutDown:
-                    return
-                if key == "a" and "a" not in handled:
-                    # Accepted before the drain starts: must come back once; refused after.
-                    re_added.append(queue.add("a"))
-                handled.append(key)
-                queue.done(key)
+        def handle(key: str) -> None:
+            if key == "a" and "a" not in handled:
+                # Accepted before the drain starts: must come back once; refused after.
+                re_added.append(queue.add("a"))
+            handled.append(key)
 
-        tasks = [it.spawn(worker) for _ in range(2)]
+        tasks = [it.spawn(lambda: serve(queue, handle)) for _ in range(2)]
         report = queue.shut_down_with_drain()
         for task in tasks:
             task.join()

@@ -6,8 +6,9 @@ import threading
 from collections import Counter
 
 import pytest
+from tests.concurrency.queuekit import serve
 
-from nodeconf.concurrency import FakeClock, QueueShutDown, WorkQueue
+from nodeconf.concurrency import FakeClock, WorkQueue
 
 pytestmark = pytest.mark.concurrency
 
@@ -141,16 +142,13 @@ def test_no_key_is_processed_by_two_workers_at_once(background) -> None:
     tracker = HoldTracker()
     keys = [f"k{i}" for i in range(5)]
 
+    def handle(key: str) -> None:
+        tracker.begin(key)
+        queue.add(key)  # re-add while processing: must wait for done
+        tracker.end(key)
+
     def worker() -> None:
-        while True:
-            try:
-                key = queue.get()
-            except QueueShutDown:
-                return
-            tracker.begin(key)
-            queue.add(key)  # re-add while processing: must wait for done
-            tracker.end(key)
-            queue.done(key)
+        serve(queue, handle)
 
     def producer() -> None:
         for i in range(2_000):

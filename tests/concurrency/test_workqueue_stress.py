@@ -13,8 +13,9 @@ import sys
 import threading
 
 import pytest
+from tests.concurrency.queuekit import serve
 
-from nodeconf.concurrency import QueueShutDown, WorkQueue
+from nodeconf.concurrency import WorkQueue
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.stress]
 
@@ -102,17 +103,14 @@ def test_no_add_is_lost_and_no_key_is_processed_twice_at_once(background) -> Non
                 queue.add(key)
             round_end.wait(60.0)
 
+    def handle(key: str) -> None:
+        ledger.begin(key)
+        for _ in range(WORK_SPIN):  # busy work: widen the window for re-adds
+            pass
+        ledger.end(key)
+
     def work() -> None:
-        while True:
-            try:
-                key = queue.get()
-            except QueueShutDown:
-                return
-            ledger.begin(key)
-            for _ in range(WORK_SPIN):  # busy work: widen the window for re-adds
-                pass
-            ledger.end(key)
-            queue.done(key)
+        serve(queue, handle)
 
     lost_by_round: list[dict[str, tuple[int, int]]] = []
     previous = sys.getswitchinterval()

@@ -97,6 +97,8 @@ def test_hung_hook_is_killed_with_its_process_group_at_the_timeout(tmp_path: Pat
         import os, subprocess, sys, time
         pids = os.path.join(sys.argv[1], "pids")
         if not os.path.exists(pids):  # the first attempt starts a child, then hangs
+            # The hook hangs on purpose (it and its child are killed at --exec-timeout);
+            # the test waits on the daemon's log lines, never on a sleep.
             child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
             with open(pids, "w") as f:
                 f.write(f"{os.getpid()} {child.pid}")
@@ -124,7 +126,7 @@ def test_hook_still_running_at_shutdown_is_killed_and_the_exit_code_says_so(
         with open(os.path.join(sys.argv[1], "pid"), "w") as f:
             f.write(str(os.getpid()))
         print("hook running", flush=True)
-        time.sleep(600)
+        time.sleep(600)  # hangs on purpose: the daemon must kill it at --shutdown-timeout
         """,
     )
     args = ["--path", str(kubelet_dir(tmp_path / "configmap", FIRST)), "--status-addr", "0"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -42,6 +42,31 @@ def sink(kubeconfig: str, pod: dict[str, Any], clock: FakeClock) -> Iterator[Kub
     )
     yield s
     assert s.close(WAIT)
+
+
+@pytest.fixture
+def make_sink(
+    kubeconfig: str, pod: dict[str, Any], clock: FakeClock
+) -> Iterator[Callable[..., KubernetesEventSink]]:
+    """``make_sink(**settings)``: a sink on the fake clock with these ``EventSinkSettings``,
+    closed at teardown (``close`` is idempotent, so a test may close it itself)."""
+    made: list[KubernetesEventSink] = []
+
+    def make(**settings: Any) -> KubernetesEventSink:
+        made.append(
+            KubernetesEventSink(
+                namespace=NAMESPACE,
+                pod_name=POD,
+                kubeconfig=kubeconfig,
+                clock=clock,
+                settings=EventSinkSettings(**settings),
+            )
+        )
+        return made[-1]
+
+    yield make
+    for s in made:
+        assert s.close(WAIT)
 
 
 def events(api: KubeAPIServer) -> list[dict[str, Any]]:
@@ -171,29 +196,20 @@ def test_repeats_after_the_window_are_new_events(
 
 
 def test_budget_drops_beyond_the_burst_and_refills(
-    api: KubeAPIServer, kubeconfig: str, pod: dict[str, Any], clock: FakeClock
+    api: KubeAPIServer, make_sink: Callable[..., KubernetesEventSink], clock: FakeClock
 ) -> None:
     """Like client-go's spam filter: beyond `burst` requests they are dropped (counted);
     one token comes back per refill_seconds on the clock."""
-    sink = KubernetesEventSink(
-        namespace=NAMESPACE,
-        pod_name=POD,
-        kubeconfig=kubeconfig,
-        clock=clock,
-        settings=EventSinkSettings(burst=2, refill_seconds=300),
+    sink = make_sink(burst=2, refill_seconds=300)
+    emit_and_flush(
+        sink,
+        *[Outcome("failed", revision=1, listener=f"l{n}", error=f"e{n}") for n in range(3)],
     )
-    try:
-        emit_and_flush(
-            sink,
-            *[Outcome("failed", revision=1, listener=f"l{n}", error=f"e{n}") for n in range(3)],
-        )
-        assert len(events(api)) == 2
-        assert sink.stats().dropped_rate_limited == 1
-        clock.advance(300)
-        emit_and_flush(sink, Outcome("failed", revision=1, listener="l9", error="e9"))
-        assert len(events(api)) == 3
-    finally:
-        assert sink.close(WAIT)
+    assert len(events(api)) == 2
+    assert sink.stats().dropped_rate_limited == 1
+    clock.advance(300)
+    emit_and_flush(sink, Outcome("failed", revision=1, listener="l9", error="e9"))
+    assert len(events(api)) == 3
 
 
 def test_emit_never_blocks_and_drops_the_oldest_when_full(
@@ -293,43 +309,27 @@ def test_repeats_within_the_interval_are_held_and_sent_as_one_patch(
     assert (stats.held, stats.patched, stats.aggregated) == (0, 1, 10)
 
 
-def test_close_sends_the_held_repeats(
-    api: KubeAPIServer, kubeconfig: str, pod: dict[str, Any], clock: FakeClock
-) -> None:
+def test_close_sends_the_held_repeats(api: KubeAPIServer, sink: KubernetesEventSink) -> None:
     """Nothing is lost at close: repeats still waiting for their interval are sent."""
-    sink = KubernetesEventSink(
-        namespace=NAMESPACE, pod_name=POD, kubeconfig=kubeconfig, clock=clock
-    )
-    try:
-        emit_and_flush(sink, Outcome("synced", revision=1))
-        emit_and_flush(sink, Outcome("synced", revision=2))
-        assert sink.stats().held == 1
-        assert event_requests(api) == ["POST"]
-    finally:
-        assert sink.close(WAIT)
+    emit_and_flush(sink, Outcome("synced", revision=1))
+    emit_and_flush(sink, Outcome("synced", revision=2))
+    assert sink.stats().held == 1
+    assert event_requests(api) == ["POST"]
+    assert sink.close(WAIT)
     (event,) = events(api)
     assert event["count"] == 2
     assert event_requests(api) == ["POST", "PATCH"]
 
 
 def test_repeat_interval_zero_patches_every_repeat(
-    api: KubeAPIServer, kubeconfig: str, pod: dict[str, Any], clock: FakeClock
+    api: KubeAPIServer, make_sink: Callable[..., KubernetesEventSink]
 ) -> None:
     """repeat_interval_seconds=0 turns pacing off: client-go's one PATCH per repeat."""
-    sink = KubernetesEventSink(
-        namespace=NAMESPACE,
-        pod_name=POD,
-        kubeconfig=kubeconfig,
-        clock=clock,
-        settings=EventSinkSettings(repeat_interval_seconds=0),
-    )
-    try:
-        for n in range(1, 4):
-            emit_and_flush(sink, Outcome("synced", revision=n))
-        assert event_requests(api) == ["POST", "PATCH", "PATCH"]
-        assert events(api)[0]["count"] == 3
-    finally:
-        assert sink.close(WAIT)
+    sink = make_sink(repeat_interval_seconds=0)
+    for n in range(1, 4):
+        emit_and_flush(sink, Outcome("synced", revision=n))
+    assert event_requests(api) == ["POST", "PATCH", "PATCH"]
+    assert events(api)[0]["count"] == 3
 
 
 @pytest.mark.parametrize("value", [-1.0, float("inf"), float("nan")])
