@@ -6,6 +6,7 @@ import math
 import threading
 
 import pytest
+from tests.concurrency.clockkit import wait_out
 
 from nodeconf.concurrency import DEFAULT_CLOCK, Clock, FakeClock, MonotonicClock, default_clock
 
@@ -156,12 +157,7 @@ def test_waiters_counts_threads_parked_on_the_clock(background) -> None:
     clock = FakeClock()
     cond = threading.Condition()
 
-    def waiter() -> None:
-        with cond:
-            while clock.wait_until(cond, 1.0):
-                pass
-
-    handles = [background(waiter) for _ in range(3)]
+    handles = [background(wait_out, clock, cond, 1.0) for _ in range(3)]
     assert clock.wait_for_waiters(3)
     assert clock.waiters() == 3
     clock.advance(1.0)
@@ -250,12 +246,7 @@ def test_parked_and_waiters_count_the_same_threads_until_time_moves(background) 
     cond = threading.Condition()
     assert (clock.parked(), clock.waiters()) == (0, 0)
 
-    def waiter() -> None:
-        with cond:
-            while clock.wait_until(cond, 1.0):
-                pass
-
-    handles = [background(waiter) for _ in range(2)]
+    handles = [background(wait_out, clock, cond, 1.0) for _ in range(2)]
     assert clock.wait_for_parked(2)
     assert (clock.parked(), clock.waiters()) == (2, 2)
     clock.advance(1.0)

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from tests.concurrency.clockkit import wait_out
 from tests.concurrency.queuekit import serve
 
 from nodeconf.concurrency import FakeClock, QueueShutDown, WorkQueue
@@ -71,12 +72,7 @@ def test_every_schedule_of_an_advance_racing_a_new_waiter_wakes_it() -> None:
         clock = FakeClock()
         cond = threading.Condition()
 
-        def waiter() -> None:
-            with cond:
-                while clock.wait_until(cond, 1.0):
-                    pass
-
-        task = it.spawn(waiter)
+        task = it.spawn(wait_out, clock, cond, 1.0)
         clock.advance(1.0)
         task.join()
 

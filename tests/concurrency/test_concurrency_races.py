@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from tests.concurrency.clockkit import wait_out
 
 from nodeconf.concurrency import FakeClock, QueueShutDown, WorkQueue
 
@@ -27,12 +28,7 @@ def test_fake_clock_advance_racing_a_new_waiter_is_never_missed() -> None:
         clock = FakeClock()
         cond = threading.Condition()
 
-        def waiter(clock: FakeClock = clock, cond: threading.Condition = cond) -> None:
-            with cond:
-                while clock.wait_until(cond, 1.0):
-                    pass
-
-        thread = threading.Thread(target=waiter, daemon=True)
+        thread = threading.Thread(target=wait_out, args=(clock, cond, 1.0), daemon=True)
         thread.start()
         clock.advance(1.0)
         thread.join(JOIN_SECONDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -303,14 +304,24 @@ def test_wait_idle_is_true_at_once_on_an_idle_queue() -> None:
     assert queue.wait_idle(timeout=0) is True
 
 
-def test_wait_idle_returns_the_moment_the_last_key_is_done(background) -> None:
-    """A thread in wait_idle is released by the done that leaves the queue idle."""
+@pytest.mark.parametrize(
+    "release",
+    [
+        pytest.param(lambda q: q.done(q.get(timeout=0)), id="done-of-the-last-key"),
+        pytest.param(lambda q: q.shut_down(), id="immediate-shutdown"),
+    ],
+)
+def test_wait_idle_returns_the_moment_the_queue_becomes_idle(
+    background, release: Callable[[WorkQueue[str]], object]
+) -> None:
+    """A thread in wait_idle is released (True) by whatever leaves the queue idle: the done
+    of the last key, or an immediate shutdown that drops what was queued."""
     clock = FakeClock()
     queue = WorkQueue[str](clock=clock)
     queue.add("a")
     waiter = background(queue.wait_idle)
     assert clock.wait_for_waiters(1)
-    queue.done(queue.get(timeout=0))
+    release(queue)
     assert waiter.result() is True
 
 
@@ -401,14 +412,3 @@ def test_shut_down_ends_a_drain_waiting_for_keys_nobody_takes(background) -> Non
     drained = drainer.result()
     assert (immediate.completed, drained.completed) == (False, False)
     assert immediate.dropped == drained.dropped == ("a", "b")
-
-
-def test_shut_down_releases_wait_idle(background) -> None:
-    """A thread in wait_idle returns True when an immediate shutdown empties the queue."""
-    clock = FakeClock()
-    queue = WorkQueue[str](clock=clock)
-    queue.add("a")
-    idler = background(queue.wait_idle)
-    assert clock.wait_for_waiters(1)
-    queue.shut_down()
-    assert idler.result() is True

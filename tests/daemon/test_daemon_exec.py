@@ -99,10 +99,11 @@ def test_hung_hook_is_killed_with_its_process_group_at_the_timeout(tmp_path: Pat
         if not os.path.exists(pids):  # the first attempt starts a child, then hangs
             # The hook hangs on purpose (it and its child are killed at --exec-timeout);
             # the test waits on the daemon's log lines, never on a sleep.
-            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            hang = "import time; time.sleep(600)"  # the hook's child hangs on purpose too
+            child = subprocess.Popen([sys.executable, "-c", hang])
             with open(pids, "w") as f:
                 f.write(f"{os.getpid()} {child.pid}")
-            time.sleep(600)
+            time.sleep(600)  # hangs on purpose: the daemon must kill it at --exec-timeout
         """,
     )
     with Daemon(*daemon_args(tmp_path, "--exec-timeout", "1", "--exec", *argv)) as daemon:
