@@ -10,7 +10,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["Result", "percentile", "print_results", "rss_mib", "time_per_call", "write_json"]
+__all__ = [
+    "Result",
+    "percentile",
+    "print_results",
+    "round_ratios",
+    "rss_mib",
+    "time_per_call",
+    "write_json",
+]
 
 
 @dataclass
@@ -47,6 +55,16 @@ def percentile(samples: Sequence[float], q: float) -> float:
         return float("nan")
     k = max(0, min(len(data) - 1, round(q / 100 * (len(data) - 1))))
     return data[k]
+
+
+def round_ratios(ours: Sequence[Sequence[float]], floor: Sequence[Sequence[float]]) -> str:
+    """Each round's p50 ratio ``ours / floor`` (rounds paired by index), e.g. "1.28x 1.41x".
+
+    Shown next to a pooled ratio so that a reader can see how far one run's noise moves it.
+    """
+    return " ".join(
+        f"{percentile(a, 50) / percentile(b, 50):.2f}x" for a, b in zip(ours, floor, strict=True)
+    )
 
 
 def time_per_call(fn: Callable[[], object], *, min_seconds: float = 0.3, repeat: int = 5) -> float:

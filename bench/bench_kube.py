@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._report import Result, percentile
+from bench._report import Result, percentile, round_ratios
 
 __all__ = ["run"]
 
@@ -153,12 +153,14 @@ class _Measured:
     def __init__(self, variant: str) -> None:
         self.variant = variant
         self.latencies_ms: list[float] = []
+        self.rounds_ms: list[list[float]] = []  # each round's samples, in round order
         self.rss_mib = 0.0
         self.requests_per_change = 0.0
 
     def add(self, one: _Measured) -> None:
         """Fold one round's child in: samples pooled; the worst round's RSS and requests."""
         self.latencies_ms += one.latencies_ms
+        self.rounds_ms.append(one.latencies_ms)
         self.rss_mib = max(self.rss_mib, one.rss_mib)
         self.requests_per_change = max(self.requests_per_change, one.requests_per_change)
 
@@ -366,6 +368,8 @@ def _latency_results(
         extra: dict[str, float | str] = {"samples": len(m.latencies_ms), "update": mode_name}
         if is_ours and not judged:
             extra["note"] = "informational: the target is stated for an API update"
+        if not is_floor:
+            extra["p50 ratio per round"] = round_ratios(m.rounds_ms, floor.rounds_ms)
         results.append(
             Result(
                 BENCH,

@@ -3,6 +3,7 @@ anything starts."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,24 @@ def test_bad_flag_is_one_line_and_exit_2(capsys, doc, argv, expected) -> None:
     assert expected in lines[0]
 
 
+def test_fifo_as_the_document_is_refused_at_start_up(capsys, tmp_path: Path) -> None:
+    """A path that exists but is no regular file (here a FIFO, which must not block the
+    check either) cannot be read as a document: one line, exit 2."""
+    fifo = tmp_path / "doc"
+    os.mkfifo(fifo)
+    code, lines = run(capsys, "--path", str(fifo))
+    assert code == 2
+    assert lines == [f"nodeconf run: --path: {fifo}: is not a regular file"]
+
+
+def test_key_naming_a_directory_is_refused_at_start_up(capsys, tmp_path: Path) -> None:
+    """In a ConfigMap-like directory, a key that names a directory is unreadable: exit 2."""
+    (tmp_path / "colocation-config").mkdir()
+    code, lines = run(capsys, "--path", str(tmp_path))
+    assert code == 2
+    assert lines == [f"nodeconf run: --path: {tmp_path / 'colocation-config'}: is a directory"]
+
+
 def test_kubernetes_source_needs_namespace_and_node_name(capsys) -> None:
     """Without $POD_NAMESPACE and $NODE_NAME (or the flags) the Kubernetes source cannot run."""
     code, lines = run(capsys, "--source", "kubernetes")
@@ -77,6 +96,23 @@ def test_kubernetes_source_needs_namespace_and_node_name(capsys) -> None:
         "nodeconf run: --source kubernetes needs --namespace (or $POD_NAMESPACE) "
         "and --node-name (or $NODE_NAME)"
     ]
+
+
+def test_a_kubeconfig_that_cannot_be_loaded_is_refused_at_start_up(capsys, tmp_path: Path) -> None:
+    """A --kubeconfig that exists but does not parse: one line naming it, exit 2."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("clusters: [\n", encoding="utf-8")
+    code, lines = run(
+        capsys,
+        *("--source", "kubernetes", "--kubeconfig", str(kubeconfig)),
+        *("--namespace", "ns", "--node-name", "node-1"),
+    )
+    assert code == 2
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        f"nodeconf run: --kubeconfig: cannot load a Kubernetes client configuration from "
+        f"{kubeconfig}: while parsing"
+    )
 
 
 def test_kubernetes_is_the_default_inside_a_pod(capsys, monkeypatch) -> None:

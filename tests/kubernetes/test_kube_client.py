@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -21,6 +22,7 @@ from nodeconf.sources.kubernetes.client import (
     ApiStatusError,
     KubeClient,
     WatchEvent,
+    load_config,
 )
 
 pytestmark = pytest.mark.kubernetes
@@ -82,6 +84,29 @@ def test_an_unloadable_kubeconfig_is_a_permanent_source_error(tmp_path: object) 
     """A missing kubeconfig file fails at once with a SourceError saying where it looked."""
     with pytest.raises(SourceError, match="cannot load") as info:
         KubeClient.connect(f"{tmp_path}/nope")
+    assert not info.value.temporary
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param("clusters: [\n", "while parsing", id="not-yaml"),
+        pytest.param("apiVersion: v1\n", "missing field 'clusters'", id="no-clusters"),
+    ],
+)
+def test_a_broken_kubeconfig_is_one_line_naming_the_file(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    """A kubeconfig that does not parse or lacks a field fails with one line: the file and
+    the reason (YAML errors span lines; a KeyError alone would say only 'clusters')."""
+    path = tmp_path / "kubeconfig"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceError) as info:
+        load_config(str(path))
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"cannot load a Kubernetes client configuration from {path}: ")
+    assert reason in message
     assert not info.value.temporary
 
 

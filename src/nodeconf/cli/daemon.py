@@ -2,9 +2,10 @@
 
 What it does, in order:
 
-1. checks every flag and path (a bad flag, a ``--path`` or ``--labels-file`` that does not
-   exist, a ``--write-effective`` directory that is missing, an ``--exec`` command that cannot
-   be found: one line on stderr, exit 2);
+1. checks every flag and path (a bad flag, a ``--path``, ``--labels-file`` or
+   ``--kubeconfig`` that does not exist or cannot be read, a ``--write-effective``
+   directory that is missing, an ``--exec`` command that cannot be found: one line on
+   stderr, exit 2);
 2. builds the source (``FileSource`` for ``--source file``, ``KubernetesSource`` for
    ``--source kubernetes``, the default inside a pod), the listeners (``ChangeLog`` first, then
    ``--write-effective``, then ``--exec``) and the outcome sinks (log lines, Prometheus metrics,
@@ -46,6 +47,7 @@ from typing import Any, BinaryIO, TextIO
 from nodeconf.cli.labels import parse_label_list, read_labels_file
 from nodeconf.cli.listeners import ExecHook, WriteEffective
 from nodeconf.cli.main import UsageError
+from nodeconf.errors import SourceError
 from nodeconf.manager.config_manager import ConfigManager
 from nodeconf.manager.outcomes import FanOutSink, OutcomeSink
 from nodeconf.manager.settings import Settings
@@ -236,9 +238,25 @@ def _check_file_source(args: argparse.Namespace) -> None:
         raise UsageError("nodeconf run: --source file needs --path P")
     if not os.path.exists(args.path):
         raise UsageError(f"nodeconf run: --path {args.path}: no such file or directory")
+    _check_document_readable(args.path, args.key)
     for flag in ("kubeconfig", "namespace", "node_name", "pod_name"):
         if getattr(args, flag) is not None:
             raise UsageError(f"nodeconf run: --{flag.replace('_', '-')} needs --source kubernetes")
+
+
+def _check_document_readable(path: str, key: str) -> None:
+    """Read the document once, as the file source will: one that cannot be read at start-up
+    (not a regular file, too large, permission denied) is a usage error, like a labels file.
+    An absent one (a directory without ``key`` yet) is not: the defaults apply until it
+    appears. Once running, any such problem is reported and waited for, never fatal."""
+    from nodeconf.sources.file import MAX_DOCUMENT_BYTES  # noqa: PLC0415 - the file source
+    from nodeconf.sources.file.reading import UnreadableFile, read_file  # noqa: PLC0415
+
+    document = os.path.join(path, key) if os.path.isdir(path) else path
+    try:
+        read_file(document, MAX_DOCUMENT_BYTES)
+    except UnreadableFile as exc:
+        raise UsageError(f"nodeconf run: --path: {exc}") from exc
 
 
 def _check_kubernetes_source(
@@ -251,8 +269,15 @@ def _check_kubernetes_source(
             "nodeconf run: --node-labels and --labels-file need --source file "
             "(the kubernetes source reads the Node's labels)"
         )
-    if args.kubeconfig is not None and not os.path.isfile(args.kubeconfig):
-        raise UsageError(f"nodeconf run: --kubeconfig {args.kubeconfig}: no such file")
+    if args.kubeconfig is not None:
+        if not os.path.isfile(args.kubeconfig):
+            raise UsageError(f"nodeconf run: --kubeconfig {args.kubeconfig}: no such file")
+        from nodeconf.sources.kubernetes.client import load_config  # noqa: PLC0415 - lightkube
+
+        try:
+            load_config(args.kubeconfig)  # unreadable now: exit 2 rather than fail at start
+        except SourceError as exc:
+            raise UsageError(f"nodeconf run: --kubeconfig: {exc}") from exc
     missing = [
         f"--{flag} (or ${env})"
         for flag, env, value in (

@@ -59,6 +59,7 @@ __all__ = [
     "ListResult",
     "WatchEvent",
     "WatchStream",
+    "load_config",
     "status_of",
 ]
 
@@ -346,23 +347,15 @@ class KubeClient:
 
         Raises ``SourceError`` (not temporary) when no configuration can be loaded.
         """
+        config = load_config(kubeconfig)
         try:
-            config = (
-                KubeConfig.from_file(kubeconfig)
-                if kubeconfig is not None
-                else KubeConfig.from_env()
-            )
             client = LightkubeClient(
                 config,
                 timeout=httpx2.Timeout(request_timeout_seconds),
                 field_manager="nodeconf",
             )
-        except Exception as exc:  # lightkube raises ConfigError, KeyError, OSError, yaml errors
-            where = kubeconfig or "the environment"
-            raise SourceError(
-                f"cannot load a Kubernetes client configuration from {where}: {exc}",
-                temporary=False,
-            ) from exc
+        except Exception as exc:  # lightkube raises ConfigError, KeyError, OSError
+            raise _config_error(kubeconfig, exc) from exc
         return cls(client, request_timeout_seconds=request_timeout_seconds, owns_http=True)
 
     def fork(self) -> KubeClient:
@@ -588,6 +581,30 @@ class KubeClient:
                 response.close()
             raise _status_error(response, method="WATCH", path=path)
         return WatchStream(response, method="WATCH", path=path)
+
+
+def load_config(kubeconfig: str | None) -> KubeConfig:
+    """The client configuration from ``kubeconfig`` (a path), else from the environment
+    (``KUBECONFIG``, ``~/.kube/config``, or the in-cluster service account), checked to name
+    a cluster (its current context resolves).
+
+    Raises ``SourceError`` (not temporary) with a one-line reason when it cannot be loaded.
+    """
+    try:
+        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+        config.get()  # the current context, its cluster and user: a broken file fails here
+    except Exception as exc:  # lightkube raises ConfigError, KeyError, OSError, yaml errors
+        raise _config_error(kubeconfig, exc) from exc
+    return config
+
+
+def _config_error(kubeconfig: str | None, exc: Exception) -> SourceError:
+    reason = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+    where = kubeconfig or "the environment"
+    return SourceError(
+        f"cannot load a Kubernetes client configuration from {where}: {reason}",
+        temporary=False,
+    )
 
 
 def _status_error(response: httpx2.Response, *, method: str, path: str) -> ApiStatusError:
