@@ -8,7 +8,9 @@
 * ``write_in_place`` (open with truncate, write in pieces, close), ``rename_over`` (write a
   temporary file beside, rename it over), ``json_doc`` (a small valid document).
 * ``inotify_watched_inodes()``: the inode of every directory this process's inotify instances
-  watch, as the kernel sees them (``/proc/self/fdinfo``): no book-keeping of ours involved.
+  watch in full, as the kernel sees them (``/proc/self/fdinfo``): no book-keeping of ours
+  involved; ``inotify_watched_inodes(guards=True)``: those watched for their own removal or
+  renaming only (no entry events in their mask).
 * ``OutcomeRecorder``: an outcome sink for a real ``ConfigManager`` that records outcomes.
 * ``RecordingContext``: a thread-safe ``SourceContext`` that records every ``notify`` with the
   source's snapshot at that moment, and every ``report``; ``wait_for`` blocks on a condition
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from nodeconf.manager.outcomes import Outcome
 from nodeconf.manager.source import SourceEvent, SourceState
 from nodeconf.sources.file import FileSource
+from nodeconf.sources.file.watcher import IN_CREATE
 
 __all__ = [
     "WAIT_SECONDS",
@@ -113,9 +116,10 @@ def inode(path: str | os.PathLike[str]) -> int:
     return os.stat(path).st_ino
 
 
-def inotify_watched_inodes() -> list[int]:
+def inotify_watched_inodes(*, guards: bool = False) -> list[int]:
     """The inode of every watch of every inotify instance of this process, sorted, with
-    repeats (one entry per watch descriptor), read from ``/proc/self/fdinfo``."""
+    repeats (one entry per watch descriptor), read from ``/proc/self/fdinfo``: the full
+    watches (their mask has ``IN_CREATE``), or with ``guards=True`` the others."""
     inodes: list[int] = []
     for fd in os.listdir("/proc/self/fd"):
         try:
@@ -128,7 +132,9 @@ def inotify_watched_inodes() -> list[int]:
         for line in lines:
             if line.startswith("inotify wd:"):
                 fields = dict(f.split(":", 1) for f in line.split()[1:] if ":" in f)
-                inodes.append(int(fields["ino"], 16))
+                full = bool(int(fields["mask"], 16) & IN_CREATE)
+                if full != guards:
+                    inodes.append(int(fields["ino"], 16))
     return sorted(inodes)
 
 

@@ -6,7 +6,15 @@ import os
 import shutil
 from pathlib import Path
 
-from file_source.fsworld import StartSource, json_doc, kubelet_write, rename_over, write_in_place
+from file_source.fsworld import (
+    StartSource,
+    inode,
+    inotify_watched_inodes,
+    json_doc,
+    kubelet_write,
+    rename_over,
+    write_in_place,
+)
 
 KEY = "colocation-config"
 
@@ -202,6 +210,33 @@ def test_directory_renamed_away_and_another_put_in_its_place(
     os.rename(staged, cm)
     assert context.wait_notified("configmap")
     assert _texts(context) == [json_doc(77)]
+
+
+def test_a_directory_above_renamed_away_and_a_new_tree_put_in_its_place(
+    tmp_path: Path, start_source: StartSource
+) -> None:
+    """``mv etc/agent etc/agent.old`` two levels above the ConfigMap directory, then a new
+    ``etc/agent`` tree: the document's directory gets no event (its watch follows its inode
+    into the old tree), so only the guard on ``etc/agent`` reveals the move. The new tree is
+    followed; edits in the old one are no longer ours; the watches end up on the new tree."""
+    agent = tmp_path / "etc" / "agent"
+    cm = agent / "conf" / "cm"
+    kubelet_write(cm, {KEY: json_doc(70)})
+    source, context = start_source(cm)
+    os.rename(agent, tmp_path / "etc" / "agent.old")
+    assert context.wait_event("document-deleted")
+    assert source.snapshot().document == json_doc(70)  # the last document stays in effect
+    kubelet_write(tmp_path / "etc" / "agent.old" / "conf" / "cm", {KEY: json_doc(99)})
+    kubelet_write(cm, {KEY: json_doc(71)})
+    assert context.wait_notified("configmap")
+    assert _texts(context) == [json_doc(71)]
+    kubelet_write(cm, {KEY: json_doc(72)})
+    assert context.wait_notified("configmap", 2)
+    assert _texts(context) == [json_doc(71), json_doc(72)]
+    guards = inotify_watched_inodes(guards=True)
+    assert {inode(agent), inode(agent / "conf")} <= set(guards)
+    assert inode(tmp_path / "etc" / "agent.old") not in guards
+    assert source.alive()
 
 
 def test_missing_path_at_start_is_waited_for(tmp_path: Path, start_source: StartSource) -> None:

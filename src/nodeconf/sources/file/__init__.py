@@ -8,12 +8,12 @@ What it follows
     ``key``), or the document file itself. Followed without ever exiting: kubelet's atomic
     ``..data`` symlink swap, plain rewrites (read once the writer closed the file), editors'
     rename-over, deletion and re-creation of the file, of its directory and of directories
-    above it, a symlinked directory re-pointed, and edits made *behind* symlinks: in place
-    or with ``sed -i`` on ``dir/..data/key`` (the file in the current timestamped
-    directory), or on the target of a ``path`` that is a symlink to a file elsewhere. A path
-    that does not exist yet is waited for. Not seen: renaming a directory *above* the
-    document's directory (the document's directory itself gets no event; only the next
-    event that reaches a watched directory makes the source look at the path again).
+    above it, a directory above it renamed away and another put in its place, a symlinked
+    directory re-pointed, and edits made *behind* symlinks: in place or with ``sed -i`` on
+    ``dir/..data/key`` (the file in the current timestamped directory), or on the target of
+    a ``path`` that is a symlink to a file elsewhere. A path that does not exist yet is
+    waited for. Not seen: re-pointing a *symlink* that is a directory above the document's
+    directory (an event only in that link's own directory, which is not watched).
 
 Which directories are watched, and why (``layout.py`` has the details)
     Non-recursive inotify watches, re-decided after every event that can move a file:
@@ -27,15 +27,19 @@ Which directories are watched, and why (``layout.py`` has the details)
     * the directory that holds the *real* file (kubelet's current timestamped directory,
       a symlink target's directory): an edit of the real file is an event only there.
       After a swap the new timestamped directory is watched and the old one's watch is
-      removed, so a ConfigMap directory costs two watches however often it is updated.
+      removed, so a ConfigMap directory costs two watches however often it is updated;
+    * *guards*: every directory above those (``/`` excepted), watched for its own removal
+      or renaming only (``IN_MOVE_SELF``/``IN_DELETE_SELF``, never its entries' events): a
+      directory above renamed away leaves the followed directory's watch on the old tree,
+      and only its guard tells. One watch per level of the path.
 
-    Not the parent of the file's directory, which may be busy (``/tmp``): a symlink target
-    in a busy directory does make that directory watched, and its unrelated events are
-    filtered out by name. After a swap the file is read at once and the watches are moved
-    afterwards (latency first), once the notified consumer has read ``snapshot()`` (so the
-    manager's worker does not wait for the GIL behind the re-arm; bounded wait); if a watch
-    was added, the file is read once more, so a change made before that watch existed is not
-    missed.
+    Not the parent of the file's directory in full, which may be busy (``/tmp``): its guard
+    reports nothing that happens in it. A symlink target in a busy directory does make that
+    directory watched in full, and its unrelated events are filtered out by name. After a
+    swap the file is read at once and the watches are moved afterwards (latency first), once
+    the notified consumer has read ``snapshot()`` (so the manager's worker does not wait for
+    the GIL behind the re-arm; bounded wait); if a watch was added, the file is read once
+    more, so a change made before that watch existed is not missed.
 
 What it promises
     * ``snapshot()`` always holds the last document read successfully (last-known-good): a

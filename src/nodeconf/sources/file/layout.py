@@ -20,8 +20,14 @@ followed. A ``Location`` says which directories to watch *now* (not recursively)
   (``IN_DELETE_SELF``/``IN_MOVE_SELF``), after which the ancestor is watched; its parent is
   watched too only when the directory is a symlink (re-pointing a link is an event in the
   link's directory only). Not watching the parent keeps a busy parent (``/tmp``) from waking
-  us. Not detected: a directory *above* the file's directory renamed away (the file's
-  directory itself gets no event).
+  us.
+* the **guards**: every directory above a watched one (``/`` excepted) gets a watch for its
+  *own* removal or renaming only (``IN_MOVE_SELF``/``IN_DELETE_SELF``): a directory above
+  the file's directory renamed away (``mv /etc/agent /etc/agent.old``, then a new
+  ``/etc/agent``) produces no event in the file's directory, whose watch follows its inode
+  to the old tree. A guard never reports what happens *in* its directory, so a busy
+  ancestor costs nothing. Not seen: re-pointing a *symlink* above the file's directory (an
+  event in that link's directory only).
 * where the file's **content** lives: the chain of symlinks from the name to the real file is
   followed one component at a time (``root/key -> ..data/key``, ``root/..data ->
   ..2026_...``; a plain file that links to a file elsewhere), and every directory that holds a
@@ -49,7 +55,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 __all__ = ["NOWHERE", "DirId", "FollowedFile", "Location"]
@@ -60,6 +66,7 @@ DirId = tuple[int, int]
 KUBELET_DATA_LINK = "..data"
 #: Symlinks followed in one chain before giving up (Linux's own limit, ``MAXSYMLINKS``).
 _MAX_SYMLINK_HOPS = 40
+_NO_DIRS: Mapping[str, DirId] = MappingProxyType({})
 
 
 def _ancestors(path: str) -> list[str]:
@@ -150,7 +157,9 @@ class Location:
     missing directories on the way to ``file``. ``content_dir`` is the directory that holds
     ``file`` when that directory matters *only* for the file's content (no symlink of the
     chain, not where the name lives): a watch added there late can only have missed a content
-    change, which reading the file again covers; otherwise None.
+    change, which reading the file again covers; otherwise None. ``guards`` are the
+    directories above those in ``dirs`` (``/`` and ``dirs`` themselves excepted), to be
+    watched for their own removal or renaming only.
 
     Thread-safety: immutable.
     """
@@ -159,6 +168,7 @@ class Location:
     dirs: Mapping[str, DirId]
     names: frozenset[str]
     content_dir: str | None = None
+    guards: Mapping[str, DirId] = field(default_factory=lambda: _NO_DIRS)
 
     def concerns(self, paths: tuple[str, ...]) -> bool:
         """Whether an event on any of ``paths`` can change the content or the chain."""
@@ -166,7 +176,7 @@ class Location:
 
 
 #: The location before the first look: nothing watched, no name.
-NOWHERE = Location(file="", dirs=MappingProxyType({}), names=frozenset())
+NOWHERE = Location(file="", dirs=_NO_DIRS, names=frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +217,10 @@ class FollowedFile:
         A directory that vanishes while this looks is left out: the caller locates again
         until the watched set is stable.
         """
+        found = self._locate()
+        return replace(found, guards=_guards(found.dirs)) if found.dirs else found
+
+    def _locate(self) -> Location:
         key = self.key
         found = _directory(self.root) if key is not None else None
         if key is not None and found is not None:  # one lstat: the layout and its identity
@@ -253,6 +267,22 @@ class FollowedFile:
         """Whether an event on any of ``paths`` can change *where* the file is (``root`` or a
         directory above it), so that the watched directories must be looked at again."""
         return any(p in self.structure for p in paths)
+
+
+def _guards(dirs: Mapping[str, DirId]) -> Mapping[str, DirId]:
+    """The directories above those in ``dirs``, ``/`` and ``dirs`` themselves excepted, with
+    their identities (one that vanished meanwhile is left out: the caller locates again)."""
+    guards: dict[str, DirId] = {}
+    for directory in dirs:
+        for ancestor in _ancestors(directory)[1:-1]:
+            if ancestor in guards:
+                break  # it and everything above it are in already
+            if ancestor in dirs:
+                continue  # watched in full; what is above it is still needed
+            ident = _identity(ancestor)
+            if ident is not None:
+                guards[ancestor] = ident
+    return MappingProxyType(guards)
 
 
 def _add(dirs: dict[str, DirId], path: str) -> None:

@@ -427,7 +427,10 @@ class FileSource:
                 if self._labels_file is not None:
                     self._labels_location = labels = self._labels_file.locate()
                     locations.append(labels)
-                synced = watcher.sync({p: i for loc in locations for p, i in loc.dirs.items()})
+                synced = watcher.sync(
+                    {p: i for loc in locations for p, i in loc.dirs.items()},
+                    {p: i for loc in locations for p, i in loc.guards.items()},
+                )
                 added = added or bool(synced.added)
                 if not synced.missed and synced.added <= _content_only_dirs(locations):
                     break

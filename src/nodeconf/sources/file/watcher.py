@@ -48,6 +48,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, cast
 
 from nodeconf.sources.file.layout import DirId
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "GUARD_MASK",
     "IN_CREATE",
     "IN_ISDIR",
     "WATCH_MASK",
@@ -99,7 +101,13 @@ WATCH_MASK = (
     | IN_ONLYDIR
 )
 
+#: What a guard asks for: its directory's own removal or renaming, never its entries' events.
+GUARD_MASK = IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR
+#: inotify_add_watch(2): OR into an existing watch's mask instead of replacing it.
+IN_MASK_ADD = 0x20000000
+
 _SELF_GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT
+_NO_GUARDS: Mapping[str, DirId] = MappingProxyType({})
 
 
 class WatchUnavailable(Exception):  # noqa: N818 - a condition of the system, handled by falling back
@@ -130,10 +138,11 @@ class Notice:
 class Synced:
     """What ``DirectoryWatcher.sync`` did that the caller must know.
 
-    ``added``: directories newly watched; a change in them between the caller's look and
-    the watch produced no event (the caller reads again what it follows there). ``missed``:
-    wanted directories that vanished or were replaced before their watch was in place (the
-    caller looks again). Removed watches are not reported: they hide nothing still wanted.
+    ``added``: directories newly watched in full; a change in them between the caller's look
+    and the watch produced no event (the caller reads again what it follows there).
+    ``missed``: wanted directories or guards that vanished or were replaced before their
+    watch was in place (the caller looks again). Removed watches are not reported: they hide
+    nothing still wanted.
 
     Thread-safety: immutable.
     """
@@ -181,6 +190,9 @@ class DirectoryWatcher:
         self._lock = threading.Lock()
         self._wd_of_path: dict[str, tuple[int, DirId]] = {}  # guarded by _lock
         self._paths_of_wd: dict[int, set[str]] = {}  # guarded by _lock
+        # guarded by _lock: the paths in _wd_of_path watched as guards (GUARD_MASK). A
+        # descriptor's paths are all guards or all full watches, never both.
+        self._guard_paths: set[str] = set()
         self._closed = False  # guarded by _lock
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -211,6 +223,7 @@ class DirectoryWatcher:
             self._closed = True
             self._wd_of_path.clear()
             self._paths_of_wd.clear()
+            self._guard_paths.clear()
         fd = self._fd
         if fd is not None:
             # Closes the inotify fd (the kernel drops every watch) and wakes the reader's poll().
@@ -233,14 +246,16 @@ class DirectoryWatcher:
 
     # -- the watched set ----------------------------------------------------------------------
 
-    def sync(self, wanted: Mapping[str, DirId]) -> Synced:
-        """Watch exactly the directories in ``wanted`` (path -> identity at the caller's look).
+    def sync(self, wanted: Mapping[str, DirId], guards: Mapping[str, DirId] = _NO_GUARDS) -> Synced:
+        """Watch exactly the directories in ``wanted`` (path -> identity at the caller's look),
+        and ``guards`` for their own removal or renaming only (``GUARD_MASK``).
 
         Watches no longer wanted (or whose directory was replaced) are removed. Returns what
         the caller may have missed since its look (see ``Synced``); when ``missed`` is not
         empty, the caller should look at the file system again and re-sync. Raises
-        ``WatchUnavailable`` when a directory that exists cannot be watched (watch limit
-        reached, permission).
+        ``WatchUnavailable`` when a wanted directory that exists cannot be watched (watch
+        limit reached, permission). Guards are best effort: one that cannot be added for any
+        other reason than having vanished is left out (logged at debug level).
         """
         added: set[str] = set()
         missed: set[str] = set()
@@ -249,11 +264,14 @@ class DirectoryWatcher:
             if self._closed or fd is None:
                 return Synced(frozenset(), frozenset())
             for path, (_, ident) in list(self._wd_of_path.items()):
-                if wanted.get(path) != ident:
-                    self._forget_path_locked(path)
+                guard = path in self._guard_paths
+                if (guards if guard else wanted).get(path) != ident or (guard and path in wanted):
+                    self._forget_path_locked(path)  # a guard now wanted in full is re-added
             for path, ident in wanted.items():
                 if path in self._wd_of_path:
                     continue
+                for other in [p for p in self._guard_paths if self._wd_of_path[p][1] == ident]:
+                    self._forget_path_locked(other)  # a guard-only watch lacks the entry events
                 alias = next((wd for wd, i in self._wd_of_path.values() if i == ident), None)
                 if alias is not None:  # the same directory under another name: one watch
                     self._record_locked(path, alias, ident)
@@ -272,22 +290,56 @@ class DirectoryWatcher:
                     self._remove_callback_locked(wd)
                     raise WatchUnavailable(f"cannot watch {path}: permission denied")
                 self._record_locked(path, int(wd), ident)
-                try:
-                    st = os.stat(path)
-                    now: DirId | None = (st.st_dev, st.st_ino)
-                except OSError:
-                    now = None
-                if now == ident:
+                if _identity_now(path) == ident:
                     added.add(path)
                 else:  # replaced between the caller's look and the watch
                     self._forget_path_locked(path)
                     missed.add(path)
+            for path, ident in guards.items():
+                known = path in self._wd_of_path or path in wanted
+                if not known and not self._add_guard_locked(fd, path, ident):
+                    missed.add(path)
         return Synced(frozenset(added), frozenset(missed))
 
-    def watched(self) -> frozenset[str]:
-        """The paths watched right now (for tests and status)."""
+    def _add_guard_locked(self, fd: InotifyFD, path: str, ident: DirId) -> bool:
+        """Watch ``path`` as a guard; False when it vanished or was replaced meanwhile."""
+        for wd, i in list(self._wd_of_path.values()):
+            if i == ident:
+                if wd in self._paths_of_wd and self._paths_of_wd[wd] <= self._guard_paths:
+                    self._record_locked(path, wd, ident)  # another guard's name for it
+                    self._guard_paths.add(path)
+                return True  # a full watch of the directory reports its removal already
+        try:
+            # IN_MASK_ADD: if the directory turns out to be watched in full under a name we
+            # do not know yet (it moved since the caller looked), its mask is not narrowed.
+            wd = fd.add_callback(
+                os.fsencode(path), cast("Mask", GUARD_MASK | IN_MASK_ADD), self._callbacks, self._id
+            )
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                return False
+            _log.debug("file source: cannot guard %s: %s", path, exc.strerror or exc)
+            return True
+        if wd < 0:  # watchdog turns EACCES into wd -1 without raising
+            self._remove_callback_locked(wd)
+            _log.debug("file source: cannot guard %s: permission denied", path)
+            return True
+        self._record_locked(path, int(wd), ident)
+        self._guard_paths.add(path)
+        if _identity_now(path) != ident:  # replaced between the caller's look and the watch
+            self._forget_path_locked(path)
+            return False
+        return True
+
+    def guarded(self) -> frozenset[str]:
+        """The paths watched as guards right now (for tests and status)."""
         with self._lock:
-            return frozenset(self._wd_of_path)
+            return frozenset(self._guard_paths)
+
+    def watched(self) -> frozenset[str]:
+        """The paths watched in full right now (for tests and status)."""
+        with self._lock:
+            return frozenset(self._wd_of_path.keys() - self._guard_paths)
 
     def _record_locked(self, path: str, wd: int, ident: DirId) -> None:
         self._wd_of_path[path] = (wd, ident)
@@ -295,6 +347,7 @@ class DirectoryWatcher:
 
     def _forget_path_locked(self, path: str) -> None:
         wd, _ = self._wd_of_path.pop(path)
+        self._guard_paths.discard(path)
         paths = self._paths_of_wd.get(wd)
         if paths is not None:
             paths.discard(path)
@@ -352,3 +405,11 @@ class DirectoryWatcher:
             self._on_notice(notice)
         except Exception:  # the reader thread must survive anything the owner does
             _log.exception("file source: handling an inotify event failed")
+
+
+def _identity_now(path: str) -> DirId | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
