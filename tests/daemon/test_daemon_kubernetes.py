@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from daemon.daemonkit import Daemon, get
-from kubeapi import KubeAPIServer
+from kubeapi import Fault, KubeAPIServer
 
 pytestmark = pytest.mark.kubernetes
 
@@ -59,3 +59,23 @@ def test_prepares_applies_follows_and_posts_events(api: KubeAPIServer, tmp_path:
     assert "ConfigApplySuccess" in reasons
     pod_events = [e for e in api.list("Event", NAMESPACE) if e["involvedObject"]["name"] == POD]
     assert pod_events
+
+
+def test_sigterm_while_the_api_server_fails_ends_start_up_cleanly(
+    api: KubeAPIServer, tmp_path: Path
+) -> None:
+    """An API server that answers 500 to every ConfigMap read keeps start-up retrying (and
+    the log says why, once); SIGTERM then cancels the start-up: a clean stop, exit 0, well
+    within the shutdown timeout rather than after it."""
+    api.inject(Fault(method="GET", path_contains="/configmaps", status=500, times=None))
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
+    env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE, "POD_NAME": POD}
+    args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--status-addr"]
+    args += ["127.0.0.1:0", "--shutdown-timeout", "60"]
+    with Daemon(*args, env=env) as daemon:
+        daemon.wait_for("cannot prepare ConfigMap")
+        assert daemon.terminate(signal.SIGTERM, timeout=30) == 0
+        messages = daemon.messages()
+    assert any("start-up ended early" in m for m in messages)
+    assert any("stopped cleanly" in m for m in messages)
+    assert sum("cannot prepare ConfigMap" in m for m in messages) == 1

@@ -114,3 +114,21 @@ def test_bad_arguments_raise_value_error(
     """Bad constructor arguments are refused at once with a precise message."""
     with pytest.raises(ValueError, match=message):
         FileSource(tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_cancel_releases_a_wait_for_an_unreadable_document(
+    tmp_path: Path, start_source: StartSource
+) -> None:
+    """An unreadable document keeps the source unsynced; cancel() (a manager stopped during
+    start) releases a wait_synced in progress with False, and every later one at once."""
+    (tmp_path / KEY).mkdir()  # the key names a directory: not a document
+    source, context = start_source(tmp_path)
+    assert context.wait_event("source-error")
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(source.wait_synced(None)))
+    waiter.start()
+    source.cancel()
+    waiter.join(10.0)
+    assert not waiter.is_alive()
+    assert results == [False]
+    assert source.wait_synced(None) is False

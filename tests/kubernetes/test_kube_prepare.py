@@ -193,14 +193,19 @@ def test_errors_are_retried_every_interval(api: KubeAPIServer, kubeconfig: str) 
     assert src.stop(WAIT)
 
 
-def test_gives_up_after_the_prepare_timeout(api: KubeAPIServer, kubeconfig: str) -> None:
-    """Errors past the deadline raise SourceError carrying the last error."""
+def prepare_failing_forever(
+    api: KubeAPIServer, kubeconfig: str, *, status: int, prepare_timeout_seconds: float
+) -> tuple[KubernetesSource, FakeClock, threading.Thread, list[BaseException]]:
+    """Every ConfigMap GET answers ``status``; ``prepare`` runs on a started thread, paced by
+    the returned fake clock; the ``SourceError`` it ends with lands in the returned list."""
     clock = FakeClock()
-    api.inject(Fault(method="GET", path_contains=CM_PATH, status=503, times=None))
+    api.inject(Fault(method="GET", path_contains=CM_PATH, status=status, times=None))
     src = make_source(
         kubeconfig,
         clock=clock,
-        settings=fast_settings(prepare_retry_interval_seconds=0.2, prepare_timeout_seconds=0.5),
+        settings=fast_settings(
+            prepare_retry_interval_seconds=0.2, prepare_timeout_seconds=prepare_timeout_seconds
+        ),
     )
     errors: list[BaseException] = []
 
@@ -212,11 +217,46 @@ def test_gives_up_after_the_prepare_timeout(api: KubeAPIServer, kubeconfig: str)
 
     worker = threading.Thread(target=run, name="t-prep")
     worker.start()
+    return src, clock, worker, errors
+
+
+def test_gives_up_after_the_prepare_timeout(api: KubeAPIServer, kubeconfig: str) -> None:
+    """Errors past the deadline raise SourceError carrying the last error."""
+    src, clock, worker, errors = prepare_failing_forever(
+        api, kubeconfig, status=503, prepare_timeout_seconds=0.5
+    )
     advance_after_each_failure(api, clock, failures=2)
     worker.join(WAIT)
     assert len(errors) == 1
     assert "503" in str(errors[0])
     assert "after 3 attempt(s)" in str(errors[0])
+    assert src.stop(WAIT)
+
+
+def test_cancel_ends_the_retries_and_one_failure_is_logged_once(
+    api: KubeAPIServer, kubeconfig: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An API server answering 500 forever: prepare says why once (not at every attempt),
+    and cancel() from another thread (a manager stopped during start) ends its retries
+    with SourceError, without waiting for the prepare timeout."""
+    caplog.set_level("WARNING", logger="nodeconf.sources.kubernetes")
+    src, clock, worker, errors = prepare_failing_forever(
+        api, kubeconfig, status=500, prepare_timeout_seconds=60.0
+    )
+    advance_after_each_failure(api, clock, failures=3)
+    assert api.wait_for_requests(lambda r: r.method == "GET" and CM_PATH in r.path, 4, WAIT)
+    assert clock.wait_for_waiters(1, WAIT)  # in its fourth pause
+    src.cancel()
+    worker.join(WAIT)
+    assert not worker.is_alive()
+    assert len(errors) == 1
+    assert "cancelled" in str(errors[0])
+    said = [r.getMessage() for r in caplog.records if "cannot prepare ConfigMap" in r.getMessage()]
+    assert len(said) == 1
+    assert "500" in said[0]
+    assert "(attempt 1)" in said[0]
+    with pytest.raises(SourceError, match="cancelled"):
+        src.prepare(COLOCATION, None)  # later ones end at once
     assert src.stop(WAIT)
 
 

@@ -31,15 +31,20 @@ DOC_B = document(cpuQosConfig={"enable": False})
 COLOCATION = "volcano.sh/colocation"
 
 
-@pytest.fixture
-def source(kubeconfig: str) -> Iterator[KubernetesSource]:
-    src = KubernetesSource(
+def watching_node(kubeconfig: str, node_name: str) -> KubernetesSource:
+    """A source (no prepare) for a node of that name; the caller stops it."""
+    return KubernetesSource(
         namespace=NAMESPACE,
-        node_name=NODE,
+        node_name=node_name,
         kubeconfig=kubeconfig,
         prepare=False,
         settings=fast_settings(),
     )
+
+
+@pytest.fixture
+def source(kubeconfig: str) -> Iterator[KubernetesSource]:
+    src = watching_node(kubeconfig, NODE)
     yield src
     assert src.stop(WAIT)
 
@@ -86,13 +91,7 @@ def test_absent_configmap_syncs_with_no_document(
 
 def test_sync_waits_for_the_node(api: KubeAPIServer, kubeconfig: str) -> None:
     """Labels of a node that does not exist are unknown: not synced until it appears."""
-    src = KubernetesSource(
-        namespace=NAMESPACE,
-        node_name="late-node",
-        kubeconfig=kubeconfig,
-        prepare=False,
-        settings=fast_settings(),
-    )
+    src = watching_node(kubeconfig, "late-node")
     context = RecordingContext()
     try:
         src.start(context)
@@ -101,6 +100,26 @@ def test_sync_waits_for_the_node(api: KubeAPIServer, kubeconfig: str) -> None:
         api.create({"kind": "Node", "metadata": {"name": "late-node", "labels": {"x": "1"}}})
         assert src.wait_synced(WAIT)
         assert src.snapshot().node_labels == {"x": "1"}
+    finally:
+        assert src.stop(WAIT)
+
+
+def test_cancel_releases_a_wait_for_a_missing_node(api: KubeAPIServer, kubeconfig: str) -> None:
+    """A manager stopped during start() cancels the source: a wait_synced blocked on a node
+    that does not exist returns False at once, and so does every later one."""
+    src = watching_node(kubeconfig, "never-node")
+    context = RecordingContext()
+    results: list[bool] = []
+    try:
+        src.start(context)
+        assert context.wait_report(lambda r: "never-node not found" in r.detail)
+        waiter = threading.Thread(target=lambda: results.append(src.wait_synced(None)))
+        waiter.start()
+        src.cancel()
+        waiter.join(WAIT)
+        assert not waiter.is_alive()
+        assert results == [False]
+        assert src.wait_synced(None) is False
     finally:
         assert src.stop(WAIT)
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from nodeconf.concurrency.clock import Clock, FakeClock
+from nodeconf.concurrency.latch import Latch
+from nodeconf.errors import SourceError
 from nodeconf.manager.outcomes import Outcome
 from nodeconf.manager.source import SourceContext, SourceState
 from nodeconf.testing import StaticSource
@@ -20,6 +22,7 @@ from nodeconf.testing import StaticSource
 __all__ = [
     "INVALID",
     "TIMEOUT",
+    "BlockingSource",
     "DeadlineClock",
     "HeldSnapshotSource",
     "RecordingSink",
@@ -125,6 +128,41 @@ class ScriptedSource:
     def stop(self, timeout: float | None) -> bool:
         self._record("stop")
         return True
+
+
+class BlockingSource(ScriptedSource):
+    """A ``ScriptedSource`` that is also ``Cancellable``: ``prepare`` (``block_in="prepare"``)
+    or ``wait_synced`` (``block_in="wait_synced"``) blocks until ``cancel`` (bounded by
+    ``TIMEOUT``, which fails the test); then ``prepare`` raises ``SourceError`` and
+    ``wait_synced`` returns False, as a source stuck on an unreachable API server would.
+    ``blocked`` is set once it blocks."""
+
+    def __init__(self, block_in: str) -> None:
+        super().__init__()
+        self.block_in = block_in
+        self.blocked = threading.Event()
+        self._released = Latch()
+
+    def cancel(self) -> None:
+        self._record("cancel")
+        self._released.cancel()
+
+    def prepare(self, schema: object, timeout: float | None) -> None:
+        super().prepare(schema, timeout)
+        if self.block_in == "prepare":
+            self.blocked.set()
+            self._released.wait(TIMEOUT)
+            assert self._released.cancelled, "prepare was never cancelled"
+            raise SourceError("prepare cancelled")
+
+    def wait_synced(self, timeout: float | None) -> bool:
+        if self.block_in != "wait_synced":
+            return super().wait_synced(timeout)
+        self._record("wait_synced")
+        self.blocked.set()
+        synced = self._released.wait(TIMEOUT)
+        assert self._released.cancelled, "wait_synced was never cancelled"
+        return synced
 
 
 class DeadlineClock:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from manager.kit import TIMEOUT, ScriptedSource
+from manager.kit import TIMEOUT, BlockingSource, ScriptedSource
 from nodeconf.errors import LifecycleError, SourceError
 from nodeconf.manager import ConfigManager, Lifecycle
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
@@ -127,6 +127,43 @@ def test_stop_during_start_ends_stopped() -> None:
     stopper.join(TIMEOUT)
     assert manager.lifecycle is Lifecycle.STOPPED
     assert manager.stop(TIMEOUT).completed
+
+
+@pytest.mark.parametrize(
+    ("block_in", "source_calls"),
+    [
+        pytest.param("prepare", ["prepare", "cancel"], id="prepare"),
+        pytest.param(
+            "wait_synced", ["prepare", "start", "wait_synced", "cancel", "stop"], id="wait_synced"
+        ),
+    ],
+)
+def test_stop_cancels_a_blocked_source_step_and_completes(
+    block_in: str, source_calls: list[str]
+) -> None:
+    """stop() while start() is blocked in a cancellable source's prepare or wait_synced (an
+    API server that cannot be reached): the step is cancelled, the stop completes, and
+    start() returns without raising (the stop cut it short; it did not fail)."""
+    source = BlockingSource(block_in)
+    manager = ConfigManager(source, clock=FakeClock())
+    raised: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            manager.start(None)  # no timeout of its own: only the cancel can end the wait
+        except BaseException as exc:
+            raised.append(exc)
+
+    starter = threading.Thread(target=start, name="t-start")
+    starter.start()
+    assert source.blocked.wait(TIMEOUT)
+    report = manager.stop(TIMEOUT)
+    starter.join(TIMEOUT)
+    assert not starter.is_alive()
+    assert report.completed
+    assert raised == []
+    assert manager.lifecycle is Lifecycle.STOPPED
+    assert source.calls == source_calls
 
 
 def test_start_returns_after_every_listener_was_called_once() -> None:

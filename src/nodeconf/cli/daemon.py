@@ -49,6 +49,7 @@ from nodeconf.cli.listeners import ExecHook, WriteEffective
 from nodeconf.cli.main import UsageError
 from nodeconf.errors import SourceError
 from nodeconf.manager.config_manager import ConfigManager
+from nodeconf.manager.lifecycle import Lifecycle
 from nodeconf.manager.outcomes import FanOutSink, OutcomeSink
 from nodeconf.manager.settings import Settings
 from nodeconf.model.colocation import COLOCATION
@@ -393,7 +394,10 @@ class Daemon:
             self._start_error = exc
             self._wake.set()
         else:
-            _log.info("started: following %s", self._describe_source())
+            if manager.lifecycle in (Lifecycle.STARTING, Lifecycle.RUNNING):
+                _log.info("started: following %s", self._describe_source())
+            else:  # a signal arrived first: start() returned early, the stop goes on
+                _log.info("start-up ended early: stopping")
 
     def _exit_code(self, report: Any, starter: threading.Thread) -> int:
         if self._start_error is not None:

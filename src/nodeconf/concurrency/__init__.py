@@ -6,6 +6,7 @@ owns every worker thread. Everything time-dependent reads an injectable ``Clock`
 ``FakeClock`` and never sleep.
 
 * ``clock``: ``Clock`` protocol, ``MonotonicClock`` (default), ``FakeClock`` for tests.
+* ``latch``: ``Latch``, a one-shot flag whose waiters a ``cancel`` also releases.
 * ``ratelimit``: client-go's rate limiters (per-key exponential, token bucket, max-of).
 * ``workqueue``: ``WorkQueue`` with client-go's semantics plus an exact, reporting shutdown.
 
@@ -21,6 +22,7 @@ from nodeconf.concurrency.clock import (
     MonotonicClock,
     default_clock,
 )
+from nodeconf.concurrency.latch import Latch
 from nodeconf.concurrency.ratelimit import (
     BucketRateLimiter,
     ItemExponentialFailureRateLimiter,
@@ -42,6 +44,7 @@ __all__ = [
     "Clock",
     "FakeClock",
     "ItemExponentialFailureRateLimiter",
+    "Latch",
     "MaxOfRateLimiter",
     "MonotonicClock",
     "QueueShutDown",

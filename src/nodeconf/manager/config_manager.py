@@ -98,7 +98,7 @@ from nodeconf.manager.listeners import (
 from nodeconf.manager.outcomes import NullSink, Outcome, OutcomeKind, OutcomeSink
 from nodeconf.manager.reports import ListenerStatus, ManagerStatus, PendingRetry, StopReport
 from nodeconf.manager.settings import Settings
-from nodeconf.manager.source import Source, SourceEvent, SourceState
+from nodeconf.manager.source import Cancellable, Source, SourceEvent, SourceState
 from nodeconf.model.colocation import COLOCATION
 
 if TYPE_CHECKING:
@@ -404,7 +404,8 @@ class ConfigManager:
         passed. Raises ``LifecycleError`` unless the manager is new, ``SourceError`` when the
         source cannot prepare or sync (the manager is then stopped). If the first effective
         config is invalid, start succeeds, no listener is called, and ``status()`` says why.
-        If ``stop()`` is called meanwhile, ``start`` returns early; check ``lifecycle``.
+        If ``stop()`` is called meanwhile, ``start`` returns early, without raising for a
+        source step that the stop cut short (see ``Cancellable``); check ``lifecycle``.
         """
         deadline = _deadline(timeout)
         with self._lock:
@@ -430,6 +431,13 @@ class ConfigManager:
                         temporary=True,
                     )
                 self._first_sync()  # the first revision, on this thread (no worker yet)
+            except Exception:
+                with self._lock:
+                    stopping = self._lifecycle is not Lifecycle.STARTING
+                self._abort_start()
+                if stopping:  # stop() cut the source's steps short (cancel): not a failure
+                    return
+                raise
             except BaseException:
                 self._abort_start()
                 raise
@@ -589,7 +597,18 @@ class ConfigManager:
 
     def _stop_sequence(self, deadline: float) -> None:
         """Run phase 1 and phase 2 (exactly one thread runs this per manager)."""
-        if not self._transition.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        if not self._transition.acquire(blocking=False):
+            # start() is inside the source's prepare/start/wait_synced: end them early if the
+            # source can; start() then sees STOPPING, stops the source and returns.
+            if isinstance(self._source, Cancellable):
+                try:
+                    self._source.cancel()
+                except Exception:
+                    log.exception("source.cancel() failed")
+            acquired = self._transition.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        else:
+            acquired = True
+        if not acquired:
             # start() is still inside the source's prepare/start/wait_synced: when it gets
             # out it sees STOPPING and returns; the next stop() call finishes the job.
             with self._lock:

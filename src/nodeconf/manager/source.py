@@ -21,6 +21,12 @@ Lifecycle, driven only by the manager (one thread at a time):
    further ``context.notify`` calls and every thread it started has ended (or the timeout was
    hit: it returns False). Idempotent.
 
+Optional: ``cancel()`` (``Cancellable``). ``prepare`` and ``wait_synced`` may block long (an
+API server that cannot be reached). When ``stop()`` is called while ``start()`` is inside
+them, the manager calls ``cancel()`` from the stopping thread, so that they return soon
+(``prepare`` raises ``SourceError``, ``wait_synced`` returns False) and the stop completes
+within its timeout. Without it, ``stop()`` waits for them as long as its timeout allows.
+
 Thread-safety: ``snapshot`` and ``wait_synced`` are safe from any thread; ``prepare``, ``start``
 and ``stop`` are called by the manager only. ``SourceContext`` methods are safe from any thread.
 """
@@ -30,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from nodeconf.model.seam import ConfigSchema
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KEY_DOCUMENT",
     "KEY_NODE",
+    "Cancellable",
     "Source",
     "SourceContext",
     "SourceEvent",
@@ -117,3 +124,13 @@ class Source(Protocol):
     def snapshot(self) -> SourceState: ...
 
     def stop(self, timeout: float | None) -> bool: ...
+
+
+@runtime_checkable
+class Cancellable(Protocol):
+    """A source whose start-up steps can be ended early (see the module docstring)."""
+
+    def cancel(self) -> None:
+        """Make a ``prepare`` or ``wait_synced`` in progress on another thread return soon,
+        and later ones at once. Never blocks; idempotent; safe from any thread."""
+        ...

@@ -23,7 +23,7 @@ Fields and their guards:
   ``start`` (before its first read) replace them, so the reader never judges an event by a
   stale location of its own making; one judged during ``start`` is covered by ``start``'s
   own first read.
-* ``_synced`` - a ``threading.Event``, set once.
+* ``_synced`` - a ``Latch`` (its own lock), set once; ``cancel`` releases ``wait_synced``.
 * ``_snapshot_taken`` - a ``threading.Event`` (its own lock): cleared by ``_notify_locked``
   just before a notify, set by ``snapshot`` (any thread), by the reader at the start of each
   event and by ``stop``; only the reader waits on it (see below).
@@ -67,6 +67,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from nodeconf.concurrency.clock import Clock, default_clock
+from nodeconf.concurrency.latch import Latch
 from nodeconf.errors import DocumentError, LifecycleError
 from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceContext, SourceEvent, SourceState
 from nodeconf.model.labels import label_key_error, label_value_error
@@ -230,7 +231,7 @@ class FileSource:
             node_labels=MappingProxyType(dict(self._static_labels)),
             origin=self._document.root,  # the file's own path once it has been read
         )
-        self._synced = threading.Event()
+        self._synced = Latch()
         # Set by snapshot() (any thread) and by the reader; cleared just before a notify. The
         # reader waits on it before re-arming after a notify (see _on_notice).
         self._snapshot_taken = threading.Event()
@@ -283,6 +284,11 @@ class FileSource:
         the source unsynced until it is fixed; the problem is reported as ``source-error``.
         """
         return self._synced.wait(timeout)
+
+    def cancel(self) -> None:
+        """Make a ``wait_synced`` in progress return now, and every later one at once (the
+        manager calls this when it is stopped during ``start()``). Never blocks."""
+        self._synced.cancel()
 
     def snapshot(self) -> SourceState:
         """The latest state; never blocks."""

@@ -20,8 +20,11 @@ backfills:
 
 Any other failure (connection, 5xx, 429, 403) is retried every ``retry_interval_seconds`` on
 the injected clock until ``deadline``; then ``SourceError`` is raised with the last error
-chained. Conflicts and races are retried at once (they mean someone else made progress), a
-few times in a row at most before the interval applies again.
+chained. The first failure, and each later one whose message differs, is logged as a warning
+(an agent stuck at start-up says why). Conflicts and races are retried at once (they mean
+someone else made progress), a few times in a row at most before the interval applies again.
+``cancelled()`` (checked with ``pause`` held, before each attempt and at each pause; whoever
+makes it true notifies ``pause``) ends the retries with ``SourceError``.
 
 Thread-safety: a pure function of its arguments; runs on the caller's thread (the manager's,
 during ``start``). It reads the clock and waits on it; it starts no thread.
@@ -29,7 +32,9 @@ during ``start``). It reads the clock and waits on it; it starts no thread.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,6 +46,8 @@ if TYPE_CHECKING:
     from nodeconf.model.seam import ConfigSchema
 
 __all__ = ["PrepareResult", "prepare_configmap"]
+
+_log = logging.getLogger("nodeconf.sources.kubernetes")
 
 #: Conflicts retried back to back before the retry interval applies again.
 _IMMEDIATE_RETRIES = 3
@@ -70,13 +77,22 @@ def prepare_configmap(
     clock: Clock,
     retry_interval_seconds: float,
     deadline: float,
+    pause: threading.Condition | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> PrepareResult:
     """Create or backfill the ConfigMap; see the module docstring. ``deadline`` is a value of
     ``clock.now()``."""
-    pause = threading.Condition()  # nobody notifies it: waits end on the clock only
+    if pause is None:
+        pause = threading.Condition()  # nobody notifies it: waits end on the clock only
     attempts = 0
     immediate = 0
+    logged = ""
     while True:
+        with pause:
+            if cancelled():
+                raise SourceError(
+                    f"preparing ConfigMap {namespace}/{name} was cancelled", temporary=False
+                )
         attempts += 1
         try:
             result = _attempt(client, namespace=namespace, name=name, key=key, schema=schema)
@@ -93,6 +109,16 @@ def prepare_configmap(
                 return PrepareResult(result.action, attempts, result.error)
             continue  # "retry": lost a race, re-read at once
         immediate = 0
+        if str(last) != logged:
+            logged = str(last)
+            _log.warning(
+                "cannot prepare ConfigMap %s/%s yet (attempt %d): %s; retrying every %gs",
+                namespace,
+                name,
+                attempts,
+                logged,
+                retry_interval_seconds,
+            )
         with pause:
             retry_at = clock.now() + retry_interval_seconds
             if retry_at > deadline:
@@ -101,7 +127,7 @@ def prepare_configmap(
                     f"{last}",
                     temporary=last.temporary,
                 ) from last
-            while clock.wait_until(pause, retry_at):
+            while not cancelled() and clock.wait_until(pause, retry_at):
                 pass
 
 

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Final
 from lightkube import Client as LightkubeClient
 
 from nodeconf.concurrency.clock import Clock, default_clock
+from nodeconf.concurrency.latch import Latch
 from nodeconf.errors import LifecycleError
 from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceEvent, SourceState
 from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, KIND_NODES, KubeClient
@@ -123,7 +124,10 @@ class KubernetesSource:
         self._origin = f"ConfigMap {namespace}/{configmap} key {key}"
         self._cm_target = WatchTarget(KIND_CONFIGMAPS, configmap, namespace)
         self._node_target = WatchTarget(KIND_NODES, node_name, None)
-        self._synced = threading.Event()
+        self._synced = Latch()  # set once the first complete state is known
+        # Ends a prepare in progress (cancel); _prepare_cancelled is guarded by it.
+        self._prepare_pause = threading.Condition()
+        self._prepare_cancelled = False
         self._emit_lock = threading.Lock()
         self._lock = threading.Lock()
         # -- guarded by _lock ------------------------------------------------------------
@@ -197,6 +201,8 @@ class KubernetesSource:
             clock=self._clock,
             retry_interval_seconds=self._settings.prepare_retry_interval_seconds,
             deadline=self._clock.now() + budget,
+            pause=self._prepare_pause,
+            cancelled=self._is_prepare_cancelled,
         )
         self._after_prepare(result)
 
@@ -254,8 +260,24 @@ class KubernetesSource:
             loop.start()
 
     def wait_synced(self, timeout: float | None) -> bool:
-        """True once the ConfigMap was listed and the Node found; False on timeout."""
+        """True once the ConfigMap was listed and the Node found; False on timeout or after
+        ``cancel``."""
         return self._synced.wait(timeout)
+
+    def cancel(self) -> None:
+        """End a ``prepare`` or ``wait_synced`` in progress on another thread (the manager
+        calls this when it is stopped during ``start()``): ``prepare`` raises ``SourceError``
+        at its next retry pause, or once a request in flight has returned (bounded by the
+        request timeout); ``wait_synced`` returns False now. Later calls of either end at
+        once. Never blocks; idempotent."""
+        with self._prepare_pause:
+            self._prepare_cancelled = True
+            self._prepare_pause.notify_all()
+        self._synced.cancel()
+
+    def _is_prepare_cancelled(self) -> bool:
+        # Called by prepare_configmap with _prepare_pause held.
+        return self._prepare_cancelled
 
     def snapshot(self) -> SourceState:
         with self._lock:
