@@ -44,8 +44,9 @@ def test_nodeconf_exports() -> None:
 
 
 def test_sources_exports() -> None:
-    """``nodeconf.sources`` exports the three sources and the source protocol."""
+    """``nodeconf.sources`` exports the three sources and the source protocols."""
     assert sorted(nodeconf.sources.__all__) == [
+        "Cancellable",
         "FileSource",
         "KEY_DOCUMENT",
         "KEY_NODE",

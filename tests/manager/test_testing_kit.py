@@ -52,6 +52,7 @@ def test_manager_exports() -> None:
         [
             "KEY_DOCUMENT",
             "KEY_NODE",
+            "Cancellable",
             "Change",
             "ConfigListener",
             "ConfigManager",

@@ -24,6 +24,7 @@ from nodeconf.manager.settings import Settings
 from nodeconf.manager.source import (
     KEY_DOCUMENT,
     KEY_NODE,
+    Cancellable,
     Source,
     SourceContext,
     SourceEvent,
@@ -33,6 +34,7 @@ from nodeconf.manager.source import (
 __all__ = [
     "KEY_DOCUMENT",
     "KEY_NODE",
+    "Cancellable",
     "Change",
     "ConfigListener",
     "ConfigManager",

@@ -7,7 +7,8 @@
 
 Each class is imported on first use, so ``import nodeconf.sources`` loads neither watchdog
 nor lightkube. Every source implements ``nodeconf.sources.Source`` (the protocol the manager
-consumes; see ``nodeconf.manager.source`` for its contract).
+consumes; see ``nodeconf.manager.source`` for its contract), and the file and Kubernetes
+sources also ``Cancellable`` (a stop during ``start()`` ends their start-up waits at once).
 
 Thread-safety: see each source's own docstring.
 """
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from nodeconf.manager.source import (
     KEY_DOCUMENT,
     KEY_NODE,
+    Cancellable,
     Source,
     SourceContext,
     SourceEvent,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KEY_DOCUMENT",
     "KEY_NODE",
+    "Cancellable",
     "FileSource",
     "KubernetesSource",
     "Source",
