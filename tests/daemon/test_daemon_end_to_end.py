@@ -78,6 +78,19 @@ def test_sigint_stops_cleanly_too(tmp_path: Path) -> None:
     assert daemon.messages()[-1] == "stopped cleanly"
 
 
+def test_forced_polling_follows_an_edit(tmp_path: Path) -> None:
+    """--force-polling (a network file system, where inotify misses other hosts' changes):
+    the source says once that it polls, and an edit is applied by the next poll."""
+    args = start_args(tmp_path, "--force-polling", "--poll-interval", "0.05")
+    with Daemon(*args) as daemon:
+        daemon.wait_for("polling was asked for (force_polling); polling every 0.05s instead")
+        daemon.wait_for("revision 1 synced to every listener")
+        kubelet_swap(tmp_path / "configmap", SECOND)
+        daemon.wait_for("revision 2 synced to every listener")
+        assert effective(tmp_path)["evictingConfig"]["evictingCPUHighWatermark"] == 70  # type: ignore[index]
+        assert daemon.terminate(signal.SIGTERM) == 0
+
+
 def test_invalid_edit_keeps_the_last_good_config(tmp_path: Path) -> None:
     """An invalid edit is logged with its field path and never written; the next valid edit
     applies."""

@@ -53,6 +53,12 @@ CASES = [
         ["--write-effective", "/nonexistent/dir/out.json"], "does not exist", id="bad-out-dir"
     ),
     pytest.param(["--exec"], "--exec needs a command", id="exec-without-command"),
+    pytest.param(
+        ["--poll-interval", "0"], "--poll-interval must be a positive", id="zero-poll-interval"
+    ),
+    pytest.param(
+        ["--poll-interval", "inf"], "--poll-interval must be a positive", id="inf-poll-interval"
+    ),
     pytest.param(["--exec", "no-such-command-xyz"], "command not found", id="exec-not-found"),
     pytest.param(
         ["--namespace", "x"], "--namespace needs --source kubernetes", id="k8s-flag-with-file"
@@ -113,6 +119,16 @@ def test_a_kubeconfig_that_cannot_be_loaded_is_refused_at_start_up(capsys, tmp_p
         f"nodeconf run: --kubeconfig: cannot load a Kubernetes client configuration from "
         f"{kubeconfig}: while parsing"
     )
+
+
+@pytest.mark.parametrize("flag", [["--force-polling"], ["--poll-interval", "5"]])
+def test_polling_flags_need_the_file_source(capsys, flag: list[str]) -> None:
+    """The polling flags belong to the file source: refused with the Kubernetes source."""
+    code, lines = run(
+        capsys, "--source", "kubernetes", "--namespace", "ns", "--node-name", "n", *flag
+    )
+    assert code == 2
+    assert lines == ["nodeconf run: --poll-interval and --force-polling need --source file"]
 
 
 def test_kubernetes_is_the_default_inside_a_pod(capsys, monkeypatch) -> None:

@@ -67,6 +67,7 @@ DEFAULT_CONFIGMAP = "volcano-agent-configuration"
 DEFAULT_KEY = "colocation-config"
 DEFAULT_EXEC_TIMEOUT_SECONDS = 30.0
 DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 20.0
+DEFAULT_POLL_INTERVAL_SECONDS = 1.0
 #: Bound on start-up (prepare, first complete state, first listener calls). Preparing the
 #: ConfigMap alone may retry for a minute (spec section 3).
 STARTUP_TIMEOUT_SECONDS = 120.0
@@ -109,6 +110,19 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         dest="prepare",
         action="store_false",
         help="do not create or backfill the ConfigMap at start-up",
+    )
+    src.add_argument(
+        "--poll-interval",
+        type=float,
+        metavar="SECONDS",
+        help="--source file: how often to re-read the files where inotify cannot be used "
+        f"(default: {DEFAULT_POLL_INTERVAL_SECONDS:g})",
+    )
+    src.add_argument(
+        "--force-polling",
+        action="store_true",
+        help="--source file: poll even where inotify works (network file systems, where "
+        "inotify misses changes made on other hosts)",
     )
     labels = parser.add_argument_group("node labels (--source file)")
     labels.add_argument("--node-labels", metavar="K=V,...", help="the node's labels")
@@ -169,6 +183,8 @@ class DaemonOptions:
     prepare: bool
     node_labels: Mapping[str, str]
     labels_file: str | None
+    poll_interval_seconds: float
+    force_polling: bool
     write_effective: str | None
     exec_argv: tuple[str, ...]
     exec_timeout_seconds: float
@@ -203,9 +219,13 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
                 f"nodeconf run: --write-effective {args.write_effective}: "
                 f"directory {directory} does not exist"
             )
+    poll_interval = (
+        DEFAULT_POLL_INTERVAL_SECONDS if args.poll_interval is None else args.poll_interval
+    )
     for flag, value in (
         ("--exec-timeout", args.exec_timeout),
         ("--shutdown-timeout", args.shutdown_timeout),
+        ("--poll-interval", poll_interval),
     ):
         if not 0 < value < float("inf"):
             raise UsageError(f"nodeconf run: {flag} must be a positive number of seconds")
@@ -225,6 +245,8 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         prepare=args.prepare,
         node_labels=labels,
         labels_file=args.labels_file,
+        poll_interval_seconds=poll_interval,
+        force_polling=args.force_polling,
         write_effective=args.write_effective,
         exec_argv=_exec_argv(args.exec_argv),
         exec_timeout_seconds=args.exec_timeout,
@@ -270,6 +292,8 @@ def _check_kubernetes_source(
             "nodeconf run: --node-labels and --labels-file need --source file "
             "(the kubernetes source reads the Node's labels)"
         )
+    if args.poll_interval is not None or args.force_polling:
+        raise UsageError("nodeconf run: --poll-interval and --force-polling need --source file")
     if args.kubeconfig is not None:
         if not os.path.isfile(args.kubeconfig):
             raise UsageError(f"nodeconf run: --kubeconfig {args.kubeconfig}: no such file")
@@ -437,6 +461,8 @@ class Daemon:
                     key=opts.key,
                     node_labels=opts.node_labels or None,
                     labels_file=opts.labels_file,
+                    poll_interval_seconds=opts.poll_interval_seconds,
+                    force_polling=opts.force_polling,
                 )
             except ValueError as exc:
                 raise UsageError(f"nodeconf run: {exc}") from exc
