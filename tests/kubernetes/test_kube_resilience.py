@@ -9,6 +9,7 @@ log of the in-process server says exactly which requests were made, so "no hot l
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +72,9 @@ def make(api: KubeAPIServer, kubeconfig: str) -> Iterator[object]:
     started: list[KubernetesSource] = []
 
     def _make(
-        clock: FakeClock | None = None, settings: KubernetesSettings | None = None
+        clock: FakeClock | None = None,
+        settings: KubernetesSettings | None = None,
+        context: RecordingContext | None = None,
     ) -> Running:
         src = KubernetesSource(
             namespace=NAMESPACE,
@@ -82,7 +85,7 @@ def make(api: KubeAPIServer, kubeconfig: str) -> Iterator[object]:
             settings=settings or fast_settings(),
         )
         started.append(src)
-        context = RecordingContext()
+        context = context or RecordingContext()
         before = api.watcher_count()
         src.start(context)
         assert src.wait_synced(WAIT)
@@ -389,22 +392,69 @@ def test_a_long_healthy_watch_resets_the_delays(
     clock.advance(GROWING.max_delay_seconds)
 
 
-def test_health_reports_a_watch_that_keeps_failing(
+def node_steps(api: KubeAPIServer, run: Running) -> None:
+    """Make the node's quiet watch take a step now: a bookmark past a fresh version."""
+    api.create(configmap("{}", name=f"unrelated-{api.resource_version}"))
+    api.send_bookmark()
+    assert run.source.wait_for_version(api.resource_version, kind="node", timeout=WAIT)
+
+
+def test_a_watch_that_keeps_failing_is_no_liveness_problem(
     api: KubeAPIServer, make: object, clock: FakeClock
 ) -> None:
-    """health_problems() is empty while following, and names a watch failing 5 times in a
-    row with its last error."""
+    """An API server answering 503 for a long time: the loop keeps failing and waiting, which
+    is progress. health_problems() (the liveness check) stays empty, since a restart would
+    cure nothing, while watch_stats() shows the failures and their last error."""
     run = make(clock)  # type: ignore[operator]
     assert run.source.health_problems() == []
     api.inject(Fault(watch=True, path_contains=CM_PATH, status=503, times=None))
     api.close_watches("configmaps")
-    for n in range(5):  # the early end, then 503s
+    for n in range(8):  # the early end, then 503s, each followed by a backoff wait
         if n:
             assert api.wait_for_requests(lambda r: is_cm_watch(r) and r.status == 503, n, WAIT)
         assert clock.wait_for_waiters(1, WAIT)
-        clock.advance(1.0)
-    assert api.wait_for_requests(lambda r: is_cm_watch(r) and r.status == 503, 5, WAIT)
-    assert clock.wait_for_waiters(1, WAIT)
-    (problem,) = run.source.health_problems()
-    assert "failed 6 times in a row" in problem
-    assert "503" in problem
+        clock.advance(50.0)  # 400 s in all, far past stuck_after_seconds (60 here)
+        node_steps(api, run)
+        assert run.source.health_problems() == []
+    stats = run.cm_stats()
+    assert stats.consecutive_failures >= 8
+    assert "503" in stats.last_error
+
+
+class GatedContext(RecordingContext):
+    """A context whose ``notify`` blocks until ``gate`` is set (``entered`` says it did)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def notify(self, key: str) -> None:
+        self.entered.set()
+        assert self.gate.wait(WAIT)
+        super().notify(key)
+
+
+def test_a_stuck_watch_is_a_liveness_problem(
+    api: KubeAPIServer, make: object, clock: FakeClock
+) -> None:
+    """A loop blocked beyond every bound it has (here: in its handler, as in a deadlock) is
+    reported as stuck once stuck_after_seconds pass on the clock, with how long; the node's
+    loop, which takes a step meanwhile, is not."""
+    context = GatedContext()
+    settings = fast_settings(watch_idle_timeout_seconds=30.0)
+    run = make(clock, settings, context)  # type: ignore[operator]
+    assert settings.stuck_after_seconds == 60.0
+    try:
+        put_document(api, DOC_B)
+        assert context.entered.wait(WAIT)  # the event was counted (a step), then it blocked
+        clock.advance(59.0)
+        node_steps(api, run)
+        assert run.source.health_problems() == []
+        clock.advance(2.0)
+        node_steps(api, run)
+        (problem,) = run.source.health_problems()
+    finally:
+        context.gate.set()
+    assert problem.startswith("watch of configmaps ")
+    assert "is stuck: no progress for 61s" in problem

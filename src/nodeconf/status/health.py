@@ -2,9 +2,10 @@
 
 * **healthy** (``/healthz``): the manager is starting or running (its worker is alive), and
   every extra check (the source's own, when it has one) reports no problem. A source may offer
-  ``health_problems() -> Sequence[str]`` (for example "configmap watch silent for 95 s"); the
-  daemon passes it here. A stuck watch is the source's to detect, since only it knows its
-  connections.
+  ``health_problems() -> Sequence[str]`` (for example "watch of configmaps ... is stuck: no
+  progress for 301s"); the daemon passes it here. A stuck watch is the source's to detect,
+  since only it knows its connections. Only what a restart would cure belongs here (this is
+  the liveness check): an unreachable API server does not.
 * **ready** (``/readyz``): the manager is running, a valid config exists (a last-known-good
   revision), and every listener holds a valid config (has applied some revision). A later
   invalid document does not make a ready daemon unready: the last-known-good stays in force.

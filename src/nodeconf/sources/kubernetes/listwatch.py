@@ -23,6 +23,14 @@ exist) and its resourceVersion ("RV"), and turns what the API server says into c
 The read watchdog is the connection's read timeout (``watch_idle_timeout_seconds``): a watch
 that delivers nothing at all, not even a bookmark, for that long fails and is reopened.
 
+Progress: every step of the loop (a LIST answered, a WATCH opened, an event or bookmark, a
+failure, the end of a backoff wait) records the clock's time. Every blocking step is bounded
+(a request by ``request_timeout_seconds``, a watch read by the watchdog, a wait by the
+backoff wait's own length), so a loop whose last progress is older than
+``KubernetesSettings.stuck_after_seconds`` (twice the longer of the first two) is stuck
+(``stalled_seconds``), not merely failing: a server that cannot be reached makes the loop
+fail and wait over and over, which is progress.
+
 Threads: ``start`` starts one thread (named by the caller, e.g. ``nodeconf-watch-node``) that
 runs the loop and calls the handler; nothing else calls the handler. ``stop`` may be called
 from any thread: it sets the stop flag, interrupts the loop's client (shutting down its
@@ -184,6 +192,8 @@ class ListWatch:
         self._last_error = ""
         self._published_rv = ""  # the resourceVersion as of the last counted step
         self._processed_rv = 0  # every change up to this version reached the handler
+        # The clock's time at the loop's last step (or the end of the wait in progress).
+        self._last_progress = clock.now()
 
     @property
     def target(self) -> WatchTarget:
@@ -210,6 +220,12 @@ class ListWatch:
             return True
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    def stalled_seconds(self) -> float:
+        """Clock seconds since the loop's last step, or since the end of the backoff wait in
+        progress (negative during the wait; see the module docstring)."""
+        with self._cond:
+            return self._clock.now() - self._last_progress
 
     def stats(self) -> WatchStats:
         with self._cond:
@@ -247,6 +263,7 @@ class ListWatch:
         with self._cond:
             self._counts[counter] += 1
             self._published_rv = self._rv
+            self._last_progress = self._clock.now()
 
     def _run(self) -> None:
         try:
@@ -313,6 +330,7 @@ class ListWatch:
     def _fail(self, exc: BaseException, *, retry_after_seconds: float | None = None) -> float:
         delay = self._backoff.failure(self._clock.now(), retry_after_seconds=retry_after_seconds)
         with self._cond:
+            self._last_progress = self._clock.now()
             self._delays.append(delay)
             self._counts["failures"] += 1
             self._counts["consecutive_failures"] = self._backoff.failures
@@ -324,11 +342,15 @@ class ListWatch:
         """Wait ``delay`` seconds on the clock, or until ``stop``."""
         with self._cond:
             deadline = self._clock.now() + delay
+            # A wait is planned progress, however long (a Retry-After is not capped): count
+            # from its end.
+            self._last_progress = deadline
             while not self._stopping:
                 if not self._clock.wait_until(self._cond, deadline):
                     break
             if self._stopping:
                 raise _Stopped
+            self._last_progress = self._clock.now()
 
     def _relist(self) -> None:
         t = self._target

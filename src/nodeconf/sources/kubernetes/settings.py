@@ -27,10 +27,11 @@ class KubernetesSettings:
     * ``backoff``: reconnect delays after a failure (see ``BackoffSettings``).
     * ``prepare_retry_interval_seconds`` / ``prepare_timeout_seconds``: prepare retries a
       failed request every interval until the timeout (Volcano: 200 ms, one minute).
-    * ``unhealthy_after_failures``: ``KubernetesSource.health_problems`` reports a watch that
-      failed this many times in a row (the daemon's readiness check).
     * ``jitter_seed``: seed of the random generator behind the jitter and the watch lengths;
       ``None`` (default) seeds from the OS. Tests pin it to replay the delays.
+
+    ``stuck_after_seconds`` (derived): a list-watch loop that made no progress for this long
+    is stuck (``KubernetesSource.health_problems``).
 
     Thread-safety: immutable.
     """
@@ -42,8 +43,13 @@ class KubernetesSettings:
     backoff: BackoffSettings = field(default_factory=BackoffSettings)
     prepare_retry_interval_seconds: float = 0.2
     prepare_timeout_seconds: float = 60.0
-    unhealthy_after_failures: int = 5
     jitter_seed: int | None = None
+
+    @property
+    def stuck_after_seconds(self) -> float:
+        """Twice the longest a healthy loop can go without a step: a request's timeout or a
+        quiet watch's read watchdog (a backoff wait counts from its own end)."""
+        return 2 * max(self.request_timeout_seconds, self.watch_idle_timeout_seconds)
 
     def __post_init__(self) -> None:
         if not self.request_timeout_seconds > 0:

@@ -317,28 +317,32 @@ class KubernetesSource:
     # -- extras ----------------------------------------------------------------------------
 
     def health_problems(self) -> list[str]:
-        """What keeps this source from following the cluster right now (empty: healthy).
+        """What a restart of this process would cure (empty: healthy): the liveness check.
 
-        Not synced yet; a loop thread that died; a watch that failed
-        ``unhealthy_after_failures`` times in a row (with its last error).
+        The source stopped; a list-watch loop whose thread died; a loop that is stuck (no
+        progress for ``settings.stuck_after_seconds``: alive, but blocked beyond every timeout
+        it has). Deliberately *not* a problem: an API server that cannot be reached, or
+        answers errors, however long. The loop keeps retrying with backoff and resumes from
+        its resourceVersion once the server is back; a restart would only drop that, and have
+        every node relist at once when the server returns. That state shows in the log
+        (``watch of ... restarts``), in ``watch_stats()`` and in the watch-restart metric.
         """
         with self._lock:
             life = self._life
             loops = self._loops
-        if life is not _Life.RUNNING:
-            return [f"Kubernetes source is {life.value}"]
+        if life is _Life.STOPPED:
+            return ["Kubernetes source is stopped"]
         problems = []
-        if not self._synced.is_set():
-            problems.append(f"not synced yet with {self._origin} and Node {self.node_name}")
+        stuck_after = self._settings.stuck_after_seconds
         for loop in loops:
             if loop.thread.ident is not None and not loop.thread.is_alive():
                 problems.append(f"watch of {loop.target} has stopped")
                 continue
-            stats = loop.stats()
-            if stats.consecutive_failures >= self._settings.unhealthy_after_failures:
+            stalled = loop.stalled_seconds()
+            if stalled > stuck_after:
                 problems.append(
-                    f"watch of {loop.target} failed {stats.consecutive_failures} times in a "
-                    f"row: {stats.last_error}"
+                    f"watch of {loop.target} is stuck: no progress for {stalled:.0f}s "
+                    f"(last error: {loop.stats().last_error or 'none'})"
                 )
         return problems
 
