@@ -10,7 +10,8 @@
 * ``inotify_watched_inodes()``: the inode of every directory this process's inotify instances
   watch in full, as the kernel sees them (``/proc/self/fdinfo``): no book-keeping of ours
   involved; ``inotify_watched_inodes(guards=True)``: those watched for their own removal or
-  renaming only (no entry events in their mask).
+  renaming only (no entry events in their mask); ``within=dir`` counts only ``dir`` and the
+  directories below it.
 * ``OutcomeRecorder``: an outcome sink for a real ``ConfigManager`` that records outcomes.
 * ``RecordingContext``: a thread-safe ``SourceContext`` that records every ``notify`` with the
   source's snapshot at that moment, and every ``report``; ``wait_for`` blocks on a condition
@@ -116,10 +117,16 @@ def inode(path: str | os.PathLike[str]) -> int:
     return os.stat(path).st_ino
 
 
-def inotify_watched_inodes(*, guards: bool = False) -> list[int]:
+def inotify_watched_inodes(
+    *, guards: bool = False, within: str | os.PathLike[str] | None = None
+) -> list[int]:
     """The inode of every watch of every inotify instance of this process, sorted, with
     repeats (one entry per watch descriptor), read from ``/proc/self/fdinfo``: the full
-    watches (their mask has ``IN_CREATE``), or with ``guards=True`` the others."""
+    watches (their mask has ``IN_CREATE``), or with ``guards=True`` the others. With
+    ``within``, only the watches of that directory and the directories below it count, so
+    that an instance that another part of the process has open (another test's, still being
+    closed) cannot change the answer."""
+    mine = None if within is None else _directory_inodes(within)
     inodes: list[int] = []
     for fd in os.listdir("/proc/self/fd"):
         try:
@@ -133,9 +140,17 @@ def inotify_watched_inodes(*, guards: bool = False) -> list[int]:
             if line.startswith("inotify wd:"):
                 fields = dict(f.split(":", 1) for f in line.split()[1:] if ":" in f)
                 full = bool(int(fields["mask"], 16) & IN_CREATE)
-                if full != guards:
-                    inodes.append(int(fields["ino"], 16))
+                ino = int(fields["ino"], 16)
+                if full != guards and (mine is None or ino in mine):
+                    inodes.append(ino)
     return sorted(inodes)
+
+
+def _directory_inodes(top: str | os.PathLike[str]) -> set[int]:
+    found = {os.stat(top).st_ino}
+    for parent, dirs, _files in os.walk(top):
+        found.update(os.stat(os.path.join(parent, d)).st_ino for d in dirs)
+    return found
 
 
 @dataclass(frozen=True)

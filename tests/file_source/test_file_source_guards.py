@@ -88,7 +88,7 @@ def test_a_guard_reports_only_its_own_renaming(
     assert synced.added == {str(leaf)}
     assert not synced.missed
     assert watcher.guarded() == {str(mid), str(top)}
-    assert inotify_watched_inodes(guards=True) == sorted([inode(top), inode(mid)])
+    assert inotify_watched_inodes(guards=True, within=tmp_path) == sorted([inode(top), inode(mid)])
     busy(top)
     busy(mid)
     (leaf / "sentinel").write_text("s")
@@ -113,12 +113,12 @@ def test_a_guarded_directory_wanted_in_full_gets_entry_events_and_back(
     watcher.sync({str(top): ident(top)})  # now wanted in full
     assert watcher.watched() == {str(top)}
     assert watcher.guarded() == set()
-    assert inotify_watched_inodes() == [inode(top)]
+    assert inotify_watched_inodes(within=tmp_path) == [inode(top)]
     (top / "created").write_text("x")
     assert notices.wait_for(about(top / "created"))
 
     watcher.sync({str(leaf): ident(leaf)}, {str(top): ident(top)})  # a guard again
-    assert inotify_watched_inodes(guards=True) == [inode(top)]
+    assert inotify_watched_inodes(guards=True, within=tmp_path) == [inode(top)]
     notices.take()
     busy(top)
     (leaf / "sentinel").write_text("s")
@@ -139,8 +139,8 @@ def test_a_guard_on_a_directory_watched_in_full_under_another_name_adds_nothing(
     synced = watcher.sync({str(link): ident(link)}, {str(top): ident(top)})
     assert not synced.missed
     assert watcher.guarded() == set()
-    assert inotify_watched_inodes() == [inode(top)]
-    assert inotify_watched_inodes(guards=True) == []
+    assert inotify_watched_inodes(within=tmp_path) == [inode(top)]
+    assert inotify_watched_inodes(guards=True, within=tmp_path) == []
     (top / "created").write_text("x")
     assert notices.wait_for(about(link / "created"))
     os.rename(top, tmp_path / "moved")
