@@ -57,6 +57,10 @@ def test_edit_is_applied_observed_and_the_daemon_stops_cleanly(tmp_path: Path) -
         status, body = get(address, "/status")
         assert status == 200
         assert json.loads(body)["revision"] == 2
+        source = json.loads(body)["source"]
+        assert (source["kind"], source["mode"], source["synced"]) == ("file", "inotify", True)
+        assert source["path"] == str(tmp_path / "configmap")
+        assert source["errors"] == {}
         assert get(address, "/readyz") == (200, "ready\n")
         assert get(address, "/healthz") == (200, "ok\n")
         metrics = get(address, "/metrics")[1]

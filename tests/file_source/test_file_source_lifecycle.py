@@ -132,3 +132,23 @@ def test_cancel_releases_a_wait_for_an_unreadable_document(
     assert not waiter.is_alive()
     assert results == [False]
     assert source.wait_synced(None) is False
+
+
+def test_status_json_says_how_it_follows_and_what_is_wrong(
+    tmp_path: Path, start_source: StartSource
+) -> None:
+    """status_json() (the daemon's /status "source"): paths, mode, synced, and the last
+    problem with each file until it is fixed."""
+    (tmp_path / KEY).mkdir()
+    source, context = start_source(tmp_path)
+    assert context.wait_event("source-error")
+    said = source.status_json()
+    assert (said["kind"], said["mode"], said["synced"]) == ("file", "inotify", False)
+    assert said["path"] == str(tmp_path)
+    assert said["key"] == KEY
+    assert said["errors"] == {"document": f"{tmp_path / KEY}: is a directory"}
+    (tmp_path / KEY).rmdir()
+    rename_over(tmp_path / KEY, json_doc(70))
+    assert context.wait_notified("configmap")
+    assert source.status_json()["errors"] == {}
+    assert source.status_json()["synced"] is True

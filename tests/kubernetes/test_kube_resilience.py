@@ -419,6 +419,12 @@ def test_a_watch_that_keeps_failing_is_no_liveness_problem(
     stats = run.cm_stats()
     assert stats.consecutive_failures >= 8
     assert "503" in stats.last_error
+    said = run.source.status_json()  # what /status shows instead
+    assert said["kind"] == "kubernetes"
+    assert said["synced"] is True
+    assert said["watches"]["configmap"]["consecutive_failures"] >= 8
+    assert "503" in said["watches"]["configmap"]["last_error"]
+    assert said["watches"]["node"]["consecutive_failures"] == 0
 
 
 class GatedContext(RecordingContext):

@@ -112,6 +112,19 @@ def test_status_serves_the_manager_status_as_json(manager, server) -> None:
     assert data["listeners"][0]["applied_revision"] == 1
 
 
+def test_status_carries_what_the_source_says_about_itself(manager, registry) -> None:
+    """With source_status, /status gains a "source" member, asked afresh on every request."""
+    manager.start(10)
+    said = iter([{"kind": "test", "n": 1}, {"kind": "test", "n": 2}])
+    server = StatusServer(("127.0.0.1", 0), manager, registry, source_status=lambda: next(said))
+    with server:
+        first = json.loads(get(server, "/status")[2])
+        second = json.loads(get(server, "/status")[2])
+    assert first["source"] == {"kind": "test", "n": 1}
+    assert second["source"] == {"kind": "test", "n": 2}
+    assert first["revision"] == 1
+
+
 def test_unknown_path_is_404(server) -> None:
     """Only the four pages exist."""
     assert get(server, "/nope")[0] == 404

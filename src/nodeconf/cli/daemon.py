@@ -493,7 +493,14 @@ def _status_server(
     """Start the status server; log its address. ``None`` (logged) when it cannot listen."""
     from nodeconf.status.server import StatusServer  # noqa: PLC0415 - http.server, prometheus
 
-    server = StatusServer(addr, manager, registry, checks=[_source_check(source)])
+    source_status = getattr(source, "status_json", None)
+    server = StatusServer(
+        addr,
+        manager,
+        registry,
+        checks=[_source_check(source)],
+        source_status=source_status if callable(source_status) else None,
+    )
     try:
         server.start()
     except OSError as exc:

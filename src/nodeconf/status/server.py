@@ -7,7 +7,10 @@ Built on the standard library's ``ThreadingHTTPServer`` so the daemon needs no w
   ``nodeconf.status.health``).
 * ``/readyz`` - 200 once a valid config exists and every listener holds one; 503 before.
 * ``/metrics`` - Prometheus text exposition of ``registry`` (``generate_latest``).
-* ``/status`` - ``manager.status().to_json()`` as JSON.
+* ``/status`` - ``manager.status().to_json()`` as JSON, plus ``"source"``: what the source
+  says about itself (``source_status``, when given: for example each watch's failures and
+  last error), so the state of a source that is failing but alive is visible somewhere
+  other than the log, without failing ``/healthz``.
 
 Any other path is 404; any other method than GET/HEAD is 501 (the standard library's answer).
 Every request reads a fresh ``manager.status()`` snapshot: nothing is cached, nothing polls.
@@ -40,7 +43,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from nodeconf.status.health import HealthCheck, health_problems, is_ready
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from prometheus_client import CollectorRegistry
 
@@ -107,7 +110,8 @@ class StatusServer:
     ``addr`` is ``(host, port)``; port 0 picks a free port (read it from ``address`` after
     ``start``). ``registry`` is the Prometheus registry to expose (usually
     ``MetricsSink.registry``). ``checks`` are extra health checks (the source's
-    ``health_problems``), run on every ``/healthz`` request.
+    ``health_problems``), run on every ``/healthz`` request; ``source_status`` returns the
+    ``"source"`` member of ``/status`` (JSON-serialisable), run on every ``/status`` request.
 
     Thread-safety: ``start``/``stop`` from one controlling thread; pages are rendered on request
     threads and only read thread-safe state (``manager.status()``, the registry).
@@ -120,11 +124,13 @@ class StatusServer:
         registry: CollectorRegistry,
         *,
         checks: Sequence[HealthCheck] = (),
+        source_status: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._addr = addr
         self._manager = manager
         self._registry = registry
         self._checks = tuple(checks)
+        self._source_status = source_status
         # All three written by start()/stop() on the controlling thread only; the accept thread
         # reads _server and the read end of _wake, which stay open until it has been joined.
         self._server: _Server | None = None
@@ -190,7 +196,10 @@ class StatusServer:
             return HTTPStatus.NOT_FOUND, _TEXT, _NOT_FOUND
         status = self._manager.status()
         if path == "/status":
-            body = json.dumps(status.to_json(), indent=2, sort_keys=True, default=str) + "\n"
+            data = status.to_json()
+            if self._source_status is not None:
+                data["source"] = self._source_status()
+            body = json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
             return HTTPStatus.OK, "application/json", body.encode()
         if path == "/readyz":
             if is_ready(status):

@@ -16,6 +16,8 @@ Fields and their guards:
   it when the lock could not be had within its timeout (see ``stop``).
 * ``_state`` - an immutable ``SourceState`` replaced whole under ``_work_lock``; ``snapshot``
   reads the reference without a lock (one atomic load), so the manager never waits on a read.
+  ``_errors_view`` likewise: a read-only copy of ``_errors``, replaced whole under
+  ``_work_lock`` whenever ``_errors`` changes, read lock-free by ``status_json``.
 * ``_doc_location``/``_labels_location`` - immutable ``Location``s (where each file is, as
   the symlinks point) replaced whole under ``_work_lock`` by ``_arm_locked``, always *before*
   the watches they describe are added; ``_on_notice`` reads them without the lock (one
@@ -222,6 +224,8 @@ class FileSource:
         self._labels_known = self._labels_file is None  # guarded by _work_lock
         self._labels_present = False  # guarded by _work_lock
         self._errors: dict[str, str] = {}  # guarded by _work_lock: last error per file
+        # A copy of _errors, replaced whole under _work_lock, read lock-free by status_json.
+        self._errors_view: Mapping[str, str] = MappingProxyType({})
         self._fallback_reported = False  # guarded by _work_lock
         # Replaced whole under _work_lock, read lock-free by _on_notice (module docstring).
         self._doc_location: Location = NOWHERE
@@ -333,6 +337,21 @@ class FileSource:
     def mode(self) -> Mode | None:
         """``"inotify"``, ``"polling"`` (the fallback), or ``None`` before ``start``."""
         return self._mode
+
+    def status_json(self) -> dict[str, object]:
+        """What this source says about itself, for ``/status`` (JSON-serialisable): the
+        paths it follows, how (``inotify`` or ``polling``), whether it is synced, and the
+        last problem with each file (an empty mapping when there is none)."""
+        errors = dict(self._errors_view)  # never waits behind a slow read
+        return {
+            "kind": "file",
+            "path": self._document.root,
+            "key": self._document.key,
+            "labels_file": self._labels_file.root if self._labels_file else None,
+            "mode": self._mode,
+            "synced": self._synced.is_set(),
+            "errors": errors,
+        }
 
     def alive(self) -> bool:
         """True while running and the thread that follows the files is alive (for health)."""
@@ -468,7 +487,7 @@ class FileSource:
         except UnreadableFile as exc:
             self._error_locked("document", str(exc))
             return
-        self._errors.pop("document", None)
+        self._clear_error_locked("document")
         self._doc_seen = True
         state = self._state
         if data is None:
@@ -505,7 +524,7 @@ class FileSource:
         except (UnreadableFile, DocumentError) as exc:
             self._error_locked("labels", str(exc))
             return
-        self._errors.pop("labels", None)
+        self._clear_error_locked("labels")
         self._labels_known = True
         if file_labels is None:
             if self._labels_present:
@@ -545,11 +564,16 @@ class FileSource:
         if self._context is not None and not self._closed:
             self._context.report(event)
 
+    def _clear_error_locked(self, which: str) -> None:
+        if self._errors.pop(which, None) is not None:
+            self._errors_view = MappingProxyType(dict(self._errors))
+
     def _error_locked(self, which: str, message: str) -> None:
         """Report a problem with one file once (until it changes or the file is fine again)."""
         if self._errors.get(which) == message:
             return
         self._errors[which] = message
+        self._errors_view = MappingProxyType(dict(self._errors))
         _log.warning("file source: %s", message)
         self._report_locked(SourceEvent("source-error", message))
 

@@ -346,6 +346,38 @@ class KubernetesSource:
                 )
         return problems
 
+    def status_json(self) -> dict[str, Any]:
+        """What this source says about itself, for ``/status`` (JSON-serialisable): where it
+        reads, whether it is synced, and each watch's counters, last error and how long
+        since its last step. A watch failing over and over shows here (and in the log), not
+        in ``health_problems``."""
+        watches: dict[str, Any] = {}
+        with self._lock:
+            loops = self._loops
+        for loop in loops:
+            name = "configmap" if loop.target.kind == KIND_CONFIGMAPS else "node"
+            stats = loop.stats()
+            watches[name] = {
+                "lists": stats.lists,
+                "watches": stats.watches,
+                "events": stats.events,
+                "bookmarks": stats.bookmarks,
+                "expired": stats.expired,
+                "failures": stats.failures,
+                "consecutive_failures": stats.consecutive_failures,
+                "last_error": stats.last_error,
+                "resource_version": stats.resource_version,
+                "seconds_since_progress": round(max(0.0, loop.stalled_seconds()), 3),
+            }
+        return {
+            "kind": "kubernetes",
+            "configmap": f"{self.namespace}/{self.configmap}",
+            "key": self.key,
+            "node": self.node_name,
+            "synced": self._synced.is_set(),
+            "watches": watches,
+        }
+
     def watch_stats(self) -> dict[str, WatchStats]:
         """Counters of both loops, keyed ``configmap`` and ``node`` (empty before start)."""
         with self._lock:
