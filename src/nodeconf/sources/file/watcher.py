@@ -22,7 +22,13 @@ What the kernel reports (mask ``WATCH_MASK``, non-recursive watches on directori
 * the directory itself removed or renamed: ``IN_DELETE_SELF``/``IN_MOVE_SELF`` (then
   ``IN_IGNORED``) on its own watch; the watch is dropped and the owner re-syncs (it then
   watches the nearest existing ancestor, where the directory's re-creation is an
-  ``IN_CREATE|IN_ISDIR`` or ``IN_MOVED_TO``).
+  ``IN_CREATE|IN_ISDIR`` or ``IN_MOVED_TO``);
+* a *guard* (a directory above the followed ones, watched with ``GUARD_MASK``) reports only
+  its own ``IN_DELETE_SELF``/``IN_MOVE_SELF``, handled the same way: a directory renamed
+  two levels above the document is otherwise invisible (the watches below follow their
+  inodes into the moved tree). Guards never share a watch descriptor with full watches: a
+  guard on a directory already watched in full adds nothing, a full watch replaces a guard,
+  and a guard is added with ``IN_MASK_ADD`` so that, in a race, it can only widen a mask.
 
 Reading never produces events (``IN_OPEN``, ``IN_ACCESS`` and ``IN_CLOSE_NOWRITE`` are not in
 the mask), so idle means no wake-up at all: the reader thread blocks in ``poll()`` without a
@@ -34,8 +40,9 @@ Threads and locks:
   for every event, outside watchdog's own lock, so ``on_notice`` may call ``sync``;
 * ``sync``, ``close`` and ``join`` may be called from any thread, including from inside
   ``on_notice``; ``close`` never waits and is safe from the reader thread;
-* ``_lock`` guards ``_wd_of_path``, ``_paths_of_wd`` and ``_closed``. It is never held while
-  ``on_notice`` runs; watchdog's lock is taken inside it (order: ``_lock`` -> watchdog's).
+* ``_lock`` guards ``_wd_of_path``, ``_paths_of_wd``, ``_guard_paths`` and ``_closed``. It
+  is never held while ``on_notice`` runs; watchdog's lock is taken inside it (order:
+  ``_lock`` -> watchdog's).
 
 Thread-safety: every public method is safe from any thread.
 """
@@ -170,9 +177,10 @@ class _Callbacks:
 class DirectoryWatcher:
     """Non-recursive inotify watches on a set of directories; see the module docstring.
 
-    ``start()`` opens the inotify instance and starts its reader thread; ``sync(wanted)``
-    makes the watched set equal ``wanted`` (path -> identity; several paths naming one
-    directory share one watch); ``on_notice`` receives one
+    ``start()`` opens the inotify instance and starts its reader thread; ``sync(wanted,
+    guards)`` makes the watched set equal ``wanted`` (path -> identity; several paths naming
+    one directory share one watch) and the guarded set equal ``guards``; ``on_notice``
+    receives one
     ``Notice`` per event on the reader thread and must not raise (exceptions are logged).
 
     Thread-safety: every public method is safe from any thread; ``on_notice`` runs on the
