@@ -6,7 +6,8 @@ out its timeout (``cancel``). ``threading.Event`` has no way to release a waiter
 setting the flag, which would claim a state that is not there.
 
 Thread-safety: every method is safe from any thread; ``_cond`` guards ``_set`` and
-``_cancelled`` (both only ever go from False to True).
+``_cancelled``, which only ever go from False to True; ``is_set`` and ``cancelled`` read them
+without it (one load of a flag that can only have turned True since).
 """
 
 from __future__ import annotations

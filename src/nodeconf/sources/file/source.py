@@ -182,9 +182,10 @@ class FileSource:
 
     Raises ``ValueError`` for a bad ``key``, ``poll_interval_seconds`` or label.
 
-    Thread-safety: ``snapshot``, ``wait_synced``, ``mode`` and ``alive`` are safe from any
-    thread at any time (``snapshot`` never blocks); ``prepare``, ``start`` and ``stop`` are for
-    the owner (the manager), ``stop`` being idempotent and safe from any thread. ``stop``
+    Thread-safety: ``snapshot``, ``wait_synced``, ``mode``, ``alive``, ``status_json`` and
+    ``cancel`` are safe from any thread at any time (none of them waits for a look at the
+    files); ``prepare``, ``start`` and ``stop`` are for the owner (the manager), ``stop`` being
+    idempotent and safe from any thread. ``stop``
     must not be called while holding a lock that the context's ``notify``/``report`` take.
     """
 

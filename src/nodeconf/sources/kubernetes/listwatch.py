@@ -41,7 +41,8 @@ Invariants: the handler sees changes in resourceVersion order, one object at a t
 ``previous`` equal to what the previous call left in the cache; ``on_listed`` follows every
 successful LIST, after the changes that LIST revealed.
 
-Thread-safety: see above; ``_cond`` guards ``_stopping`` and the statistics.
+Thread-safety: see above; ``_cond`` guards ``_stopping``, the statistics and the time of the
+last step (``stats`` and ``stalled_seconds`` may be called from any thread).
 """
 
 from __future__ import annotations
@@ -192,7 +193,8 @@ class ListWatch:
         self._last_error = ""
         self._published_rv = ""  # the resourceVersion as of the last counted step
         self._processed_rv = 0  # every change up to this version reached the handler
-        # The clock's time at the loop's last step (or the end of the wait in progress).
+        # Guarded by _cond: the clock's time at the loop's last step (or the end of the wait in
+        # progress). Written by the loop thread, read by stalled_seconds (any thread).
         self._last_progress = clock.now()
 
     @property

@@ -28,7 +28,11 @@ Two list-watch loops (``listwatch``), one per object, each on its own thread:
 ``prepare=False``).
 
 Threads and locks: the two loop threads call the handler methods; the manager calls
-``prepare``/``start``/``stop`` (one at a time) and ``snapshot``/``wait_synced`` from any thread.
+``prepare``/``start``/``stop`` (one at a time) and ``snapshot``/``wait_synced`` from any thread;
+``cancel`` comes from the thread that stops the manager, while ``prepare`` or ``wait_synced``
+may be running on another; ``health_problems``, ``status_json`` and ``watch_stats`` are read by
+the status server's request threads. ``_prepare_pause`` guards ``_prepare_cancelled``; ``_synced``
+is a ``Latch`` with its own lock.
 ``_lock`` guards the raw state and the lifecycle; ``_emit_lock`` is held while calling the
 context (``notify``/``report``) and by ``stop`` while it closes the gate, so once ``stop`` has
 returned no call to the context is in flight or will ever be made, even from a loop thread
