@@ -1,7 +1,7 @@
 """Instructions per change (issue 10): counted by callgrind, which machine load barely moves.
 
 Timed ratios on a shared 2-core machine move from 0.9x to 3.3x between rounds; the number of
-instructions a change costs does not. Each variant runs in a child Python process under
+instructions a change costs hardly moves. Each variant runs in a child Python process under
 ``valgrind --tool=callgrind`` and is driven through N changes, each waiting (on a condition,
 no sleeps) until the listener has been called with it:
 
