@@ -95,14 +95,16 @@ def _listener(arrivals: _Arrivals) -> Callable[[Any, Change], None]:
 def _push_latencies(listeners: int, samples: int) -> list[float]:
     arrivals = _Arrivals()
     source = StaticSource(_text(0))
-    manager = ConfigManager(source, [_listener(arrivals) for _ in range(listeners)])
+    manager = ConfigManager(source)
+    for _ in range(listeners):
+        manager.add_listener(_listener(arrivals), with_change=True)
     manager.start(WAIT_SECONDS)
     texts = [_text(1), _text(2)]
     out: list[float] = []
     try:
         for i in range(samples + samples // 10):  # the first tenth warms up
             assert manager.wait_idle(WAIT_SECONDS)
-            current = manager.current()
+            current = manager.current
             assert current is not None
             arrivals.expect(current.number + 1, listeners)
             started = time.perf_counter()

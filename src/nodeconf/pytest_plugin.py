@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from nodeconf.manager.config_manager import ConfigManager
-from nodeconf.manager.listeners import Listener
+from nodeconf.manager.listeners import ConfigListener
 from nodeconf.manager.source import Source
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
 
@@ -48,7 +48,7 @@ __all__ = [
 FIXTURE_TIMEOUT_SECONDS = 10.0
 
 
-def _stop_and_check(manager: ConfigManager) -> None:
+def _stop_and_check(manager: ConfigManager[Any]) -> None:
     report = manager.stop(FIXTURE_TIMEOUT_SECONDS)
     if not report.completed:
         pytest.fail(f"the nodeconf manager did not stop cleanly: {report}")
@@ -77,7 +77,7 @@ def nodeconf_manager(
     nodeconf_source: StaticSource,
     nodeconf_clock: FakeClock,
     nodeconf_listener: RecordingListener,
-) -> Iterator[ConfigManager]:
+) -> Iterator[ConfigManager[Any]]:
     """A started manager on ``nodeconf_source`` and ``nodeconf_clock``, with
     ``nodeconf_listener`` registered (it has received revision 1); stopped after the test."""
     manager = ConfigManager(nodeconf_source, [nodeconf_listener], clock=nodeconf_clock)
@@ -91,14 +91,16 @@ def nodeconf_manager(
 @pytest.fixture
 def nodeconf_manager_factory(
     nodeconf_clock: FakeClock,
-) -> Iterator[Callable[..., ConfigManager]]:
+) -> Iterator[Callable[..., ConfigManager[Any]]]:
     """``make(source=None, listeners=(), **kwargs)``: a started manager (a new
     ``StaticSource`` when ``source`` is None); every one is stopped after the test."""
-    made: list[ConfigManager] = []
+    made: list[ConfigManager[Any]] = []
 
     def make(
-        source: Source | None = None, listeners: Iterable[Listener] = (), **kwargs: Any
-    ) -> ConfigManager:
+        source: Source | None = None,
+        listeners: Iterable[ConfigListener[Any] | Callable[[Any], object]] = (),
+        **kwargs: Any,
+    ) -> ConfigManager[Any]:
         kwargs.setdefault("clock", nodeconf_clock)
         manager = ConfigManager(
             source if source is not None else StaticSource(), listeners, **kwargs

@@ -88,11 +88,11 @@ class RecordingListener:
         self._cond = threading.Condition()
         # ---- guarded by _cond ----
         self._calls: list[Any] = []
-        self._changes: list[Change | None] = []
+        self._changes: list[Change[Any] | None] = []
         self._applied: list[Any] = []
         self._active = 0
 
-    def sync_config(self, config: Any, change: Change | None = None) -> None:
+    def sync_config(self, config: Any, change: Change[Any] | None = None) -> None:
         """Record ``config`` (and ``change``), then wait at the gate, then maybe fail."""
         with self._cond:
             self._calls.append(config)
@@ -122,7 +122,7 @@ class RecordingListener:
             return list(self._calls)
 
     @property
-    def changes(self) -> list[Change | None]:
+    def changes(self) -> list[Change[Any] | None]:
         """A copy of the ``Change`` passed with each call, in order."""
         with self._cond:
             return list(self._changes)

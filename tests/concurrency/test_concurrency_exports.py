@@ -21,12 +21,7 @@ def test_exported_names_are_pinned() -> None:
             "Latch",
             "MaxOfRateLimiter",
             "MonotonicClock",
-            "QueueShutDown",
-            "QueueState",
-            "QueueStats",
             "RateLimiter",
-            "ShutdownReport",
-            "WorkQueue",
             "default_clock",
             "default_controller_rate_limiter",
         ]

@@ -1,14 +1,17 @@
 """Small hand-offs explored schedule by schedule with a controlled scheduler (interleave-test).
 
-Each model is a tiny scenario (a waiter and an advance; a worker and add/done/shutdown) run
+Each model is a tiny scenario (a waiter and an advance; the manager's workers and a push, an
+added listener or a stop) run
 under ``interleave_test.explore``: one thread runs at a time and the tool chooses who runs next
 at every line of our code and at every lock/condition operation. ``strategy="dfs"`` with
 ``max_preemptions=2`` enumerates *every* schedule with at most two preemptions
 (``result.exhausted`` proves the bounded space was covered), ``"pct"`` samples deeper schedules
-with a fixed seed. The work-queue models, which run through many more lines, are explored
-exhaustively up to one preemption only (to keep ``make test-ft`` short), plus the same PCT
-sampling. A lost wake-up shows as ``DeadlockError`` (every thread blocked), a broken
-invariant as ``RaceFound``; either names the schedule, which ``interleave_test.replay`` re-runs
+with a fixed seed. The manager models build a ``ConfigManager`` inside the model, so its
+real worker threads, locks and conditions are the tool's; they run through many more lines
+and are explored exhaustively up to one preemption (preempting only inside
+``nodeconf/manager`` and at lock and condition operations), plus the same PCT sampling.
+A lost wake-up shows as ``DeadlockError`` (every thread blocked), a broken invariant as
+``RaceFound``; either names the schedule, which ``interleave_test.replay`` re-runs
 exactly. This is the deterministic complement of test_concurrency_races.py, which samples the
 same races with real threads (and catches them reliably only on the free-threaded build).
 
@@ -20,12 +23,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from tests.concurrency.clockkit import wait_out
-from tests.concurrency.queuekit import serve
 
-from nodeconf.concurrency import FakeClock, QueueShutDown, WorkQueue
+import nodeconf.manager
+from nodeconf import ConfigManager, Lifecycle
+from nodeconf.concurrency import FakeClock
+from nodeconf.testing import RecordingListener, StaticSource
 
 it = pytest.importorskip(
     "interleave_test",
@@ -39,9 +45,13 @@ it = pytest.importorskip(
 pytestmark = [pytest.mark.concurrency, pytest.mark.thread_unsafe]
 
 #: Every schedule with at most this many preemptions, at line granularity, is explored:
-#: for the clock models, and (cheaper) for the work-queue models.
+#: for the clock models, and (cheaper) for the manager models.
 CLOCK_PREEMPTIONS = 2
-QUEUE_PREEMPTIONS = 1
+MANAGER_PREEMPTIONS = 1
+#: Where the engine's code lives: the manager models preempt only there (and at primitives).
+MANAGER_DIR = str(Path(nodeconf.manager.__file__).parent)
+#: Logical seconds a manager model may wait (timeouts are virtual under the tool).
+WAIT = 10.0
 #: Cap on schedules for the bounded-exhaustive search (a model that needs more fails).
 DFS_CAP = 20_000
 #: Sampled deeper schedules per model (PCT), with a fixed seed so a failure replays.
@@ -104,137 +114,119 @@ def test_every_schedule_of_wait_for_parked_then_advance_delivers_each_tick() -> 
     explore_all(model, CLOCK_PREEMPTIONS)
 
 
-def test_every_schedule_of_a_re_add_racing_done_then_a_drain_processes_it_again() -> None:
-    """Whatever the schedule: a key re-added while a worker processes it is processed again,
-    never by two at once, and the drain that follows completes with nothing dropped."""
-
-    def model() -> None:
-        queue = WorkQueue[str](clock=FakeClock())
-        processing: list[str] = []
-        starts: list[str] = []
-
-        def handle(key: str) -> None:
-            assert key not in processing, f"{key} handed out twice at once"
-            processing.append(key)
-            starts.append(key)
-            processing.remove(key)
-
-        task = it.spawn(lambda: serve(queue, handle))
-        queue.add("a")
-        queue.add("a")
-        report = queue.shut_down_with_drain()
-        task.join()
-        assert report.completed
-        assert report.dropped == ()
-        assert starts in (["a"], ["a", "a"])  # the adds collapse, or the second re-queues
-
-    explore_all(model, QUEUE_PREEMPTIONS)
+# -- the manager's real threads ----------------------------------------------------------------
 
 
-def test_every_schedule_of_a_due_key_racing_a_parking_worker_hands_it_out() -> None:
-    """Whatever the schedule, a delayed key made due by an advance reaches a worker that is
-    entering get at the same time."""
-
-    def model() -> None:
-        clock = FakeClock()
-        queue = WorkQueue[str](clock=clock)
-        got: list[str] = []
-        task = it.spawn(lambda: got.append(queue.get()))
-        queue.add_after("k", 1.0)
-        clock.advance(1.0)
-        task.join()
-        assert got == ["k"]
-
-    explore_all(model, QUEUE_PREEMPTIONS)
+def doc(n: int) -> dict[str, object]:
+    """A valid document whose effective config differs for each ``n``."""
+    return {"globalConfig": {"networkQosConfig": {"qosCheckInterval": n}}}
 
 
-def test_every_schedule_of_a_shutdown_racing_get_stops_the_worker() -> None:
-    """Whatever the schedule, an immediate shutdown makes a worker's get raise QueueShutDown,
-    parked or not yet."""
-
-    def model() -> None:
-        queue = WorkQueue[str](clock=FakeClock())
-        stopped: list[bool] = []
-
-        def worker() -> None:
-            try:
-                queue.get()
-            except QueueShutDown:
-                stopped.append(True)
-
-        task = it.spawn(worker)
-        queue.shut_down()
-        task.join()
-        assert stopped == [True]
-
-    explore_all(model, QUEUE_PREEMPTIONS)
+def interval(listener: RecordingListener) -> int:
+    """The qosCheckInterval of the last config ``listener`` applied."""
+    value = listener.applied[-1].to_json()["networkQosConfig"]["qosCheckInterval"]
+    assert isinstance(value, int)
+    return value
 
 
-def test_every_schedule_of_wait_idle_racing_done_and_add_returns() -> None:
-    """Whatever the schedule, wait_idle racing a done, a new add and its done returns True:
-    every transition to idle wakes it (see test_workqueue_edges.py for the fleeting one)."""
-
-    def model() -> None:
-        queue = WorkQueue[str](clock=FakeClock())
-        queue.add("a")
-        key = queue.get(timeout=0)
-        idle: list[bool] = []
-        task = it.spawn(lambda: idle.append(queue.wait_idle()))
-        queue.done(key)
-        queue.add("b")
-        queue.done(queue.get(timeout=0))
-        task.join()
-        assert idle == [True]
-
-    explore_all(model, QUEUE_PREEMPTIONS)
-
-
-def test_every_schedule_of_workers_waiting_for_a_re_added_key_during_a_drain_ends_them() -> None:
-    """Whatever the schedule, when a drainer holding a re-added key finishes it, the key is
-    handed out once more and every worker waiting for it exits."""
-
-    def model() -> None:
-        queue = WorkQueue[str](clock=FakeClock())
-        queue.add("a")
-        key = queue.get(timeout=0)
-        queue.add("a")  # re-added while we hold it: comes back when done
-        handled: list[str] = []
-
-        tasks = [it.spawn(lambda: serve(queue, handled.append)) for _ in range(2)]
-        report = queue.shut_down_with_drain()  # returns at once: only our own key is left
-        assert report.caller_in_flight == ("a",)
-        queue.done(key)
-        for task in tasks:
-            task.join()
-        assert handled == ["a"]
-
-    explore_all(model, QUEUE_PREEMPTIONS)
-
-
-def test_every_schedule_of_a_drain_with_two_workers_and_a_re_add_ends_them_all() -> None:
-    """Whatever the schedule (sampled: the space is large), a drain racing two workers, one of
-    which re-adds its key while processing it, hands out every accepted key, completes, and
-    both workers exit."""
-
-    def model() -> None:
-        queue = WorkQueue[str](clock=FakeClock())
-        queue.add("a")
-        queue.add("b")
-        handled: list[str] = []
-        re_added: list[bool] = []
-
-        def handle(key: str) -> None:
-            if key == "a" and "a" not in handled:
-                # Accepted before the drain starts: must come back once; refused after.
-                re_added.append(queue.add("a"))
-            handled.append(key)
-
-        tasks = [it.spawn(lambda: serve(queue, handle)) for _ in range(2)]
-        report = queue.shut_down_with_drain()
-        for task in tasks:
-            task.join()
-        assert report.completed
-        assert sorted(handled) == (["a", "a", "b"] if re_added == [True] else ["a", "b"])
-
-    sampled = it.explore(model, strategy="pct", iterations=PCT_RUNS, seed=PCT_SEED)
+def explore_manager(model: Callable[[], None]) -> None:
+    """Explore a manager model: every schedule with at most one preemption among the lines of
+    the engine (``nodeconf/manager``) and every lock or condition operation, then seeded PCT
+    sampling. The manager, its worker threads and its locks are all built inside the model,
+    so they are the tool's modelled threads and primitives."""
+    result = it.explore(
+        model,
+        strategy="dfs",
+        max_preemptions=MANAGER_PREEMPTIONS,
+        iterations=DFS_CAP,
+        granularity="line",
+        include=[MANAGER_DIR],
+    )
+    assert result.ok
+    assert result.exhausted, f"the bounded search did not finish within {DFS_CAP} schedules"
+    sampled = it.explore(
+        model, strategy="pct", iterations=PCT_RUNS, seed=PCT_SEED, include=[MANAGER_DIR]
+    )
     assert sampled.ok
+
+
+def test_every_schedule_of_a_push_racing_the_workers_going_idle_delivers_it() -> None:
+    """Whatever the schedule, a push from another thread while the workers that delivered the
+    first revision go to sleep is delivered (no lost wake-up), and stop completes."""
+
+    def model() -> None:
+        source = StaticSource(doc(1))
+        listener = RecordingListener()
+        manager = ConfigManager(source, [listener], clock=FakeClock())
+        manager.start(WAIT)
+        pusher = it.spawn(source.set_document, doc(2))
+        pusher.join()
+        assert manager.wait_idle(WAIT)
+        assert interval(listener) == 2
+        assert manager.stop(WAIT).completed
+
+    explore_manager(model)
+
+
+def test_every_schedule_of_a_listener_added_during_a_push_ends_with_the_newest() -> None:
+    """Whatever the schedule, a listener added while a push is being synced ends holding the
+    newest revision, and nobody is called twice at once."""
+
+    def model() -> None:
+        source = StaticSource(doc(1))
+        first = RecordingListener()
+        manager = ConfigManager(source, [first], clock=FakeClock())
+        manager.start(WAIT)
+        late = RecordingListener()
+        adder = it.spawn(manager.add_listener, late)
+        source.set_document(doc(2))
+        adder.join()
+        assert manager.wait_idle(WAIT)
+        assert (interval(first), interval(late)) == (2, 2)
+        assert manager.stop(WAIT).completed
+
+    explore_manager(model)
+
+
+def test_every_schedule_of_stop_racing_a_push_calls_nobody_after_it_returned() -> None:
+    """Whatever the schedule, once stop() returned complete no listener is called again,
+    whether the racing push landed before the source stopped or not."""
+
+    def model() -> None:
+        source = StaticSource(doc(1))
+        listener = RecordingListener()
+        manager = ConfigManager(source, [listener], clock=FakeClock())
+        manager.start(WAIT)
+        pusher = it.spawn(source.set_document, doc(2))
+        report = manager.stop(WAIT)
+        calls = listener.call_count
+        pusher.join()
+        assert report.completed
+        assert listener.call_count == calls
+
+    explore_manager(model)
+
+
+def test_every_schedule_of_stop_from_a_listener_racing_a_push_ends_stopped() -> None:
+    """Whatever the schedule, a listener that calls stop() (handing the sequence to a stopper
+    thread) while another push arrives leaves the manager stopped with nothing running."""
+
+    def model() -> None:
+        source = StaticSource(doc(1))
+        holder: list[ConfigManager[object]] = []
+
+        def stopping(config: object) -> None:
+            if holder[0].status().last_known_good_revision == 2:
+                holder[0].stop(WAIT)
+
+        manager: ConfigManager[object] = ConfigManager(source, [stopping], clock=FakeClock())
+        holder.append(manager)
+        manager.start(WAIT)
+        pusher = it.spawn(source.set_document, doc(3))
+        source.set_document(doc(2))
+        pusher.join()
+        report = manager.stop(WAIT)
+        assert report.still_running == ()
+        assert manager.lifecycle is Lifecycle.STOPPED
+
+    explore_manager(model)

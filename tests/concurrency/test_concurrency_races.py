@@ -1,4 +1,5 @@
-"""Races reproduced on purpose: wake-ups racing with waiters that are about to park.
+"""Races reproduced on purpose: wake-ups racing with waiters that are about to park, on the
+fake clock and on the manager's real worker threads.
 
 Each test repeats a tiny scenario many times without waiting for the other thread to be
 parked first, so the racing step lands at every point of the waiter's path. A lost wake-up
@@ -13,7 +14,9 @@ import threading
 import pytest
 from tests.concurrency.clockkit import wait_out
 
-from nodeconf.concurrency import FakeClock, QueueShutDown, WorkQueue
+from nodeconf import ConfigManager
+from nodeconf.concurrency import FakeClock
+from nodeconf.testing import RecordingListener, StaticSource
 
 pytestmark = pytest.mark.concurrency
 
@@ -35,68 +38,46 @@ def test_fake_clock_advance_racing_a_new_waiter_is_never_missed() -> None:
         assert not thread.is_alive(), "a waiter missed the advance past its deadline"
 
 
-def test_delayed_key_due_racing_a_worker_that_is_parking_is_handed_out() -> None:
-    """A delayed add made due at once reaches a worker that is on its way into get."""
-    for i in range(REPEAT):
-        clock = FakeClock()
-        queue = WorkQueue[int](clock=clock)
-        got: list[int] = []
-        thread = threading.Thread(target=lambda q=queue, g=got: g.append(q.get()), daemon=True)
-        thread.start()
-        queue.add_after(i, 1.0)
-        clock.advance(1.0)
-        thread.join(JOIN_SECONDS)
-        assert got == [i]
+def _manager_round(race: str) -> None:
+    """One round of a manager race (see the callers); every wait is bounded."""
+    source = StaticSource(doc(1))
+    listener = RecordingListener()
+    manager = ConfigManager(source, [listener], clock=FakeClock())
+    manager.start(JOIN_SECONDS)
+    final = doc(2)
+    if race == "notify":
+        pusher = threading.Thread(target=source.set_document, args=(final,), daemon=True)
+        pusher.start()
+        pusher.join(JOIN_SECONDS)
+        assert manager.wait_idle(JOIN_SECONDS), "a notification was never picked up"
+        assert listener.last.to_json()["networkQosConfig"]["qosCheckInterval"] == 2
+    else:
+        late = RecordingListener()
+        adder = threading.Thread(target=manager.add_listener, args=(late,), daemon=True)
+        adder.start()
+        source.set_document(final)
+        adder.join(JOIN_SECONDS)
+        assert manager.wait_idle(JOIN_SECONDS), "a new listener was never served"
+        assert late.last.to_json()["networkQosConfig"]["qosCheckInterval"] == 2
+    assert manager.stop(JOIN_SECONDS).completed
 
 
-def test_drain_racing_the_last_done_always_completes() -> None:
-    """A drain started while the last key finishes returns completed, never stuck."""
-    for _ in range(REPEAT):
-        queue = WorkQueue[str](clock=FakeClock())
-        queue.add("a")
-        key = queue.get(timeout=0)
-        reports = []
-        thread = threading.Thread(
-            target=lambda q=queue, r=reports: r.append(q.shut_down_with_drain()), daemon=True
-        )
-        thread.start()
-        queue.done(key)
-        thread.join(JOIN_SECONDS)
-        assert not thread.is_alive(), "the drain missed the last done"
-        assert reports[0].completed is True
+def doc(n: int) -> dict[str, object]:
+    """A valid document whose effective config differs for each ``n``."""
+    return {"globalConfig": {"networkQosConfig": {"qosCheckInterval": n}}}
 
 
-def test_shut_down_racing_a_worker_entering_get_always_stops_it() -> None:
-    """An immediate shutdown ends a worker whether it is already parked in get or not yet."""
-    for _ in range(REPEAT):
-        queue = WorkQueue[str](clock=FakeClock())
-        errors: list[BaseException] = []
-
-        def worker(q: WorkQueue[str] = queue, e: list[BaseException] = errors) -> None:
-            try:
-                q.get()
-            except QueueShutDown as exc:
-                e.append(exc)
-
-        thread = threading.Thread(target=worker, daemon=True)
-        thread.start()
-        queue.shut_down()
-        thread.join(JOIN_SECONDS)
-        assert len(errors) == 1
+def test_a_notification_racing_a_worker_going_idle_is_never_lost() -> None:
+    """A push from another thread, landing while the worker that delivered the first
+    revision is on its way to sleep, is always delivered."""
+    for _ in range(REPEAT // 3):
+        _manager_round("notify")
 
 
-def test_re_add_racing_done_is_never_lost() -> None:
-    """An add racing with done of the same key always leaves the key ready afterwards."""
-    for _ in range(REPEAT):
-        queue = WorkQueue[str](clock=FakeClock())
-        queue.add("a")
-        key = queue.get(timeout=0)
-        thread = threading.Thread(target=queue.add, args=("a",), daemon=True)
-        thread.start()
-        queue.done(key)
-        thread.join(JOIN_SECONDS)
-        assert queue.get(timeout=0) == "a"
-        queue.done("a")
+def test_a_listener_added_racing_a_new_revision_ends_with_it() -> None:
+    """A listener added while a push is being synced ends holding the newest revision."""
+    for _ in range(REPEAT // 3):
+        _manager_round("add")
 
 
 def tick_three_times() -> list[float]:

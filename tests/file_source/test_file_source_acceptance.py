@@ -103,13 +103,13 @@ def test_delete_then_recreate_keeps_then_replaces_the_config(tmp_path: Path, run
     (tmp_path / KEY).unlink()
     assert sink.wait_for("source")
     assert [o.detail for o in sink.outcomes("source")] == ["document-deleted"]
-    current = manager.current()
+    current = manager.current
     assert current is not None
     assert current.number == 1
     rename_over(tmp_path / KEY, json_doc(73))
     assert listener.wait_for_calls(2)
     assert _delivered(listener) == [70, 73]
-    assert manager.current().number == 2  # type: ignore[union-attr]
+    assert manager.current.number == 2  # type: ignore[union-attr]
 
 
 def test_whole_directory_removed_and_recreated(tmp_path: Path, run: Run) -> None:
@@ -142,7 +142,7 @@ def test_invalid_edit_then_valid_edit(tmp_path: Path, run: Run, bad: str, error:
     kubelet_write(tmp_path, {KEY: bad})
     assert sink.wait_for("invalid")
     assert error in sink.outcomes("invalid")[0].error
-    assert manager.current().number == 1  # type: ignore[union-attr]
+    assert manager.current.number == 1  # type: ignore[union-attr]
     kubelet_write(tmp_path, {KEY: json_doc(85)})
     assert listener.wait_for_calls(2)
     assert sink.wait_for("recovered")

@@ -20,7 +20,7 @@ from nodeconf.testing import RecordingListener, StaticSource
 
 pytestmark = pytest.mark.concurrency
 
-#: Default settings: the pool keeps dispatch_threads + 1 = 2 workers, which one fast
+#: Default settings: the pool keeps dispatch_threads = 2 workers, which one fast
 #: listener never makes grow.
 WORKERS = 2
 

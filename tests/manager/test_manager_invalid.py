@@ -22,8 +22,8 @@ def test_an_invalid_config_is_never_delivered() -> None:
     assert listener.call_count == 1
     assert status.revision is None
     assert status.last_known_good_revision == 1
-    assert manager.current() is not None
-    assert manager.current().config == listener.last  # type: ignore[union-attr]
+    assert manager.current is not None
+    assert manager.current.config == listener.last  # type: ignore[union-attr]
 
 
 def test_the_error_keeps_its_field_paths() -> None:

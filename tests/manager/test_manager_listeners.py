@@ -63,16 +63,18 @@ def test_a_listener_cannot_be_registered_twice() -> None:
         manager.add_listener(listener)
 
 
-def test_two_argument_listeners_receive_a_change() -> None:
-    """A listener taking two arguments gets a Change: every section the first time, then
-    only the sections that differ from what it applied last."""
+def test_listeners_registered_with_change_receive_a_change() -> None:
+    """A listener added with with_change=True gets a Change: every section the first time,
+    then only the sections that differ from what it applied last."""
     source = make_source()
     changes: list[Change] = []
 
     def listener(config: Any, change: Change) -> None:
         changes.append(change)
 
-    with ConfigManager(source, [listener], clock=FakeClock()) as manager:
+    manager = ConfigManager(source, clock=FakeClock())
+    manager.add_listener(listener, with_change=True)
+    with manager:
         source.set_document(cpu_qos(True))
         assert manager.wait_idle(TIMEOUT)
     first, second = changes
@@ -84,6 +86,21 @@ def test_two_argument_listeners_receive_a_change() -> None:
     assert second.previous.to_json()["cpuQosConfig"] == {"enable": False}
 
 
+def test_a_second_parameter_with_a_default_is_not_given_a_change() -> None:
+    """Receiving a Change is explicit: ``sync_config(config, dry_run=False)`` registered
+    without with_change is called with the config alone (issue 10: it used to receive a
+    Change as ``dry_run``, because the manager counted parameters)."""
+    received: list[object] = []
+
+    class Agent:
+        def sync_config(self, config: Any, dry_run: bool = False) -> None:
+            received.append(dry_run)
+
+    with ConfigManager(make_source(), [Agent()], clock=FakeClock()) as manager:
+        assert manager.wait_idle(TIMEOUT)
+    assert received == [False]
+
+
 def test_change_spans_revisions_the_listener_skipped() -> None:
     """A section-filtered listener's Change covers everything since its own last apply."""
     source = make_source()
@@ -93,7 +110,7 @@ def test_change_spans_revisions_the_listener_skipped() -> None:
         changes.append(change)
 
     with ConfigManager(source, clock=FakeClock()) as manager:
-        manager.add_listener(listener, sections=["cpuBurstConfig"])
+        manager.add_listener(listener, sections=["cpuBurstConfig"], with_change=True)
         assert manager.wait_idle(TIMEOUT)
         source.set_document(doc(cpuQosConfig={"enable": True}))  # revision 2: ignored
         assert manager.wait_idle(TIMEOUT)
@@ -168,7 +185,8 @@ def test_listener_added_while_running_gets_the_current_config() -> None:
     with ConfigManager(source, clock=FakeClock()) as manager:
         source.set_document(cpu_qos(True))
         assert manager.wait_idle(TIMEOUT)
-        late = manager.add_listener(RecordingListener())
+        late = RecordingListener()
+        manager.add_listener(late)
         assert manager.wait_idle(TIMEOUT)
         assert late.call_count == 1
         assert late.last.to_json()["cpuQosConfig"] == {"enable": True}
@@ -257,7 +275,9 @@ def test_listener_revisions_never_go_backwards() -> None:
     def listener(config: Any, change: Change) -> None:
         revisions.append(change.revision)
 
-    with ConfigManager(source, [listener], clock=FakeClock()) as manager:
+    manager = ConfigManager(source, clock=FakeClock())
+    manager.add_listener(listener, with_change=True)
+    with manager:
         for i in range(300):
             source.set_document(doc(networkQosConfig={"qosCheckInterval": i + 1}))
         assert manager.wait_idle(TIMEOUT)
@@ -279,7 +299,7 @@ def test_a_listener_may_add_and_remove_listeners() -> None:
     manager.add_listener(organiser)
     with manager:
         assert manager.wait_idle(TIMEOUT)
-        assert manager.listeners() == (late,)
+        assert manager.listeners == (late,)
     assert late.call_count == 1
 
 

@@ -206,7 +206,7 @@ class ManagerMachine(RuleBasedStateMachine):
         self, mode: str, fail_on: frozenset[int], sections: tuple[str, ...] | None
     ) -> None:
         probe = Probe(mode, fail_on if mode == "flaky" else frozenset())
-        self.manager.add_listener(probe, sections=sections)
+        self.manager.add_listener(probe, sections=sections, with_change=True)
         self.probes.append((probe, sections))
         self.all_probes.append(probe)
 
@@ -244,7 +244,7 @@ class ManagerMachine(RuleBasedStateMachine):
         if self.stopped:
             return
         status = self.manager.status()
-        current = self.manager.current()
+        current = self.manager.current
         expected = self._expected()
         if isinstance(expected, Unknown):
             pass

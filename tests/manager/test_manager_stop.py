@@ -275,5 +275,5 @@ def test_a_sync_in_progress_at_the_deadline_reaches_no_listener() -> None:
     assert final.dropped == ("configmap",)
     assert manager.lifecycle is Lifecycle.STOPPED
     assert listener.call_count == 1
-    assert manager.current() is not None
-    assert manager.current().number == 1  # type: ignore[union-attr]
+    assert manager.current is not None
+    assert manager.current.number == 1  # type: ignore[union-attr]

@@ -130,7 +130,10 @@ def test_changes_pushed_during_a_long_call_reach_that_listener_as_one_call() -> 
 
     tracker = Tracker()
     source = StaticSource(cpu_qos(False))
-    with ConfigManager(source, [busy, tracker], clock=FakeClock()) as manager:
+    manager = ConfigManager(source, clock=FakeClock())
+    manager.add_listener(busy, with_change=True)
+    manager.add_listener(tracker)
+    with manager:
         assert entered.acquire(timeout=TIMEOUT)  # the first call (start)
         gate.clear()
         source.set_document(cpu_qos(True))

@@ -131,7 +131,7 @@ def test_eight_threads_push_while_fifty_listeners_come_and_go() -> None:
         try:
             for round_ in range(20):
                 for listener in mine:
-                    manager.add_listener(listener)
+                    manager.add_listener(listener, with_change=True)
                 if round_ < 19:
                     for listener in mine:
                         assert manager.remove_listener(listener)
@@ -152,8 +152,8 @@ def test_eight_threads_push_while_fifty_listeners_come_and_go() -> None:
     report = manager.stop(TIMEOUT)
 
     assert report.completed
-    assert manager.current() is not None
-    assert manager.current().config == final  # type: ignore[union-attr]
+    assert manager.current is not None
+    assert manager.current.config == final  # type: ignore[union-attr]
     assert status.synced
     assert len(status.listeners) == LISTENERS
     for listener in listeners:
@@ -165,7 +165,9 @@ def race_stop_against_pushes_and_churn() -> None:
     """One round: two pushers, a listener churner and stop() start together."""
     source = StaticSource(VALID_TEXTS[0])
     listeners = [CheckingListener() for _ in range(8)]
-    manager = ConfigManager(source, listeners[:4], clock=FakeClock())
+    manager = ConfigManager(source, clock=FakeClock())
+    for listener in listeners[:4]:
+        manager.add_listener(listener, with_change=True)
     manager.start(TIMEOUT)
     reports: list[Any] = []
     frozen: list[int] = []
@@ -180,7 +182,7 @@ def race_stop_against_pushes_and_churn() -> None:
     def churner() -> None:
         for _ in range(30):
             for listener in listeners[4:]:
-                manager.add_listener(listener)
+                manager.add_listener(listener, with_change=True)
             for listener in listeners[4:]:
                 manager.remove_listener(listener)
 

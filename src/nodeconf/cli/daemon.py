@@ -364,19 +364,19 @@ class Daemon:
             sinks.append(metrics)
         if event_sink is not None:
             sinks.append(event_sink)
-        manager = ConfigManager(
+        manager: ConfigManager[Any] = ConfigManager(
             source,
             schema=COLOCATION,
             settings=Settings(stop_timeout_seconds=opts.shutdown_timeout_seconds),
             sink=FanOutSink(sinks),
         )
-        manager.add_listener(ChangeLog().sync_config, name="changelog")
+        manager.add_listener(ChangeLog().sync_config, name="changelog", with_change=True)
         if opts.write_effective is not None:
             manager.add_listener(WriteEffective(opts.write_effective), name="write-effective")
         hook: ExecHook | None = None
         if opts.exec_argv:
             hook = ExecHook(opts.exec_argv, timeout_seconds=opts.exec_timeout_seconds)
-            manager.add_listener(hook.sync_config, name="exec")
+            manager.add_listener(hook.sync_config, name="exec", with_change=True)
         server = None
         if metrics is not None and opts.status_addr is not None:
             metrics.bind(manager)
@@ -488,7 +488,7 @@ class Daemon:
 
 
 def _status_server(
-    addr: tuple[str, int], manager: ConfigManager, registry: Any, source: Any
+    addr: tuple[str, int], manager: ConfigManager[Any], registry: Any, source: Any
 ) -> Any:
     """Start the status server; log its address. ``None`` (logged) when it cannot listen."""
     from nodeconf.status.server import StatusServer  # noqa: PLC0415 - http.server, prometheus

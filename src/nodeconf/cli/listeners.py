@@ -110,7 +110,7 @@ class ExecHook:
         self._lock = threading.Lock()
         self._running: subprocess.Popen[bytes] | None = None  # guarded by _lock
 
-    def sync_config(self, config: EffectiveConfig, change: Change) -> None:
+    def sync_config(self, config: EffectiveConfig, change: Change[Any]) -> None:
         env = dict(os.environ)
         env["NODECONF_REVISION"] = str(change.revision)
         env["NODECONF_CHANGED_SECTIONS"] = ",".join(sorted(change.sections))

@@ -1,14 +1,12 @@
-"""Concurrency primitives: clocks, rate limiters and the work queue.
+"""Concurrency primitives: clocks, a latch and rate limiters.
 
-This layer sits between the pure model and the manager. It starts no threads of its own: the
-work queue promotes delayed keys inside its callers' ``get`` (no timer thread), and the manager
-owns every worker thread. Everything time-dependent reads an injectable ``Clock``, so tests use
-``FakeClock`` and never sleep.
+This layer sits between the pure model and the manager. It starts no threads of its own.
+Everything time-dependent reads an injectable ``Clock``, so tests use ``FakeClock`` and never
+sleep.
 
 * ``clock``: ``Clock`` protocol, ``MonotonicClock`` (default), ``FakeClock`` for tests.
 * ``latch``: ``Latch``, a one-shot flag whose waiters a ``cancel`` also releases.
 * ``ratelimit``: client-go's rate limiters (per-key exponential, token bucket, max-of).
-* ``workqueue``: ``WorkQueue`` with client-go's semantics plus an exact, reporting shutdown.
 
 Thread-safety: every public class here is safe to use from any thread; see each module.
 """
@@ -30,13 +28,6 @@ from nodeconf.concurrency.ratelimit import (
     RateLimiter,
     default_controller_rate_limiter,
 )
-from nodeconf.concurrency.workqueue import (
-    QueueShutDown,
-    QueueState,
-    QueueStats,
-    ShutdownReport,
-    WorkQueue,
-)
 
 __all__ = [
     "DEFAULT_CLOCK",
@@ -47,12 +38,7 @@ __all__ = [
     "Latch",
     "MaxOfRateLimiter",
     "MonotonicClock",
-    "QueueShutDown",
-    "QueueState",
-    "QueueStats",
     "RateLimiter",
-    "ShutdownReport",
-    "WorkQueue",
     "default_clock",
     "default_controller_rate_limiter",
 ]

@@ -4,7 +4,12 @@
 listeners from a pool of worker threads (one per busy listener, plus one free), with
 per-listener retries and an exact two-phase stop. The modules, one concept each:
 
-* ``config_manager``: ``ConfigManager`` itself (threads, locks, the stop sequence);
+* ``config_manager``: ``ConfigManager``, a small facade over the parts below;
+* ``scheduler``: every decision, as a pure state machine (no threads, no clock, no I/O);
+* ``pool``: the worker threads that carry out the scheduler's jobs, under one lock;
+* ``running``: what each job means (the only place listeners, sinks and the source run);
+* ``revisions``: evaluation of a source state into a revision;
+* ``stopping``: the two-phase stop and its report;
 * ``listeners``: what a listener is, ``Change`` and ``Revision``;
 * ``settings``: ``Settings``; ``lifecycle``: ``Lifecycle``;
 * ``reports``: ``ManagerStatus``, ``ListenerStatus``, ``StopReport``, ``PendingRetry``;
@@ -16,8 +21,8 @@ Threads and locks are described in docs/threading.md.
 from __future__ import annotations
 
 from nodeconf.manager.config_manager import ConfigManager
-from nodeconf.manager.lifecycle import Lifecycle
-from nodeconf.manager.listeners import Change, ConfigListener, Listener, Revision
+from nodeconf.manager.lifecycle import Lifecycle, Started
+from nodeconf.manager.listeners import Change, ChangeListener, ConfigListener, Listener, Revision
 from nodeconf.manager.outcomes import FanOutSink, NullSink, Outcome, OutcomeKind, OutcomeSink
 from nodeconf.manager.reports import ListenerStatus, ManagerStatus, PendingRetry, StopReport
 from nodeconf.manager.settings import Settings
@@ -36,6 +41,7 @@ __all__ = [
     "KEY_NODE",
     "Cancellable",
     "Change",
+    "ChangeListener",
     "ConfigListener",
     "ConfigManager",
     "FanOutSink",
@@ -54,5 +60,6 @@ __all__ = [
     "SourceContext",
     "SourceEvent",
     "SourceState",
+    "Started",
     "StopReport",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Lifecycle"]
+__all__ = ["Lifecycle", "Started"]
 
 
 class Lifecycle(enum.Enum):
@@ -33,6 +33,32 @@ class Lifecycle(enum.Enum):
     STARTING = "starting"
     RUNNING = "running"
     STOPPING = "stopping"
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Started(enum.Enum):
+    """What ``ConfigManager.start()`` saw before it returned. ``str()`` gives the name.
+
+    * ``APPLIED``: the first revision reached every listener registered by then (each
+      applied it, or had nothing to do).
+    * ``PENDING``: the first calls ended, but some listener failed (it is retried), rejected
+      the config, or is still running past ``Settings.slow_listener_seconds``; or the first
+      read of the source failed (it is retried). ``status()`` says which.
+    * ``INVALID``: the first effective config is invalid: no listener was called;
+      ``status()`` says why.
+    * ``TIMED_OUT``: ``start``'s timeout passed first; delivery goes on in the background.
+    * ``STOPPED``: ``stop()`` was called meanwhile.
+
+    Thread-safety: immutable.
+    """
+
+    APPLIED = "applied"
+    PENDING = "pending"
+    INVALID = "invalid"
+    TIMED_OUT = "timed-out"
     STOPPED = "stopped"
 
     def __str__(self) -> str:

@@ -1,12 +1,13 @@
 """Listeners: what the manager calls, and what it tells them.
 
 A *listener* is either an object with a ``sync_config`` method or a plain callable. It is
-called with the effective config; if it accepts a second positional argument it also gets a
-``Change``: the revision being delivered, the revision and config it last applied, and the
-sections that differ between the two. So a listener learns what changed *since its own last
-successful apply*, whatever it missed in between (revisions skipped while it was slow,
-revisions its section filter ignored). Code that prefers to ask can call
-``ConfigManager.changes_for(listener)`` instead.
+called with the effective config. Registered with ``with_change=True`` it is called with a
+second argument, a ``Change``: the revision being delivered, the revision and config it last
+applied, and the sections that differ between the two. So a listener learns what changed
+*since its own last successful apply*, whatever it missed in between (revisions skipped while
+it was slow, revisions its section filter ignored). Code that prefers to ask can call
+``ConfigManager.changes_for(listener)`` instead. Whether a ``Change`` is passed is decided
+only by ``with_change``, never by counting parameters.
 
 ``ListenerRecord`` is the manager's private bookkeeping for one registration; it is also the
 key of that listener in the manager's work FIFO (hashed by identity). A key is never handed to
@@ -19,15 +20,13 @@ set once at registration.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
-
-from nodeconf.model.seam import EffectiveConfig
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
     "Change",
+    "ChangeListener",
     "ConfigListener",
     "Listener",
     "ListenerRecord",
@@ -36,19 +35,30 @@ __all__ = [
 ]
 
 
+C = TypeVar("C")
+C_contra = TypeVar("C_contra", contravariant=True)
+
+
 @runtime_checkable
-class ConfigListener(Protocol):
+class ConfigListener(Protocol[C_contra]):
     """An object that receives effective configs (Volcano's listener shape)."""
 
-    def sync_config(self, config: Any) -> None: ...
+    def sync_config(self, config: C_contra, /) -> object: ...
+
+
+@runtime_checkable
+class ChangeListener(Protocol[C_contra]):
+    """An object that receives effective configs and a ``Change`` (``with_change=True``)."""
+
+    def sync_config(self, config: C_contra, change: Change[Any], /) -> object: ...
 
 
 #: What ``add_listener`` accepts: an object with ``sync_config`` or a callable.
-Listener = ConfigListener | Callable[..., object]
+Listener = ConfigListener[Any] | ChangeListener[Any] | Callable[..., object]
 
 
 @dataclass(frozen=True, slots=True)
-class Revision:
+class Revision(Generic[C]):
     """One valid effective config the manager numbered.
 
     ``number`` counts distinct valid configs from 1; ``changed`` names the sections that
@@ -58,12 +68,12 @@ class Revision:
     """
 
     number: int
-    config: EffectiveConfig
+    config: C
     changed: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class Change(Generic[C]):
     """What a listener is given beside the config, if it takes a second argument.
 
     ``revision`` is the revision being delivered; ``previous_revision`` and ``previous`` are
@@ -78,7 +88,7 @@ class Change:
     revision: int
     previous_revision: int
     sections: frozenset[str]
-    previous: EffectiveConfig | None
+    previous: C | None
     attempt: int = 1
 
 
@@ -91,26 +101,13 @@ def describe_listener(listener: object) -> str:
     return type(listener).__name__
 
 
-def _takes_two_arguments(fn: Callable[..., object]) -> bool:
-    """True when ``fn`` accepts a second positional argument (named, not ``*args``)."""
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # builtins without a signature: call with one argument
-        return False
-    positional = [
-        p
-        for p in signature.parameters.values()
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    return len(positional) >= 2
-
-
 class ListenerRecord:
     """One registration of a listener; the delivery-queue key for it.
 
-    Fields set at registration (never change): ``target`` (what was registered), ``call``,
-    ``wants_change``; ``name`` and ``sections`` change only when a removed registration whose
-    call is still running is taken back by ``add_listener`` (under the manager's lock).
+    Fields set at registration: ``target`` (what was registered) and ``call``; ``name``,
+    ``sections`` and ``wants_change`` (``add_listener``'s ``with_change``) change only when a
+    removed registration whose call is still running is taken back by ``add_listener`` (under
+    the manager's lock).
 
     Thread-safety: every other field is guarded by the owning manager's ``_lock``; only the
     manager reads or writes them.
@@ -141,7 +138,13 @@ class ListenerRecord:
         "wants_change",
     )
 
-    def __init__(self, target: Listener, name: str, sections: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        target: object,
+        name: str,
+        sections: frozenset[str] | None,
+        wants_change: bool = False,
+    ) -> None:
         call: Callable[..., object]
         sync = getattr(target, "sync_config", None)
         if callable(sync):
@@ -154,13 +157,13 @@ class ListenerRecord:
             )
         self.target: object = target
         self.call = call
-        self.wants_change = _takes_two_arguments(call)
+        self.wants_change = wants_change
         self.name = name
         self.sections = sections
         # All fields below: guarded by the manager's _lock.
         self.removed = False
         self.applied_revision = 0  # newest revision it holds (a call, or a no-op skip)
-        self.delivered: Revision | None = None  # the last revision a call applied
+        self.delivered: Revision[Any] | None = None  # the last revision a call applied
         self.consecutive_failures = 0
         self.backing_off = False  # the retry limiter holds failures of this listener
         self.rejected_revision = 0
@@ -177,7 +180,7 @@ class ListenerRecord:
         self.again = False  # requested while its call runs: queued again when it ends
         self.retry_seq = 0  # the live entry of its pending retry timer (0: none)
 
-    def invoke(self, config: EffectiveConfig, change: Change) -> None:
+    def invoke(self, config: object, change: Change[Any]) -> None:
         """Call the listener (from a worker thread, never under the manager's lock)."""
         if self.wants_change:
             self.call(config, change)

@@ -25,10 +25,9 @@ class Settings:
       exponential backoff (0.5 s doubling up to 1000 s).
     * ``retry_bucket_rate_per_second`` / ``retry_bucket_burst``: a token bucket shared by all
       retries, so many failing listeners cannot spin (10 per second, burst 100).
-    * ``dispatch_threads``: how many listener calls the worker pool is sized for at start:
-      it starts ``dispatch_threads + 1`` worker threads (the extra one is free to compute
-      revisions and notice retries while the others call listeners) and never shrinks below
-      that. It grows on demand (see below).
+    * ``dispatch_threads``: how many worker threads ``start()`` starts (default 2: one to
+      call a listener, one free to compute revisions, notice retries and report slow work).
+      The pool never shrinks below it, and grows on demand (see below).
     * ``max_dispatch_threads``: how many listener calls may run at once; the pool has at most
       one thread more. ``None`` (the default) means "as many as there are listeners", so the
       pool may grow to one more than the number of registered listeners, which is what
@@ -45,7 +44,7 @@ class Settings:
     retry_max_delay_seconds: float = 1000.0
     retry_bucket_rate_per_second: float = 10.0
     retry_bucket_burst: int = 100
-    dispatch_threads: int = 1
+    dispatch_threads: int = 2
     max_dispatch_threads: int | None = None
 
     def __post_init__(self) -> None:
@@ -75,10 +74,8 @@ class Settings:
             raise ValueError(
                 f"Settings.dispatch_threads must be >= 1, got {self.dispatch_threads!r}"
             )
-        if self.max_dispatch_threads is not None and (
-            self.max_dispatch_threads < self.dispatch_threads
-        ):
+        if self.max_dispatch_threads is not None and self.max_dispatch_threads < 1:
             raise ValueError(
-                "Settings.max_dispatch_threads must be None or >= dispatch_threads, "
+                "Settings.max_dispatch_threads must be None or >= 1, "
                 f"got {self.max_dispatch_threads!r}"
             )

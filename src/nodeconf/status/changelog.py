@@ -79,7 +79,7 @@ class ChangeLog:
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._logger = logger or _log
 
-    def sync_config(self, config: EffectiveConfig, change: ListenerChange) -> None:
+    def sync_config(self, config: EffectiveConfig, change: ListenerChange[Any]) -> None:
         new = config.to_json()
         extra = {"revision": change.revision, "sections": ",".join(sorted(change.sections))}
         if change.previous is None:

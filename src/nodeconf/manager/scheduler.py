@@ -1,0 +1,697 @@
+"""The scheduler: every decision of the engine, as a pure state machine.
+
+Rules of this module: everything that decides what the engine does next lives here, and
+nothing here touches a thread, a lock, a clock or any I/O. The caller (``pool``, under one
+lock) feeds it events and carries out the jobs it hands out. Time is an argument (``now``,
+clock seconds); delays are computed by the caller's rate limiters and passed in.
+
+Theory of operation
+-------------------
+There are three kinds of work, handed out by ``next_job`` in this order:
+
+1. **Emit** (``EmitJob``): outcomes waiting in the *outbox* go to the sink, one batch at a
+   time, in the order they were produced (a source's report, a call's result, a slow call).
+   Sinks therefore never run under a lock and see outcomes in order.
+2. **Sync** (``SyncJob``): read the source and evaluate. A notification marks the sync as
+   wanted (``notify``); a burst of notifications is one sync, and a notification that arrives
+   during a sync wants another one after it. One sync runs at a time. A failed sync is
+   retried at ``now + delay``; a notification due now supersedes that retry.
+3. **Calls** (``CallJob``): each listener is a key in a FIFO of records. A new revision, a
+   first delivery or a due retry *requests* the record: it is queued once, or, while its call
+   runs, marked to be queued again when the call ends. So a listener is never called twice at
+   once, and always with the newest revision. A record whose watched sections did not change
+   is advanced without a call. At most ``call_cap`` calls run at once (``None``: no bound).
+
+Every job handed out is *in hand* until its ``*_finished`` event. Deadlines
+(``next_deadline``) are the earliest retry due and the moment a running call or sync becomes
+slow; ``next_job`` reports slow work (an outcome) once it is late.
+
+Stop: ``close_intake`` ignores further notifications and queues the retries due now (phase
+2 of the stop: drain); ``drained`` says nothing is left to run; ``close`` refuses every new job
+and reports what was left: retries not yet due, keys never run, calls still running.
+
+Invariants (checked by tests/manager/test_scheduler_machine.py after every step): a
+listener's applied revisions strictly increase; nothing invalid is delivered; at most one
+call per listener at a time; every notification is followed by a sync; no due work waits
+while a worker asks for a job; after ``close`` nothing is handed out; what is pending at
+``close`` is reported.
+
+Thread-safety: none; the owner guards every call with one lock (``pool.WorkerPool.lock``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from nodeconf.errors import Issue
+from nodeconf.manager.lifecycle import Lifecycle
+from nodeconf.manager.listeners import Change, ListenerRecord, Revision
+from nodeconf.manager.outcomes import Outcome, OutcomeKind
+from nodeconf.manager.reports import PendingRetry
+
+__all__ = [
+    "CallFailed",
+    "CallJob",
+    "EmitJob",
+    "Evaluated",
+    "Job",
+    "Leftovers",
+    "Scheduler",
+    "SyncFailed",
+    "SyncJob",
+]
+
+#: The source key a failed or initial sync stands for when no key was notified.
+_DEFAULT_KEY = "configmap"
+
+
+class SyncJob(NamedTuple):
+    """Read the source and evaluate; ``keys`` are the notified source keys it answers,
+    ``previous`` the current revision when it was handed out (only a sync changes it)."""
+
+    keys: frozenset[str]
+    previous: Revision[Any] | None
+
+
+class CallJob(NamedTuple):
+    """Call ``record``'s listener with ``revision`` (committed: it is already running);
+    ``retrying``: it failed before, so a success must clear its backoff."""
+
+    record: ListenerRecord
+    revision: Revision[Any]
+    change: Change[Any]
+    retrying: bool
+
+
+class EmitJob(NamedTuple):
+    """Hand ``outcomes`` to the sink, in order."""
+
+    outcomes: tuple[Outcome, ...]
+
+
+Job = SyncJob | CallJob | EmitJob
+
+
+class Evaluated(NamedTuple):
+    """What one sync computed. ``new``: the new revision (None: unchanged or invalid);
+    ``error``/``issues``: why it is invalid; ``label_keys``/``warnings``: None when the
+    document could not be read (the last ones stay)."""
+
+    document_version: str
+    document_present: bool
+    new: Revision[Any] | None = None
+    error: str = ""
+    issues: tuple[Issue, ...] = ()
+    label_keys: frozenset[str] | None = None
+    warnings: tuple[Issue, ...] | None = None
+
+
+class SyncFailed(NamedTuple):
+    """A sync that raised: ``error`` (one line), retried after ``delay_seconds``."""
+
+    error: str
+    delay_seconds: float
+
+
+class CallFailed(NamedTuple):
+    """A listener call that did not apply. ``retry_in``: seconds until its retry (None: not
+    retried); ``rejected``: the listener refused this revision (``Reject``)."""
+
+    error: str
+    retry_in: float | None
+    rejected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Leftovers:
+    """What ``close`` left undone: retries not yet due, keys never run, calls running."""
+
+    pending_retries: tuple[PendingRetry, ...]
+    dropped: tuple[str, ...]
+    still_running: tuple[str, ...]
+
+
+class Scheduler:
+    """The engine's decisions (see the module docstring).
+
+    ``sections``: every section name of the schema; ``diff(old, new)``: the sections that
+    differ between two configs (pure, cheap); ``slow_seconds``: when running work is slow;
+    ``call_cap``: listener calls at once (None: unbounded); ``record_outcomes``: False when
+    nobody receives outcomes (they are then not built, except what ``wait`` needs).
+
+    Thread-safety: none (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        *,
+        sections: frozenset[str],
+        diff: Callable[[object, object], frozenset[str]],
+        label_keys: frozenset[str],
+        slow_seconds: float,
+        call_cap: int | None,
+        record_outcomes: bool = True,
+    ) -> None:
+        self._sections = sections
+        self._diff_fn = diff
+        self._slow_seconds = slow_seconds
+        self._call_cap = call_cap
+        self._record = record_outcomes
+        self.lifecycle = Lifecycle.NEW
+        self.delivering = False  # listeners may be called (set by start)
+        self.intake_closed = False  # notifications are ignored (stop's phase 2)
+        self.draining = False  # retries not yet due stay pending
+        self.closed = False  # no job is handed out any more
+        # Listeners, in registration order (removed ones are taken out).
+        self.listeners: list[ListenerRecord] = []
+        self._ready: deque[ListenerRecord] = deque()  # records requested, each at most once
+        self._retries: list[tuple[float, int, ListenerRecord]] = []  # live while seq matches
+        self._retry_seq = 0
+        self.running: set[ListenerRecord] = set()  # records whose call is committed
+        self.in_hand = 0  # jobs handed out and not finished
+        # The sync.
+        self._sync_wanted = False  # a sync must run (queued)
+        self.syncing = False  # a sync is in hand
+        self._sync_since: float | None = None  # clock time the sync in hand began
+        self._sync_slow_reported = False
+        self.sync_keys: set[str] = set()  # keys notified since the last sync began
+        self._failed_keys: frozenset[str] = frozenset()  # keys of the failed sync
+        self.sync_retry_at: float | None = None
+        # Outcomes waiting for the sink, and whether a batch is in hand.
+        self._outbox: list[Outcome] = []
+        self._emitting = False
+        # Publication: the last-known-good and what the latest sync found.
+        self.current: Revision[Any] | None = None
+        self.latest_valid = False
+        self.last_error = ""
+        self.issues: tuple[Issue, ...] = ()
+        self.warnings: tuple[Issue, ...] = ()
+        self.source_error = ""
+        self.document_version = ""
+        self.document_present = False
+        self.label_keys = label_keys
+        self._synced_revision = 0  # newest revision announced "synced"
+        self._holding_current = 0  # registered records with applied_revision >= current
+        self._diff_cache: dict[tuple[int, int], frozenset[str]] = {}
+        self.last_sync_wall: float | None = None
+        self.last_success_wall: float | None = None
+        # Counters (only grow).
+        self.syncs_total = 0
+        self.invalid_total = 0
+        self.calls_succeeded_total = 0
+        self.calls_failed_total = 0
+        self.calls_rejected_total = 0
+
+    # ------------------------------------------------------------------ inputs: source side
+
+    def notify(self, key: str) -> None:
+        """A source said ``key`` changed: a sync is wanted (ignored once intake closed)."""
+        if self.intake_closed:
+            return
+        self.sync_keys.add(key)
+        self._sync_wanted = True
+        self.sync_retry_at = None  # a sync due now supersedes a pending retry
+
+    def report(self, outcome: Outcome) -> None:
+        """Queue ``outcome`` for the sink (a source event; also after close, see
+        ``take_outbox``)."""
+        self._outbox.append(outcome)
+
+    def start_delivering(self) -> None:
+        """``start()``'s source steps are done: run the first sync, then deliver."""
+        self.delivering = True
+        self._sync_wanted = True
+
+    # ------------------------------------------------------------------ inputs: listeners
+
+    def register(self, record: ListenerRecord) -> None:
+        """Add ``record`` (last in order); request its first delivery when there is one."""
+        self.listeners.append(record)
+        current = self.current
+        if current is not None and record.applied_revision >= current.number:
+            self._holding_current += 1
+        if (
+            self.delivering
+            and self.lifecycle in (Lifecycle.STARTING, Lifecycle.RUNNING)
+            and current is not None
+            and record.applied_revision < current.number
+        ):
+            self._request(record)
+
+    def unregister(self, record: ListenerRecord) -> None:
+        """Remove ``record``: no call of it is handed out from now on; its retry is dropped."""
+        record.removed = True
+        record.next_retry_at = None
+        record.retry_seq = 0
+        if record.queued:
+            record.queued = False
+            self._ready.remove(record)
+        self.listeners.remove(record)
+        current = self.current
+        if current is not None and record.applied_revision >= current.number:
+            self._holding_current -= 1
+        self._synced_check()
+
+    def take_back(self, record: ListenerRecord) -> None:
+        """A removed record whose call still runs is registered again (same object)."""
+        record.removed = False
+        self.register(record)
+
+    # ------------------------------------------------------------------ handing out work
+
+    def has_work(self) -> bool:
+        """A job is ready for a worker now (retries due later do not count)."""
+        if self._outbox and not self._emitting:
+            return True
+        if self.closed:
+            return False
+        if self._sync_wanted and not self.syncing and self.delivering:
+            return True
+        return bool(self._ready) and self._call_slot_free()
+
+    def next_job(self, now: float) -> Job | None:
+        """The next job for a worker asking at ``now`` (None: nothing to do now)."""
+        if not self.closed:
+            if self._retries or self.sync_retry_at is not None:
+                self._promote_due(now)
+            if self.running or self._sync_since is not None:
+                self._notice_slow(now)
+        if self._outbox and not self._emitting:
+            self._emitting = True
+            self.in_hand += 1
+            batch = tuple(self._outbox)
+            self._outbox.clear()
+            return EmitJob(batch)
+        if self.closed:  # only outcomes still go out
+            return None
+        if self._sync_wanted and not self.syncing and self.delivering:
+            self._sync_wanted = False
+            self.syncing = True
+            self._sync_since = now
+            self._sync_slow_reported = False
+            self.in_hand += 1
+            keys = frozenset(self.sync_keys | self._failed_keys)
+            self.sync_keys.clear()
+            return SyncJob(keys, self.current)
+        while self._ready and self._call_slot_free():
+            record = self._ready.popleft()
+            record.queued = False
+            job = self._plan(record, now)
+            if job is not None:
+                return job
+        return None
+
+    def next_deadline(self) -> float | None:
+        """The earliest clock time someone must ask again: a retry coming due, or running
+        work becoming slow. None: nothing is scheduled."""
+        due: float | None = None
+        if not self.draining and not self.closed:
+            due = self._next_retry_due()
+            if self.sync_retry_at is not None and (due is None or self.sync_retry_at < due):
+                due = self.sync_retry_at
+        slow = self._slow_seconds
+        if self._sync_since is not None and not self._sync_slow_reported:
+            at = self._sync_since + slow
+            due = at if due is None or at < due else due
+        for record in self.running:
+            if not record.slow_reported and record.busy_since is not None:
+                at = record.busy_since + slow
+                due = at if due is None or at < due else due
+        return due
+
+    def thread_cap(self, min_workers: int) -> int:
+        """How many workers may exist: one per possible call, plus one free."""
+        if self._call_cap is not None:
+            calls = self._call_cap
+        else:
+            calls = len(self.listeners) + sum(1 for r in self.running if r.removed)
+        return max(min_workers, calls + 1)
+
+    # ------------------------------------------------------------------ results
+
+    def emit_finished(self) -> None:
+        """The sink has the batch handed out."""
+        self._emitting = False
+        self.in_hand -= 1
+        self._maybe_stopped()
+
+    def sync_finished(
+        self, job: SyncJob, result: Evaluated | SyncFailed, now: float, wall: float
+    ) -> None:
+        """Record a sync's result (publish a valid new revision; schedule a failed retry);
+        ``wall`` is the wall-clock reading for people (``last_sync_wall``)."""
+        self.syncing = False
+        self._sync_since = None
+        self.in_hand -= 1
+        if self.closed:  # stop() reported it as dropped: what it read stays unused
+            self._maybe_stopped()
+            return
+        if isinstance(result, SyncFailed):
+            self.source_error = result.error
+            self._failed_keys = job.keys or frozenset({_DEFAULT_KEY})
+            if not self.intake_closed:
+                self.sync_retry_at = now + result.delay_seconds
+            keys = ", ".join(sorted(self._failed_keys))
+            self._out("failed", error=f"sync of {keys} failed: {result.error}")
+            return
+        self._failed_keys = frozenset()
+        self.last_sync_wall = wall
+        self._publish(result)
+
+    def call_finished(
+        self, job: CallJob, result: CallFailed | None, now: float, wall: float
+    ) -> None:
+        """Record a call's result (None: applied) and schedule its retry."""
+        record, revision = job.record, job.revision
+        self.in_hand -= 1
+        self.running.discard(record)
+        record.busy_since = None
+        record.slow_reported = False
+        number, attempt = revision.number, job.change.attempt
+        if result is None:
+            recovered = record.consecutive_failures > 0
+            if not record.removed and revision is self.current:
+                self._holding_current += 1
+            record.applied_revision = number
+            record.delivered = revision
+            record.consecutive_failures = 0
+            record.last_error = ""
+            record.last_success_wall = self.last_success_wall = wall
+            self.calls_succeeded_total += 1
+            self._out("applied", revision=number, listener=record.name, attempt=attempt)
+            if recovered:
+                self._out("recovered", revision=number, listener=record.name, attempt=attempt)
+            self._synced_check()
+        else:
+            self._record_failure(record, number, attempt, result, now)
+        if record.again:
+            record.again = False
+            if self.delivering and not self.closed:
+                self._request(record)
+        self._maybe_stopped()
+
+    # ------------------------------------------------------------------ stop
+
+    def close_intake(self, now: float) -> None:
+        """Phase 2 begins: ignore notifications, queue the retries due now, keep later ones
+        pending."""
+        self.intake_closed = True
+        self._promote_due(now)
+        self.draining = True
+
+    def drained(self) -> bool:
+        """Nothing is left to run: no job ready or in hand, no outcome waiting."""
+        return (
+            not self._ready
+            and not (self._sync_wanted and self.delivering)
+            and self.in_hand == 0
+            and not self._outbox
+        )
+
+    def close(self, now: float) -> Leftovers:
+        """No job is handed out from now on; report what is left (the running calls finish
+        and are recorded, but schedule nothing)."""
+        self.closed = True
+        number = self.current.number if self.current is not None else 0
+        pending = [
+            PendingRetry("listener", r.name, number, max(0.0, r.next_retry_at - now))
+            for r in self.listeners
+            if r.next_retry_at is not None and r.retry_seq
+        ]
+        if self.sync_retry_at is not None:
+            due_in = max(0.0, self.sync_retry_at - now)
+            pending += [
+                PendingRetry("source", key, 0, due_in)
+                for key in sorted(self._failed_keys or {_DEFAULT_KEY})
+            ]
+        dropped: dict[str, None] = {}
+        for record in self._ready:
+            record.queued = False
+            if not record.removed:
+                dropped[record.name] = None
+        self._ready.clear()
+        if (self._sync_wanted and self.delivering) or self.syncing:
+            for key in sorted(self.sync_keys | self._failed_keys or {_DEFAULT_KEY}):
+                dropped[key] = None
+        self._sync_wanted = False
+        self._maybe_stopped()
+        return Leftovers(tuple(pending), tuple(dropped), self.running_names())
+
+    def take_outbox(self) -> tuple[Outcome, ...]:
+        """Everything waiting for the sink (after ``close``: the stop emits it)."""
+        batch = tuple(self._outbox)
+        self._outbox.clear()
+        return batch
+
+    # ------------------------------------------------------------------ observing
+
+    def outbox_idle(self) -> bool:
+        """Every outcome produced so far has reached the sink."""
+        return not self._outbox and not self._emitting
+
+    def running_names(self) -> tuple[str, ...]:
+        """Names of the listeners whose call is committed or running, sorted."""
+        return tuple(sorted(r.name for r in self.running))
+
+    def idle(self, now: float) -> bool:
+        """Nothing queued, in hand or due at ``now`` (retries due later do not count)."""
+        if self._ready or self.in_hand or self._outbox:
+            return False
+        if self._sync_wanted and self.delivering:
+            return False
+        if self.draining or self.closed:
+            return True
+        due = self._next_retry_due()
+        if due is not None and due <= now:
+            return False
+        return self.sync_retry_at is None or self.sync_retry_at > now
+
+    def sections_between(
+        self, previous: Revision[Any] | None, current: Revision[Any]
+    ) -> frozenset[str]:
+        """Sections that differ from ``previous`` to ``current`` (all when there is none)."""
+        if previous is None:
+            return self._sections
+        if previous.number == current.number:
+            return frozenset()
+        key = (previous.number, current.number)
+        cached = self._diff_cache.get(key)
+        if cached is None:
+            cached = self._diff_cache[key] = self._diff_fn(previous.config, current.config)
+        return cached
+
+    def waiting_keys(self) -> int:
+        """Source keys waiting for a sync (notified, or failed and due for a retry)."""
+        keys = set(self.sync_keys)
+        if self.sync_retry_at is not None:
+            keys |= self._failed_keys
+        return len(keys)
+
+    def queued_deliveries(self) -> int:
+        """Listener records requested or waiting for a retry."""
+        queued = sum(1 for r in self._ready if not r.removed)
+        return queued + sum(1 for r in self.listeners if r.retry_seq != 0)
+
+    # ------------------------------------------------------------------ internals
+
+    def _out(self, kind: OutcomeKind, **fields: object) -> None:
+        """Queue an outcome for the sink (not built when nobody receives outcomes)."""
+        if self._record:
+            self._outbox.append(Outcome(kind, **fields))  # type: ignore[arg-type]
+
+    def _maybe_stopped(self) -> None:
+        """STOPPING -> STOPPED once closed with nothing in hand."""
+        if self.closed and self.in_hand == 0 and self.lifecycle is Lifecycle.STOPPING:
+            self.lifecycle = Lifecycle.STOPPED
+
+    def _call_slot_free(self) -> bool:
+        return self._call_cap is None or len(self.running) < self._call_cap
+
+    def _request(self, record: ListenerRecord) -> None:
+        """``record`` needs an attempt now (new revision, first delivery, retry due)."""
+        if record.removed:
+            return
+        if record in self.running:
+            record.again = True
+        elif not record.queued:
+            record.queued = True
+            self._ready.append(record)
+
+    def _plan(self, record: ListenerRecord, now: float) -> CallJob | None:
+        """Commit a call for ``record`` (None: nothing to do, or advanced without a call)."""
+        current = self.current
+        if (
+            record.removed
+            or current is None
+            or record.applied_revision >= current.number
+            or record.rejected_revision >= current.number
+        ):
+            return None
+        previous = record.delivered
+        sections = self.sections_between(previous, current)
+        if previous is not None and (
+            not sections or (record.sections is not None and not sections & record.sections)
+        ):
+            self._advance(record, current)
+            return None
+        attempt = record.attempt + 1 if record.busy_revision == current.number else 1
+        record.busy_since = now
+        record.busy_revision = current.number
+        record.attempt = attempt
+        record.next_retry_at = None
+        record.retry_seq = 0  # a pending retry is superseded by this call
+        record.slow_reported = False
+        record.calls_total += 1
+        self.running.add(record)
+        self.in_hand += 1
+        change = Change(
+            revision=current.number,
+            previous_revision=previous.number if previous is not None else 0,
+            sections=sections,
+            previous=previous.config if previous is not None else None,
+            attempt=attempt,
+        )
+        return CallJob(record, current, change, record.consecutive_failures > 0)
+
+    def _advance(self, record: ListenerRecord, current: Revision[Any]) -> None:
+        """``record`` holds ``current`` without a call (nothing it watches changed)."""
+        record.applied_revision = current.number
+        record.next_retry_at = None
+        record.retry_seq = 0
+        record.consecutive_failures = 0
+        record.last_error = ""
+        self._holding_current += 1
+        self._synced_check()
+
+    def _record_failure(
+        self, record: ListenerRecord, number: int, attempt: int, result: CallFailed, now: float
+    ) -> None:
+        record.consecutive_failures += 1
+        record.last_error = result.error
+        kind: OutcomeKind = "failed"
+        if result.rejected:
+            record.rejected_revision = number
+            self.calls_rejected_total += 1
+            kind = "rejected"
+        else:
+            self.calls_failed_total += 1
+        retry_in = result.retry_in
+        if record.removed or self.closed or result.rejected:
+            retry_in = None
+        record.next_retry_at = None
+        if retry_in is not None:
+            due = now + retry_in
+            record.next_retry_at = due
+            self._retry_seq += 1
+            record.retry_seq = self._retry_seq
+            heapq.heappush(self._retries, (due, self._retry_seq, record))
+        detail = f"retry in {retry_in:g}s" if retry_in is not None else ""
+        self._out(
+            kind,
+            revision=number,
+            listener=record.name,
+            error=result.error,
+            detail=detail,
+            attempt=attempt,
+        )
+
+    def _promote_due(self, now: float) -> None:
+        """Request the retries due at ``now`` (not while draining)."""
+        if self.draining:
+            return
+        heap = self._retries
+        while heap and heap[0][0] <= now:
+            _, seq, record = heapq.heappop(heap)
+            if record.retry_seq == seq:
+                record.retry_seq = 0
+                self._request(record)
+        if self.sync_retry_at is not None and self.sync_retry_at <= now:
+            self.sync_retry_at = None
+            self._sync_wanted = True
+
+    def _next_retry_due(self) -> float | None:
+        heap = self._retries
+        while heap and heap[0][2].retry_seq != heap[0][1]:
+            heapq.heappop(heap)  # stale: cancelled or superseded
+        return heap[0][0] if heap else None
+
+    def _notice_slow(self, now: float) -> None:
+        """Report running calls (and the sync) that outlived ``slow_seconds``."""
+        slow = self._slow_seconds
+        since = self._sync_since
+        if since is not None and not self._sync_slow_reported and now >= since + slow:
+            self._sync_slow_reported = True
+            self._outbox.append(Outcome("slow", detail=f"sync running for {now - since:.3g}s"))
+        for record in self.running:
+            if record.slow_reported or record.busy_since is None:
+                continue
+            if now >= record.busy_since + slow:
+                record.slow_reported = True
+                self._outbox.append(
+                    Outcome(
+                        "slow",
+                        revision=record.busy_revision,
+                        listener=record.name,
+                        detail=f"running for {now - record.busy_since:.3g}s",
+                        attempt=record.attempt,
+                    )
+                )
+
+    def _synced_check(self) -> None:
+        """Announce "synced" once per revision, when every listener holds it."""
+        current = self.current
+        if current is None or self._synced_revision >= current.number:
+            return
+        if self._holding_current < len(self.listeners):
+            return
+        self._synced_revision = current.number
+        self._out("synced", revision=current.number)
+
+    def _publish(self, result: Evaluated) -> None:
+        """Publish one sync's result: the new revision goes to every listener."""
+        self.syncs_total += 1
+        self.document_version = result.document_version
+        self.document_present = result.document_present
+        self.source_error = ""
+        if result.label_keys is not None:
+            if not result.label_keys <= self.label_keys and not self.intake_closed:
+                # The source filters node updates by the label keys in force when they
+                # arrive: one this document made relevant may have changed after the
+                # snapshot and been filtered out. Read the source once more.
+                self._sync_wanted = True
+            self.label_keys = result.label_keys
+            self.warnings = result.warnings or ()
+        current = self.current
+        if result.error:
+            self.latest_valid = False
+            self.last_error = result.error
+            self.issues = result.issues
+            self.invalid_total += 1
+            self._out(
+                "invalid",
+                revision=current.number if current is not None else 0,
+                error=result.error,
+                issues=result.issues,
+            )
+            return
+        recovered = not self.latest_valid and self.last_error != ""
+        self.latest_valid = True
+        self.last_error = ""
+        self.issues = ()
+        new = result.new
+        if recovered:
+            number = new.number if new is not None else current.number if current else 0
+            self._out("recovered", revision=number, detail="config valid again")
+        if new is None:
+            return
+        self.current = new
+        self._holding_current = 0
+        self._diff_cache = {} if current is None else {(current.number, new.number): new.changed}
+        if self.delivering and not self.closed:
+            for record in self.listeners:
+                self._request(record)
+        self._synced_check()
