@@ -21,17 +21,17 @@ from hypothesis.stateful import (
     rule,
 )
 
-from nodeconf.manager.lifecycle import Lifecycle
-from nodeconf.manager.listeners import ListenerRecord, Revision
-from nodeconf.manager.scheduler import (
+from nodeconf.manager.jobs import (
     CallFailed,
     CallJob,
     EmitJob,
     Evaluated,
-    Scheduler,
     SyncFailed,
     SyncJob,
 )
+from nodeconf.manager.lifecycle import Lifecycle
+from nodeconf.manager.listeners import ListenerRecord, Revision
+from nodeconf.manager.scheduler import Scheduler
 
 SECTIONS = ("a", "b", "c")
 CONFIGS = [(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]

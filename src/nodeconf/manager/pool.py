@@ -38,16 +38,16 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from nodeconf.concurrency.clock import Clock
-from nodeconf.manager.scheduler import (
+from nodeconf.manager.jobs import (
     CallFailed,
     CallJob,
     EmitJob,
     Evaluated,
     Job,
-    Scheduler,
     SyncFailed,
     SyncJob,
 )
+from nodeconf.manager.scheduler import Scheduler
 
 __all__ = ["Runner", "WorkerPool"]
 

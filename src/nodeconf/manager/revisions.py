@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nodeconf.errors import DocumentError, Issue, volcano_aggregate
+from nodeconf.manager.jobs import Evaluated
 from nodeconf.manager.listeners import Revision
-from nodeconf.manager.scheduler import Evaluated
 
 if TYPE_CHECKING:
     from nodeconf.manager.source import SourceState

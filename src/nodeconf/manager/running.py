@@ -27,8 +27,7 @@ from nodeconf.concurrency.ratelimit import (
     MaxOfRateLimiter,
 )
 from nodeconf.errors import Reject, RetryLater
-from nodeconf.manager.listeners import ListenerRecord
-from nodeconf.manager.scheduler import (
+from nodeconf.manager.jobs import (
     CallFailed,
     CallJob,
     Evaluated,
@@ -36,6 +35,7 @@ from nodeconf.manager.scheduler import (
     SyncFailed,
     SyncJob,
 )
+from nodeconf.manager.listeners import ListenerRecord
 
 if TYPE_CHECKING:
     from nodeconf.concurrency.clock import Clock

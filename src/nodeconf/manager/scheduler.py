@@ -41,98 +41,30 @@ Thread-safety: none; the owner guards every call with one lock (``pool.WorkerPoo
 
 from __future__ import annotations
 
-import heapq
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from nodeconf.errors import Issue
+from nodeconf.manager.deliveries import Deliveries
+from nodeconf.manager.jobs import (
+    CallFailed,
+    CallJob,
+    EmitJob,
+    Evaluated,
+    Job,
+    Leftovers,
+    SyncFailed,
+    SyncJob,
+)
 from nodeconf.manager.lifecycle import Lifecycle
 from nodeconf.manager.listeners import Change, ListenerRecord, Revision
 from nodeconf.manager.outcomes import Outcome, OutcomeKind
 from nodeconf.manager.reports import PendingRetry
 
-__all__ = [
-    "CallFailed",
-    "CallJob",
-    "EmitJob",
-    "Evaluated",
-    "Job",
-    "Leftovers",
-    "Scheduler",
-    "SyncFailed",
-    "SyncJob",
-]
+__all__ = ["Scheduler"]
 
 #: The source key a failed or initial sync stands for when no key was notified.
 _DEFAULT_KEY = "configmap"
-
-
-class SyncJob(NamedTuple):
-    """Read the source and evaluate; ``keys`` are the notified source keys it answers,
-    ``previous`` the current revision when it was handed out (only a sync changes it)."""
-
-    keys: frozenset[str]
-    previous: Revision[Any] | None
-
-
-class CallJob(NamedTuple):
-    """Call ``record``'s listener with ``revision`` (committed: it is already running);
-    ``retrying``: it failed before, so a success must clear its backoff."""
-
-    record: ListenerRecord
-    revision: Revision[Any]
-    change: Change[Any]
-    retrying: bool
-
-
-class EmitJob(NamedTuple):
-    """Hand ``outcomes`` to the sink, in order."""
-
-    outcomes: tuple[Outcome, ...]
-
-
-Job = SyncJob | CallJob | EmitJob
-
-
-class Evaluated(NamedTuple):
-    """What one sync computed. ``new``: the new revision (None: unchanged or invalid);
-    ``error``/``issues``: why it is invalid; ``label_keys``/``warnings``: None when the
-    document could not be read (the last ones stay)."""
-
-    document_version: str
-    document_present: bool
-    new: Revision[Any] | None = None
-    error: str = ""
-    issues: tuple[Issue, ...] = ()
-    label_keys: frozenset[str] | None = None
-    warnings: tuple[Issue, ...] | None = None
-
-
-class SyncFailed(NamedTuple):
-    """A sync that raised: ``error`` (one line), retried after ``delay_seconds``."""
-
-    error: str
-    delay_seconds: float
-
-
-class CallFailed(NamedTuple):
-    """A listener call that did not apply. ``retry_in``: seconds until its retry (None: not
-    retried); ``rejected``: the listener refused this revision (``Reject``)."""
-
-    error: str
-    retry_in: float | None
-    rejected: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Leftovers:
-    """What ``close`` left undone: retries not yet due, keys never run, calls running."""
-
-    pending_retries: tuple[PendingRetry, ...]
-    dropped: tuple[str, ...]
-    still_running: tuple[str, ...]
 
 
 class Scheduler:
@@ -159,19 +91,16 @@ class Scheduler:
         self._sections = sections
         self._diff_fn = diff
         self._slow_seconds = slow_seconds
-        self._call_cap = call_cap
         self._record = record_outcomes
         self.lifecycle = Lifecycle.NEW
         self.delivering = False  # listeners may be called (set by start)
         self.intake_closed = False  # notifications are ignored (stop's phase 2)
         self.draining = False  # retries not yet due stay pending
         self.closed = False  # no job is handed out any more
-        # Listeners, in registration order (removed ones are taken out).
-        self.listeners: list[ListenerRecord] = []
-        self._ready: deque[ListenerRecord] = deque()  # records requested, each at most once
-        self._retries: list[tuple[float, int, ListenerRecord]] = []  # live while seq matches
-        self._retry_seq = 0
-        self.running: set[ListenerRecord] = set()  # records whose call is committed
+        # Listener records, their FIFO, retries and running calls.
+        self.deliveries = Deliveries(call_cap)
+        self.listeners = self.deliveries.listeners  # registration order (the same list)
+        self.running = self.deliveries.running  # records whose call is committed (the same set)
         self.in_hand = 0  # jobs handed out and not finished
         # The sync.
         self._sync_wanted = False  # a sync must run (queued)
@@ -240,17 +169,11 @@ class Scheduler:
             and current is not None
             and record.applied_revision < current.number
         ):
-            self._request(record)
+            self.deliveries.request(record)
 
     def unregister(self, record: ListenerRecord) -> None:
         """Remove ``record``: no call of it is handed out from now on; its retry is dropped."""
-        record.removed = True
-        record.next_retry_at = None
-        record.retry_seq = 0
-        if record.queued:
-            record.queued = False
-            self._ready.remove(record)
-        self.listeners.remove(record)
+        self.deliveries.remove(record)
         current = self.current
         if current is not None and record.applied_revision >= current.number:
             self._holding_current -= 1
@@ -271,12 +194,12 @@ class Scheduler:
             return False
         if self._sync_wanted and not self.syncing and self.delivering:
             return True
-        return bool(self._ready) and self._call_slot_free()
+        return self.deliveries.has_ready()
 
     def next_job(self, now: float) -> Job | None:
         """The next job for a worker asking at ``now`` (None: nothing to do now)."""
         if not self.closed:
-            if self._retries or self.sync_retry_at is not None:
+            if self.deliveries.has_retries() or self.sync_retry_at is not None:
                 self._promote_due(now)
             if self.running or self._sync_since is not None:
                 self._notice_slow(now)
@@ -297,12 +220,12 @@ class Scheduler:
             keys = frozenset(self.sync_keys | self._failed_keys)
             self.sync_keys.clear()
             return SyncJob(keys, self.current)
-        while self._ready and self._call_slot_free():
-            record = self._ready.popleft()
-            record.queued = False
+        record = self.deliveries.pop_ready()
+        while record is not None:
             job = self._plan(record, now)
             if job is not None:
                 return job
+            record = self.deliveries.pop_ready()
         return None
 
     def next_deadline(self) -> float | None:
@@ -310,26 +233,21 @@ class Scheduler:
         work becoming slow. None: nothing is scheduled."""
         due: float | None = None
         if not self.draining and not self.closed:
-            due = self._next_retry_due()
+            due = self.deliveries.next_retry_due()
             if self.sync_retry_at is not None and (due is None or self.sync_retry_at < due):
                 due = self.sync_retry_at
-        slow = self._slow_seconds
         if self._sync_since is not None and not self._sync_slow_reported:
-            at = self._sync_since + slow
+            at = self._sync_since + self._slow_seconds
             due = at if due is None or at < due else due
-        for record in self.running:
-            if not record.slow_reported and record.busy_since is not None:
-                at = record.busy_since + slow
-                due = at if due is None or at < due else due
+        if self.running:
+            at_call = self.deliveries.slow_deadline(self._slow_seconds)
+            if at_call is not None and (due is None or at_call < due):
+                due = at_call
         return due
 
     def thread_cap(self, min_workers: int) -> int:
         """How many workers may exist: one per possible call, plus one free."""
-        if self._call_cap is not None:
-            calls = self._call_cap
-        else:
-            calls = len(self.listeners) + sum(1 for r in self.running if r.removed)
-        return max(min_workers, calls + 1)
+        return self.deliveries.thread_cap(min_workers)
 
     # ------------------------------------------------------------------ results
 
@@ -368,9 +286,7 @@ class Scheduler:
         """Record a call's result (None: applied) and schedule its retry."""
         record, revision = job.record, job.revision
         self.in_hand -= 1
-        self.running.discard(record)
-        record.busy_since = None
-        record.slow_reported = False
+        self.deliveries.end_call(record)
         number, attempt = revision.number, job.change.attempt
         if result is None:
             recovered = record.consecutive_failures > 0
@@ -391,7 +307,7 @@ class Scheduler:
         if record.again:
             record.again = False
             if self.delivering and not self.closed:
-                self._request(record)
+                self.deliveries.request(record)
         self._maybe_stopped()
 
     # ------------------------------------------------------------------ stop
@@ -406,7 +322,7 @@ class Scheduler:
     def drained(self) -> bool:
         """Nothing is left to run: no job ready or in hand, no outcome waiting."""
         return (
-            not self._ready
+            not self.deliveries.has_queued()
             and not (self._sync_wanted and self.delivering)
             and self.in_hand == 0
             and not self._outbox
@@ -417,29 +333,20 @@ class Scheduler:
         and are recorded, but schedule nothing)."""
         self.closed = True
         number = self.current.number if self.current is not None else 0
-        pending = [
-            PendingRetry("listener", r.name, number, max(0.0, r.next_retry_at - now))
-            for r in self.listeners
-            if r.next_retry_at is not None and r.retry_seq
-        ]
+        pending = self.deliveries.pending_retries(now, number)
         if self.sync_retry_at is not None:
             due_in = max(0.0, self.sync_retry_at - now)
             pending += [
                 PendingRetry("source", key, 0, due_in)
                 for key in sorted(self._failed_keys or {_DEFAULT_KEY})
             ]
-        dropped: dict[str, None] = {}
-        for record in self._ready:
-            record.queued = False
-            if not record.removed:
-                dropped[record.name] = None
-        self._ready.clear()
+        dropped = dict.fromkeys(self.deliveries.drop_ready())
         if (self._sync_wanted and self.delivering) or self.syncing:
             for key in sorted(self.sync_keys | self._failed_keys or {_DEFAULT_KEY}):
                 dropped[key] = None
         self._sync_wanted = False
         self._maybe_stopped()
-        return Leftovers(tuple(pending), tuple(dropped), self.running_names())
+        return Leftovers(tuple(pending), tuple(dropped), self.deliveries.running_names())
 
     def take_outbox(self) -> tuple[Outcome, ...]:
         """Everything waiting for the sink (after ``close``: the stop emits it)."""
@@ -455,17 +362,17 @@ class Scheduler:
 
     def running_names(self) -> tuple[str, ...]:
         """Names of the listeners whose call is committed or running, sorted."""
-        return tuple(sorted(r.name for r in self.running))
+        return self.deliveries.running_names()
 
     def idle(self, now: float) -> bool:
         """Nothing queued, in hand or due at ``now`` (retries due later do not count)."""
-        if self._ready or self.in_hand or self._outbox:
+        if self.deliveries.has_queued() or self.in_hand or self._outbox:
             return False
         if self._sync_wanted and self.delivering:
             return False
         if self.draining or self.closed:
             return True
-        due = self._next_retry_due()
+        due = self.deliveries.next_retry_due()
         if due is not None and due <= now:
             return False
         return self.sync_retry_at is None or self.sync_retry_at > now
@@ -493,8 +400,7 @@ class Scheduler:
 
     def queued_deliveries(self) -> int:
         """Listener records requested or waiting for a retry."""
-        queued = sum(1 for r in self._ready if not r.removed)
-        return queued + sum(1 for r in self.listeners if r.retry_seq != 0)
+        return self.deliveries.queued()
 
     # ------------------------------------------------------------------ internals
 
@@ -507,19 +413,6 @@ class Scheduler:
         """STOPPING -> STOPPED once closed with nothing in hand."""
         if self.closed and self.in_hand == 0 and self.lifecycle is Lifecycle.STOPPING:
             self.lifecycle = Lifecycle.STOPPED
-
-    def _call_slot_free(self) -> bool:
-        return self._call_cap is None or len(self.running) < self._call_cap
-
-    def _request(self, record: ListenerRecord) -> None:
-        """``record`` needs an attempt now (new revision, first delivery, retry due)."""
-        if record.removed:
-            return
-        if record in self.running:
-            record.again = True
-        elif not record.queued:
-            record.queued = True
-            self._ready.append(record)
 
     def _plan(self, record: ListenerRecord, now: float) -> CallJob | None:
         """Commit a call for ``record`` (None: nothing to do, or advanced without a call)."""
@@ -538,15 +431,8 @@ class Scheduler:
         ):
             self._advance(record, current)
             return None
-        attempt = record.attempt + 1 if record.busy_revision == current.number else 1
-        record.busy_since = now
-        record.busy_revision = current.number
-        record.attempt = attempt
-        record.next_retry_at = None
-        record.retry_seq = 0  # a pending retry is superseded by this call
-        record.slow_reported = False
-        record.calls_total += 1
-        self.running.add(record)
+        retrying = record.consecutive_failures > 0
+        attempt = self.deliveries.begin_call(record, current.number, now)
         self.in_hand += 1
         change = Change(
             revision=current.number,
@@ -555,7 +441,7 @@ class Scheduler:
             previous=previous.config if previous is not None else None,
             attempt=attempt,
         )
-        return CallJob(record, current, change, record.consecutive_failures > 0)
+        return CallJob(record, current, change, retrying)
 
     def _advance(self, record: ListenerRecord, current: Revision[Any]) -> None:
         """``record`` holds ``current`` without a call (nothing it watches changed)."""
@@ -584,11 +470,7 @@ class Scheduler:
             retry_in = None
         record.next_retry_at = None
         if retry_in is not None:
-            due = now + retry_in
-            record.next_retry_at = due
-            self._retry_seq += 1
-            record.retry_seq = self._retry_seq
-            heapq.heappush(self._retries, (due, self._retry_seq, record))
+            self.deliveries.retry_at(record, now + retry_in)
         detail = f"retry in {retry_in:g}s" if retry_in is not None else ""
         self._out(
             kind,
@@ -603,21 +485,10 @@ class Scheduler:
         """Request the retries due at ``now`` (not while draining)."""
         if self.draining:
             return
-        heap = self._retries
-        while heap and heap[0][0] <= now:
-            _, seq, record = heapq.heappop(heap)
-            if record.retry_seq == seq:
-                record.retry_seq = 0
-                self._request(record)
+        self.deliveries.promote_due(now)
         if self.sync_retry_at is not None and self.sync_retry_at <= now:
             self.sync_retry_at = None
             self._sync_wanted = True
-
-    def _next_retry_due(self) -> float | None:
-        heap = self._retries
-        while heap and heap[0][2].retry_seq != heap[0][1]:
-            heapq.heappop(heap)  # stale: cancelled or superseded
-        return heap[0][0] if heap else None
 
     def _notice_slow(self, now: float) -> None:
         """Report running calls (and the sync) that outlived ``slow_seconds``."""
@@ -626,20 +497,8 @@ class Scheduler:
         if since is not None and not self._sync_slow_reported and now >= since + slow:
             self._sync_slow_reported = True
             self._outbox.append(Outcome("slow", detail=f"sync running for {now - since:.3g}s"))
-        for record in self.running:
-            if record.slow_reported or record.busy_since is None:
-                continue
-            if now >= record.busy_since + slow:
-                record.slow_reported = True
-                self._outbox.append(
-                    Outcome(
-                        "slow",
-                        revision=record.busy_revision,
-                        listener=record.name,
-                        detail=f"running for {now - record.busy_since:.3g}s",
-                        attempt=record.attempt,
-                    )
-                )
+        if self.running:
+            self._outbox.extend(self.deliveries.notice_slow(now, slow))
 
     def _synced_check(self) -> None:
         """Announce "synced" once per revision, when every listener holds it."""
@@ -693,5 +552,5 @@ class Scheduler:
         self._diff_cache = {} if current is None else {(current.number, new.number): new.changed}
         if self.delivering and not self.closed:
             for record in self.listeners:
-                self._request(record)
+                self.deliveries.request(record)
         self._synced_check()
