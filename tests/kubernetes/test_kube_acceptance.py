@@ -262,14 +262,14 @@ def test_an_unrelated_label_change_calls_no_listener(
     api.create(configmap(OVERRIDES))
     stack = build()
     calls = stack.listener.call_count
-    syncs = stack.manager.status().syncs_total
+    syncs = stack.manager.status().evaluations_total
     rv = api.patch("nodes", NODE, {"metadata": {"labels": {"team": "blue"}}})["metadata"][
         "resourceVersion"
     ]
     assert stack.source.wait_for_version(rv, kind="node", timeout=WAIT)
     assert stack.manager.wait_idle(WAIT)
     assert stack.listener.call_count == calls
-    assert stack.manager.status().syncs_total == syncs  # not even a re-sync
+    assert stack.manager.status().evaluations_total == syncs  # not even a re-sync
     assert stack.source.snapshot().node_labels["team"] == "blue"
 
 

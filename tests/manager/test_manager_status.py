@@ -47,8 +47,12 @@ def test_status_counts_and_times() -> None:
         source.set_document(cpu_qos(False))
         assert manager.wait_idle(TIMEOUT)
         status = manager.status()
-    assert (status.applied_total, status.failed_total, status.pending_retries) == (1, 1, 1)
-    assert status.syncs_total == 2
+    assert (
+        status.listener_applies_total,
+        status.listener_failures_total,
+        status.pending_retries,
+    ) == (1, 1, 1)
+    assert status.evaluations_total == 2
     assert status.last_success_wall == 1000.0
     assert status.last_sync_wall == 1005.0
     assert status.document_version == "2"

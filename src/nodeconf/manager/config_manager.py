@@ -54,7 +54,7 @@ from nodeconf.manager.listeners import (
 )
 from nodeconf.manager.outcomes import NullSink, Outcome, OutcomeSink
 from nodeconf.manager.pool import WorkerPool
-from nodeconf.manager.reports import ListenerStatus, ManagerStatus, StopReport
+from nodeconf.manager.reports import ManagerStatus, StopReport, snapshot
 from nodeconf.manager.revisions import Evaluator
 from nodeconf.manager.running import JobRunner
 from nodeconf.manager.scheduler import Scheduler
@@ -270,7 +270,7 @@ class ConfigManager(Generic[C]):
         scheduler = self._scheduler
 
         def first_sync_done() -> bool:
-            return scheduler.syncs_total > 0 or scheduler.source_error != ""
+            return scheduler.pub.evaluations_total > 0 or scheduler.pub.source_error != ""
 
         def settled(record: ListenerRecord) -> bool:
             if record.removed or record.slow_reported:
@@ -298,7 +298,7 @@ class ConfigManager(Generic[C]):
             if not finished:
                 return Started.TIMED_OUT
             if current is None:
-                return Started.INVALID if scheduler.last_error else Started.PENDING
+                return Started.INVALID if scheduler.pub.last_error else Started.PENDING
             if all(r.removed or r.applied_revision >= current.number for r in first):
                 return Started.APPLIED
             return Started.PENDING
@@ -453,32 +453,8 @@ class ConfigManager(Generic[C]):
 
     def status(self) -> ManagerStatus:
         """A consistent snapshot of the manager, taken in one locked step."""
-        s = self._scheduler
         with self._pool.lock:
-            current = s.current
-            return ManagerStatus(
-                lifecycle=s.lifecycle,
-                revision=current.number if current is not None and s.latest_valid else None,
-                last_known_good_revision=current.number if current is not None else None,
-                last_error=s.last_error,
-                issues=s.issues,
-                warnings=s.warnings,
-                source_error=s.source_error,
-                document_version=s.document_version,
-                document_present=s.document_present,
-                listeners=tuple(_listener_status(r) for r in s.listeners),
-                sync_queue_depth=s.waiting_keys(),
-                delivery_queue_depth=s.queued_deliveries(),
-                pending_retries=sum(1 for r in s.listeners if r.next_retry_at is not None),
-                syncs_total=s.syncs_total,
-                invalid_total=s.invalid_total,
-                applied_total=s.calls_succeeded_total,
-                failed_total=s.calls_failed_total,
-                rejected_total=s.calls_rejected_total,
-                last_sync_wall=s.last_sync_wall,
-                last_success_wall=s.last_success_wall,
-                clock_now=self._clock.now(),
-            )
+            return snapshot(self._scheduler, self._clock.now())
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True the moment nothing is queued, due or running and every outcome reached the
@@ -496,19 +472,3 @@ class ConfigManager(Generic[C]):
                 f"revision={current.number if current else None} "
                 f"listeners={len(self._scheduler.listeners)}>"
             )
-
-
-def _listener_status(r: ListenerRecord) -> ListenerStatus:
-    return ListenerStatus(
-        name=r.name,
-        sections=tuple(sorted(r.sections)) if r.sections is not None else None,
-        applied_revision=r.applied_revision,
-        consecutive_failures=r.consecutive_failures,
-        next_retry_at=r.next_retry_at,
-        busy_since=r.busy_since,
-        slow=r.slow_reported,
-        last_error=r.last_error,
-        last_success_wall=r.last_success_wall,
-        rejected_revision=r.rejected_revision,
-        calls_total=r.calls_total,
-    )

@@ -16,12 +16,23 @@ Thread-safety: immutable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodeconf.errors import Issue
 from nodeconf.manager.lifecycle import Lifecycle
 
-__all__ = ["ListenerStatus", "ManagerStatus", "PendingRetry", "StopReport", "issue_to_json"]
+if TYPE_CHECKING:
+    from nodeconf.manager.listeners import ListenerRecord
+    from nodeconf.manager.scheduler import Scheduler
+
+__all__ = [
+    "ListenerStatus",
+    "ManagerStatus",
+    "PendingRetry",
+    "StopReport",
+    "issue_to_json",
+    "snapshot",
+]
 
 
 def issue_to_json(issue: Issue) -> dict[str, Any]:
@@ -93,9 +104,15 @@ class ManagerStatus:
     succeeds; the sync is retried with backoff). ``document_version`` is the source's version
     of the document last evaluated; ``document_present`` is False after it was deleted.
 
-    Queue and counter fields feed metrics: ``sync_queue_depth`` and ``delivery_queue_depth``
-    are keys waiting (ready or delayed), ``pending_retries`` listeners with a retry scheduled,
-    the ``*_total`` fields only grow.
+    Queue and counter fields feed metrics: ``sync_queue_depth`` is source keys waiting for a
+    sync, ``delivery_queue_depth`` listeners waiting for a call (ready or delayed),
+    ``pending_retries`` listeners with a retry scheduled. The ``*_total`` counters only grow:
+    ``evaluations_total`` counts syncs that read the source and evaluated it (valid or not;
+    one notification may cause a second one when the document makes new label keys matter),
+    ``invalid_evaluations_total`` the invalid ones among them; ``listener_applies_total``,
+    ``listener_failures_total`` and ``listener_rejections_total`` count listener calls that
+    applied a revision, raised (or asked to retry later) and raised ``Reject``: one revision
+    applied by three listeners adds three to ``listener_applies_total``.
 
     Thread-safety: immutable.
     """
@@ -113,11 +130,11 @@ class ManagerStatus:
     sync_queue_depth: int
     delivery_queue_depth: int
     pending_retries: int
-    syncs_total: int
-    invalid_total: int
-    applied_total: int
-    failed_total: int
-    rejected_total: int
+    evaluations_total: int
+    invalid_evaluations_total: int
+    listener_applies_total: int
+    listener_failures_total: int
+    listener_rejections_total: int
     last_sync_wall: float | None
     last_success_wall: float | None
     clock_now: float
@@ -151,11 +168,11 @@ class ManagerStatus:
             "sync_queue_depth": self.sync_queue_depth,
             "delivery_queue_depth": self.delivery_queue_depth,
             "pending_retries": self.pending_retries,
-            "syncs_total": self.syncs_total,
-            "invalid_total": self.invalid_total,
-            "applied_total": self.applied_total,
-            "failed_total": self.failed_total,
-            "rejected_total": self.rejected_total,
+            "evaluations_total": self.evaluations_total,
+            "invalid_evaluations_total": self.invalid_evaluations_total,
+            "listener_applies_total": self.listener_applies_total,
+            "listener_failures_total": self.listener_failures_total,
+            "listener_rejections_total": self.listener_rejections_total,
             "last_sync_wall": self.last_sync_wall,
             "last_success_wall": self.last_success_wall,
             "clock_now": self.clock_now,
@@ -226,3 +243,47 @@ class StopReport:
             "source_stopped": self.source_stopped,
             "stopped_from_listener": self.stopped_from_listener,
         }
+
+
+def snapshot(s: Scheduler, clock_now: float) -> ManagerStatus:
+    """The manager's status, read from its scheduler (under the pool's lock)."""
+    pub, current = s.pub, s.current
+    return ManagerStatus(
+        lifecycle=s.lifecycle,
+        revision=current.number if current is not None and pub.latest_valid else None,
+        last_known_good_revision=current.number if current is not None else None,
+        last_error=pub.last_error,
+        issues=pub.issues,
+        warnings=pub.warnings,
+        source_error=pub.source_error,
+        document_version=pub.document_version,
+        document_present=pub.document_present,
+        listeners=tuple(_listener_status(r) for r in s.listeners),
+        sync_queue_depth=s.waiting_keys(),
+        delivery_queue_depth=s.queued_deliveries(),
+        pending_retries=sum(1 for r in s.listeners if r.next_retry_at is not None),
+        evaluations_total=pub.evaluations_total,
+        invalid_evaluations_total=pub.invalid_total,
+        listener_applies_total=s.calls_succeeded_total,
+        listener_failures_total=s.calls_failed_total,
+        listener_rejections_total=s.calls_rejected_total,
+        last_sync_wall=pub.last_sync_wall,
+        last_success_wall=s.last_success_wall,
+        clock_now=clock_now,
+    )
+
+
+def _listener_status(r: ListenerRecord) -> ListenerStatus:
+    return ListenerStatus(
+        name=r.name,
+        sections=tuple(sorted(r.sections)) if r.sections is not None else None,
+        applied_revision=r.applied_revision,
+        consecutive_failures=r.consecutive_failures,
+        next_retry_at=r.next_retry_at,
+        busy_since=r.busy_since,
+        slow=r.slow_reported,
+        last_error=r.last_error,
+        last_success_wall=r.last_success_wall,
+        rejected_revision=r.rejected_revision,
+        calls_total=r.calls_total,
+    )

@@ -44,7 +44,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nodeconf.errors import Issue
 from nodeconf.manager.deliveries import Deliveries
 from nodeconf.manager.jobs import (
     CallFailed,
@@ -59,6 +58,7 @@ from nodeconf.manager.jobs import (
 from nodeconf.manager.lifecycle import Lifecycle
 from nodeconf.manager.listeners import Change, ListenerRecord, Revision
 from nodeconf.manager.outcomes import Outcome, OutcomeKind
+from nodeconf.manager.publication import Publication
 from nodeconf.manager.reports import PendingRetry
 
 __all__ = ["Scheduler"]
@@ -88,8 +88,6 @@ class Scheduler:
         call_cap: int | None,
         record_outcomes: bool = True,
     ) -> None:
-        self._sections = sections
-        self._diff_fn = diff
         self._slow_seconds = slow_seconds
         self._record = record_outcomes
         self.lifecycle = Lifecycle.NEW
@@ -114,26 +112,24 @@ class Scheduler:
         self._outbox: list[Outcome] = []
         self._emitting = False
         # Publication: the last-known-good and what the latest sync found.
-        self.current: Revision[Any] | None = None
-        self.latest_valid = False
-        self.last_error = ""
-        self.issues: tuple[Issue, ...] = ()
-        self.warnings: tuple[Issue, ...] = ()
-        self.source_error = ""
-        self.document_version = ""
-        self.document_present = False
-        self.label_keys = label_keys
+        self.pub = Publication(sections, diff, label_keys)
         self._synced_revision = 0  # newest revision announced "synced"
         self._holding_current = 0  # registered records with applied_revision >= current
-        self._diff_cache: dict[tuple[int, int], frozenset[str]] = {}
-        self.last_sync_wall: float | None = None
         self.last_success_wall: float | None = None
         # Counters (only grow).
-        self.syncs_total = 0
-        self.invalid_total = 0
         self.calls_succeeded_total = 0
         self.calls_failed_total = 0
         self.calls_rejected_total = 0
+
+    @property
+    def current(self) -> Revision[Any] | None:
+        """The last-known-good revision."""
+        return self.pub.current
+
+    @property
+    def label_keys(self) -> frozenset[str]:
+        """The node label keys that matter for the current document."""
+        return self.pub.label_keys
 
     # ------------------------------------------------------------------ inputs: source side
 
@@ -269,7 +265,7 @@ class Scheduler:
             self._maybe_stopped()
             return
         if isinstance(result, SyncFailed):
-            self.source_error = result.error
+            self.pub.source_error = result.error
             self._failed_keys = job.keys or frozenset({_DEFAULT_KEY})
             if not self.intake_closed:
                 self.sync_retry_at = now + result.delay_seconds
@@ -277,8 +273,7 @@ class Scheduler:
             self._out("failed", error=f"sync of {keys} failed: {result.error}")
             return
         self._failed_keys = frozenset()
-        self.last_sync_wall = wall
-        self._publish(result)
+        self._publish(result, wall)
 
     def call_finished(
         self, job: CallJob, result: CallFailed | None, now: float, wall: float
@@ -381,15 +376,7 @@ class Scheduler:
         self, previous: Revision[Any] | None, current: Revision[Any]
     ) -> frozenset[str]:
         """Sections that differ from ``previous`` to ``current`` (all when there is none)."""
-        if previous is None:
-            return self._sections
-        if previous.number == current.number:
-            return frozenset()
-        key = (previous.number, current.number)
-        cached = self._diff_cache.get(key)
-        if cached is None:
-            cached = self._diff_cache[key] = self._diff_fn(previous.config, current.config)
-        return cached
+        return self.pub.sections_between(previous, current)
 
     def waiting_keys(self) -> int:
         """Source keys waiting for a sync (notified, or failed and due for a retry)."""
@@ -510,46 +497,20 @@ class Scheduler:
         self._synced_revision = current.number
         self._out("synced", revision=current.number)
 
-    def _publish(self, result: Evaluated) -> None:
-        """Publish one sync's result: the new revision goes to every listener."""
-        self.syncs_total += 1
-        self.document_version = result.document_version
-        self.document_present = result.document_present
-        self.source_error = ""
-        if result.label_keys is not None:
-            if not result.label_keys <= self.label_keys and not self.intake_closed:
-                # The source filters node updates by the label keys in force when they
-                # arrive: one this document made relevant may have changed after the
-                # snapshot and been filtered out. Read the source once more.
-                self._sync_wanted = True
-            self.label_keys = result.label_keys
-            self.warnings = result.warnings or ()
-        current = self.current
-        if result.error:
-            self.latest_valid = False
-            self.last_error = result.error
-            self.issues = result.issues
-            self.invalid_total += 1
-            self._out(
-                "invalid",
-                revision=current.number if current is not None else 0,
-                error=result.error,
-                issues=result.issues,
-            )
+    def _publish(self, result: Evaluated, wall: float) -> None:
+        """Publish one sync's result: a new revision goes to every listener."""
+        before = self.pub.current
+        outcomes, grew = self.pub.publish(result, wall)
+        if grew and not self.intake_closed:
+            # The source filters node updates by the label keys in force when they arrive:
+            # one this document made relevant may have changed after the snapshot and been
+            # filtered out. Read the source once more.
+            self._sync_wanted = True
+        if self._record:
+            self._outbox.extend(outcomes)
+        if self.pub.current is before:
             return
-        recovered = not self.latest_valid and self.last_error != ""
-        self.latest_valid = True
-        self.last_error = ""
-        self.issues = ()
-        new = result.new
-        if recovered:
-            number = new.number if new is not None else current.number if current else 0
-            self._out("recovered", revision=number, detail="config valid again")
-        if new is None:
-            return
-        self.current = new
         self._holding_current = 0
-        self._diff_cache = {} if current is None else {(current.number, new.number): new.changed}
         if self.delivering and not self.closed:
             for record in self.listeners:
                 self.deliveries.request(record)
