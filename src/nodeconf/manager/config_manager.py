@@ -42,7 +42,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from nodeconf.concurrency.clock import Clock, default_clock
-from nodeconf.errors import LifecycleError, SourceError
+from nodeconf.errors import LifecycleError
 from nodeconf.manager.lifecycle import Lifecycle, Started
 from nodeconf.manager.listeners import (
     Change,
@@ -60,7 +60,8 @@ from nodeconf.manager.running import JobRunner
 from nodeconf.manager.scheduler import Scheduler
 from nodeconf.manager.settings import Settings
 from nodeconf.manager.source import Source, SourceEvent
-from nodeconf.manager.stopping import StopSequence, remaining
+from nodeconf.manager.starting import await_first, source_steps
+from nodeconf.manager.stopping import StopSequence
 from nodeconf.model.colocation import COLOCATION
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ class ConfigManager(Generic[C]):
                     return Started.STOPPED
                 stopping.start_thread = threading.current_thread()
             try:
-                self._source_steps(deadline, timeout)
+                source_steps(self._source, self._schema, self._context, stopping, deadline)
             except Exception:
                 stopped = self.lifecycle is not Lifecycle.STARTING
                 stopping.abort_start()
@@ -251,57 +252,7 @@ class ConfigManager(Generic[C]):
                 stopping.abort_start()
                 return Started.STOPPED
             pool.start_threads(threads)
-        return self._await_first(first, deadline)
-
-    def _source_steps(self, deadline: float | None, timeout: float | None) -> None:
-        """``prepare``, ``start`` and ``wait_synced`` (start()'s thread, no lock held)."""
-        self._source.prepare(self._schema, remaining(deadline))
-        with self._pool.lock:
-            self._stopping.source_started = True
-        self._source.start(self._context)
-        if not self._source.wait_synced(remaining(deadline)):
-            raise SourceError(
-                f"the source did not deliver its first complete state within {timeout!r} seconds",
-                temporary=True,
-            )
-
-    def _await_first(self, first: list[ListenerRecord], deadline: float | None) -> Started:
-        """Wait for the first sync and the first calls; say what happened."""
-        scheduler = self._scheduler
-
-        def first_sync_done() -> bool:
-            return scheduler.pub.evaluations_total > 0 or scheduler.pub.source_error != ""
-
-        def settled(record: ListenerRecord) -> bool:
-            if record.removed or record.slow_reported:
-                return True
-            return record not in scheduler.running and (
-                record.calls_total > 0 or record.applied_revision > 0
-            )
-
-        def done() -> bool:
-            if scheduler.lifecycle is not Lifecycle.STARTING:
-                return True
-            if not first_sync_done():
-                return False
-            if scheduler.current is not None and not all(settled(r) for r in first):
-                return False
-            return scheduler.outbox_idle()
-
-        with self._pool.lock:
-            finished = self._pool.wait_locked(done, remaining(deadline))
-            if scheduler.lifecycle is not Lifecycle.STARTING:
-                return Started.STOPPED
-            scheduler.lifecycle = Lifecycle.RUNNING
-            self._pool.notify_waiters_locked()
-            current = scheduler.current
-            if not finished:
-                return Started.TIMED_OUT
-            if current is None:
-                return Started.INVALID if scheduler.pub.last_error else Started.PENDING
-            if all(r.removed or r.applied_revision >= current.number for r in first):
-                return Started.APPLIED
-            return Started.PENDING
+        return await_first(pool, scheduler, first, deadline)
 
     def stop(self, timeout: float | None = None) -> StopReport:
         """Stop in two phases and report what was left undone.

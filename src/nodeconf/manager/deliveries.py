@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from typing import Any
 
-from nodeconf.manager.listeners import ListenerRecord
-from nodeconf.manager.outcomes import Outcome
+from nodeconf.manager.jobs import CallFailed
+from nodeconf.manager.listeners import ListenerRecord, Revision
+from nodeconf.manager.outcomes import Outcome, OutcomeKind
 from nodeconf.manager.reports import PendingRetry
 
 __all__ = ["Deliveries"]
@@ -37,6 +39,10 @@ class Deliveries:
         self._retries: list[tuple[float, int, ListenerRecord]] = []  # live while seq matches
         self._retry_seq = 0
         self.running: set[ListenerRecord] = set()  # records whose call is committed
+        # Listener calls by result (only grow).
+        self.applies_total = 0
+        self.failures_total = 0
+        self.rejections_total = 0
 
     # ------------------------------------------------------------------ the FIFO
 
@@ -109,6 +115,36 @@ class Deliveries:
         self.running.discard(record)
         record.busy_since = None
         record.slow_reported = False
+
+    def applied(self, record: ListenerRecord, revision: Revision[Any], wall: float) -> bool:
+        """``record`` applied ``revision`` (its call is over); True when it had failed before
+        (it recovered)."""
+        recovered = record.consecutive_failures > 0
+        record.applied_revision = revision.number
+        record.delivered = revision
+        record.consecutive_failures = 0
+        record.last_error = ""
+        record.last_success_wall = wall
+        self.applies_total += 1
+        return recovered
+
+    def failed(
+        self, record: ListenerRecord, revision: int, result: CallFailed, now: float, *, retry: bool
+    ) -> tuple[OutcomeKind, str]:
+        """``record``'s call with ``revision`` did not apply: book it and schedule its retry
+        (unless ``retry`` is False or it rejected); return the outcome's kind and detail."""
+        record.consecutive_failures += 1
+        record.last_error = result.error
+        record.next_retry_at = None
+        if result.rejected:
+            record.rejected_revision = revision
+            self.rejections_total += 1
+            return "rejected", ""
+        self.failures_total += 1
+        if not retry or result.retry_in is None:
+            return "failed", ""
+        self.retry_at(record, now + result.retry_in)
+        return "failed", f"retry in {result.retry_in:g}s"
 
     def running_names(self) -> tuple[str, ...]:
         """Names of the listeners whose call is committed or running, sorted."""

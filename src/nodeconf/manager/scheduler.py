@@ -116,10 +116,6 @@ class Scheduler:
         self._synced_revision = 0  # newest revision announced "synced"
         self._holding_current = 0  # registered records with applied_revision >= current
         self.last_success_wall: float | None = None
-        # Counters (only grow).
-        self.calls_succeeded_total = 0
-        self.calls_failed_total = 0
-        self.calls_rejected_total = 0
 
     @property
     def current(self) -> Revision[Any] | None:
@@ -284,21 +280,25 @@ class Scheduler:
         self.deliveries.end_call(record)
         number, attempt = revision.number, job.change.attempt
         if result is None:
-            recovered = record.consecutive_failures > 0
+            recovered = self.deliveries.applied(record, revision, wall)
+            self.last_success_wall = wall
             if not record.removed and revision is self.current:
                 self._holding_current += 1
-            record.applied_revision = number
-            record.delivered = revision
-            record.consecutive_failures = 0
-            record.last_error = ""
-            record.last_success_wall = self.last_success_wall = wall
-            self.calls_succeeded_total += 1
             self._out("applied", revision=number, listener=record.name, attempt=attempt)
             if recovered:
                 self._out("recovered", revision=number, listener=record.name, attempt=attempt)
             self._synced_check()
         else:
-            self._record_failure(record, number, attempt, result, now)
+            retry = not (record.removed or self.closed)
+            kind, detail = self.deliveries.failed(record, number, result, now, retry=retry)
+            self._out(
+                kind,
+                revision=number,
+                listener=record.name,
+                error=result.error,
+                detail=detail,
+                attempt=attempt,
+            )
         if record.again:
             record.again = False
             if self.delivering and not self.closed:
@@ -439,34 +439,6 @@ class Scheduler:
         record.last_error = ""
         self._holding_current += 1
         self._synced_check()
-
-    def _record_failure(
-        self, record: ListenerRecord, number: int, attempt: int, result: CallFailed, now: float
-    ) -> None:
-        record.consecutive_failures += 1
-        record.last_error = result.error
-        kind: OutcomeKind = "failed"
-        if result.rejected:
-            record.rejected_revision = number
-            self.calls_rejected_total += 1
-            kind = "rejected"
-        else:
-            self.calls_failed_total += 1
-        retry_in = result.retry_in
-        if record.removed or self.closed or result.rejected:
-            retry_in = None
-        record.next_retry_at = None
-        if retry_in is not None:
-            self.deliveries.retry_at(record, now + retry_in)
-        detail = f"retry in {retry_in:g}s" if retry_in is not None else ""
-        self._out(
-            kind,
-            revision=number,
-            listener=record.name,
-            error=result.error,
-            detail=detail,
-            attempt=attempt,
-        )
 
     def _promote_due(self, now: float) -> None:
         """Request the retries due at ``now`` (not while draining)."""

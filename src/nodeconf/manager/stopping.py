@@ -126,6 +126,11 @@ class StopSequence:
             self._drive(deadline)
         return self._await(deadline)
 
+    def mark_source_started(self) -> None:
+        """``start()`` reached ``Source.start``: phase 1 must stop the source."""
+        with self._pool.lock:
+            self.source_started = True
+
     def abort_start(self) -> None:
         """``start()`` failed or was stopped during its source steps: stop the source (if
         started) and end ``STOPPED`` (``transition`` is held by the caller)."""
