@@ -17,6 +17,7 @@ thread count stays at the documented bound; no listen overflow; no idle wake-up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -167,10 +168,8 @@ def _slow_clients(daemon: Daemon, address: tuple[str, int], hold_seconds: float)
     for _ in range(SLOW_CLIENTS):
         s = socket.socket()
         s.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             s.connect(address)
-        except BlockingIOError:
-            pass
         clients.append(s)
     request = b"GET /status HTTP/1.1\r\n"
 
@@ -257,7 +256,7 @@ def run(quick: bool) -> list[Result]:
         path.write_text(json.dumps(DOCUMENT), encoding="utf-8")
         daemon = Daemon(["--source", "file", "--path", str(path), "--node-labels", "a=b"])
         try:
-            daemon.wait_for(b"applied revision")
+            daemon.wait_for(b"synced to every listener")  # start-up has ended
             address = daemon.status_address()
             results = [_idle(daemon, seconds)]
             results += _load(daemon, address, "/metrics", seconds)
