@@ -15,15 +15,15 @@ What it does, in order:
    thread;
 4. the main thread blocks on one ``threading.Event``, set by the SIGTERM/SIGINT handler or by a
    start-up failure (no polling);
-5. runs the two-phase stop bounded by ``--shutdown-timeout``, stops the status server, kills
-   an ``--exec`` hook still running, and exits 0 when the stop completed in time, 1 otherwise
-   (or when start-up failed).
+5. runs the two-phase stop, kills an ``--exec`` hook still running and stops the status
+   server, all within one ``--shutdown-timeout`` budget, and exits 0 when the stop completed
+   in time, 1 otherwise (an overrun is logged as an error), or when start-up failed.
 
 Threads: the main thread (waits, then stops everything), ``nodeconf-start`` (runs
 ``manager.start``; joined within the shutdown timeout, and a daemon thread so that a source
 stuck in start-up cannot keep the process alive after a signal), the status server's threads
-(joined by its ``stop``), and the manager's and the source's own threads (joined by
-``manager.stop``).
+(joined by its ``stop`` within what remains of the shutdown budget, at least 0.5 s), and
+the manager's and the source's own threads (joined by ``manager.stop``).
 
 Thread-safety: ``run_daemon`` is called once, on the main thread (signal handlers can only be
 installed there). ``Daemon._start_error`` is written by the starter thread before it sets
@@ -39,6 +39,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FrameType
@@ -393,21 +394,25 @@ class Daemon:
         starter = threading.Thread(
             target=self._start, args=(manager,), name="nodeconf-start", daemon=True
         )
+        server_stopped = True
+        deadline: float | None = None
         try:
             starter.start()
             self._wake.wait()  # a signal, or a failed start; never a timeout
+            # One budget for the whole stop: the manager, the starter and the status server.
+            deadline = time.monotonic() + opts.shutdown_timeout_seconds
             report = manager.stop(opts.shutdown_timeout_seconds)
-            starter.join(opts.shutdown_timeout_seconds)
+            starter.join(max(0.0, deadline - time.monotonic()))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             if hook is not None and hook.kill_running():
                 _log.warning("killed the --exec command still running at shutdown")
             if server is not None:
-                server.stop()
+                server_stopped = server.stop(_server_budget(deadline, opts))
             if event_sink is not None:
                 event_sink.close()
-        return self._exit_code(report, starter)
+        return self._exit_code(report, starter, server_stopped)
 
     def _start(self, manager: Any) -> None:
         # Starter thread: manager.start() may wait long for a first complete state (an API
@@ -423,12 +428,18 @@ class Daemon:
             else:  # a signal arrived first: start() returned early, the stop goes on
                 _log.info("start-up ended early: stopping")
 
-    def _exit_code(self, report: Any, starter: threading.Thread) -> int:
+    def _exit_code(self, report: Any, starter: threading.Thread, server_stopped: bool) -> int:
         if self._start_error is not None:
             _log.error("start-up failed: %s", self._start_error)
             return EXIT_FAILED
         if starter.is_alive():
             _log.error("start-up did not return within the shutdown timeout")
+            return EXIT_FAILED
+        if not server_stopped:
+            _log.error(
+                "status server did not stop within the shutdown timeout of %gs",
+                self.options.shutdown_timeout_seconds,
+            )
             return EXIT_FAILED
         if report.pending_retries:
             _log.warning(
@@ -485,6 +496,17 @@ class Daemon:
             _log.warning("no --pod-name (or $POD_NAME): apply outcomes are not posted as Events")
             return k8s, None
         return k8s, k8s.event_sink()
+
+
+#: The status server's stop gets what remains of the shutdown budget, but at least this long
+#: (closing its sockets takes a millisecond; a page stuck in a check is what can overrun).
+SERVER_STOP_MIN_SECONDS = 0.5
+
+
+def _server_budget(deadline: float | None, opts: DaemonOptions) -> float:
+    if deadline is None:  # the stop never began (an error before it)
+        return opts.shutdown_timeout_seconds
+    return max(SERVER_STOP_MIN_SECONDS, deadline - time.monotonic())
 
 
 def _status_server(
