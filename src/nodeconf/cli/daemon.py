@@ -41,7 +41,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, BinaryIO, TextIO
 
@@ -72,6 +72,12 @@ DEFAULT_POLL_INTERVAL_SECONDS = 1.0
 #: Bound on start-up (prepare, first complete state, first listener calls). Preparing the
 #: ConfigMap alone may retry for a minute (spec section 3).
 STARTUP_TIMEOUT_SECONDS = 120.0
+
+#: KubernetesSettings' defaults, for the help text (a test pins them to the dataclass; the
+#: kubernetes package is imported only when the kubernetes source is used).
+DEFAULT_WATCH_IDLE_TIMEOUT_SECONDS = 150.0
+DEFAULT_BACKOFF_MAX_DELAY_SECONDS = 30.0
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -107,10 +113,34 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--key", default=DEFAULT_KEY, help="data key of the document (default: %(default)s)"
     )
     src.add_argument(
-        "--no-prepare",
-        dest="prepare",
-        action="store_false",
-        help="do not create or backfill the ConfigMap at start-up",
+        "--prepare",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="--source kubernetes: create or backfill the ConfigMap at start-up, as every "
+        "Volcano agent does; needs create and update on ConfigMaps for every agent (see "
+        "docs/operations.md; default: off, run `nodeconf prepare` once instead)",
+    )
+    kube = parser.add_argument_group("kubernetes (--source kubernetes)")
+    kube.add_argument(
+        "--watch-idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="reopen a watch that delivered nothing, not even a bookmark, for this long "
+        f"(default: {DEFAULT_WATCH_IDLE_TIMEOUT_SECONDS:g})",
+    )
+    kube.add_argument(
+        "--backoff-max-delay",
+        type=float,
+        metavar="SECONDS",
+        help="longest wait between reconnect attempts after failures "
+        f"(default: {DEFAULT_BACKOFF_MAX_DELAY_SECONDS:g})",
+    )
+    kube.add_argument(
+        "--request-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="bound of every API request other than a watch "
+        f"(default: {DEFAULT_REQUEST_TIMEOUT_SECONDS:g})",
     )
     src.add_argument(
         "--poll-interval",
@@ -192,6 +222,7 @@ class DaemonOptions:
     status_addr: tuple[str, int] | None
     log_format: str
     shutdown_timeout_seconds: float
+    kubernetes_settings: Any = None  # KubernetesSettings (lazy import: lightkube)
 
 
 def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> DaemonOptions:
@@ -230,6 +261,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
     ):
         if not 0 < value < float("inf"):
             raise UsageError(f"nodeconf run: {flag} must be a positive number of seconds")
+    kube_settings = _kubernetes_settings(args) if source == "kubernetes" else None
     try:
         status_addr = parse_address(args.status_addr)
     except ValueError as exc:
@@ -254,6 +286,43 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         status_addr=status_addr,
         log_format=args.log_format,
         shutdown_timeout_seconds=args.shutdown_timeout,
+        kubernetes_settings=kube_settings,
+    )
+
+
+_KUBE_FLAGS = (
+    ("--watch-idle-timeout", "watch_idle_timeout"),
+    ("--backoff-max-delay", "backoff_max_delay"),
+    ("--request-timeout", "request_timeout"),
+)
+
+
+def _kubernetes_settings(args: argparse.Namespace) -> Any:
+    """``KubernetesSettings`` from the flags (the defaults for those not given)."""
+    from nodeconf.sources.kubernetes.settings import KubernetesSettings  # noqa: PLC0415
+
+    for flag, attr in _KUBE_FLAGS:
+        value = getattr(args, attr)
+        if value is not None and not 0 < value < float("inf"):
+            raise UsageError(f"nodeconf run: {flag} must be a positive number of seconds")
+    d = KubernetesSettings()
+    backoff = d.backoff
+    if args.backoff_max_delay is not None:
+        initial = min(backoff.initial_delay_seconds, args.backoff_max_delay)
+        backoff = replace(
+            backoff, initial_delay_seconds=initial, max_delay_seconds=args.backoff_max_delay
+        )
+    return replace(
+        d,
+        watch_idle_timeout_seconds=(
+            d.watch_idle_timeout_seconds
+            if args.watch_idle_timeout is None
+            else args.watch_idle_timeout
+        ),
+        request_timeout_seconds=(
+            d.request_timeout_seconds if args.request_timeout is None else args.request_timeout
+        ),
+        backoff=backoff,
     )
 
 
@@ -263,6 +332,11 @@ def _check_file_source(args: argparse.Namespace) -> None:
     if not os.path.exists(args.path):
         raise UsageError(f"nodeconf run: --path {args.path}: no such file or directory")
     _check_document_readable(args.path, args.key)
+    if args.prepare:
+        raise UsageError("nodeconf run: --prepare needs --source kubernetes")
+    for flag, attr in _KUBE_FLAGS:
+        if getattr(args, attr) is not None:
+            raise UsageError(f"nodeconf run: {flag} needs --source kubernetes")
     for flag in ("kubeconfig", "namespace", "node_name", "pod_name"):
         if getattr(args, flag) is not None:
             raise UsageError(f"nodeconf run: --{flag.replace('_', '-')} needs --source kubernetes")
@@ -489,6 +563,7 @@ class Daemon:
                 key=opts.key,
                 prepare=opts.prepare,
                 kubeconfig=opts.kubeconfig,
+                settings=opts.kubernetes_settings,
             )
         except ValueError as exc:
             raise UsageError(f"nodeconf run: {exc}") from exc
