@@ -229,6 +229,7 @@ def _slow_clients(daemon: Daemon, address: tuple[str, int], hold_seconds: float)
 
 def _idle(daemon: Daemon, seconds: float) -> Result:
     idle = threading.Event()
+    idle.wait(2.0)  # let the start-up's last log lines and thread exits settle
     before = _ctx_switches(daemon.pid)
     idle.wait(seconds)
     after = _ctx_switches(daemon.pid)
