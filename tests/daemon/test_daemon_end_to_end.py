@@ -102,9 +102,10 @@ def test_invalid_edit_keeps_the_last_good_config(tmp_path: Path) -> None:
         address = daemon.status_address()
         daemon.wait_for("revision 1 synced to every listener")
         kubelet_swap(tmp_path / "configmap", INVALID)
-        daemon.wait_for("document invalid, keeping the last valid config")
-        issue = daemon.wait_for(lambda r: "path" in r)
-        assert issue["path"] == "globalConfig.evictingConfig.evictingCPULowWatermark"
+        invalid = daemon.wait_for("document invalid, keeping the last valid config")
+        assert invalid["issues"][0].startswith(
+            "globalConfig.evictingConfig.evictingCPULowWatermark: "
+        )
         assert effective(tmp_path)["evictingConfig"]["evictingCPULowWatermark"] == 30  # type: ignore[index]
         assert get(address, "/readyz")[0] == 200
         assert "nodeconf_invalid_documents_total 1.0" in get(address, "/metrics")[1]

@@ -151,3 +151,58 @@ def test_bad_flags_in_a_real_process_exit_2_without_traceback(tmp_path: Path) ->
     assert proc.stderr.decode().splitlines() == [
         f"nodeconf run: --path {tmp_path / 'missing'}: no such file or directory"
     ]
+
+
+def kube_options(*argv: str):  # type: ignore[no-untyped-def]
+    from nodeconf.cli.daemon import options_from_args
+    from nodeconf.cli.main import build_parser
+
+    args = build_parser().parse_args(["run", "--source", "kubernetes", *argv])
+    return options_from_args(args, {"POD_NAMESPACE": "ns", "NODE_NAME": "n"})
+
+
+def test_kubernetes_flags_become_the_source_settings() -> None:
+    """--watch-idle-timeout, --backoff-max-delay and --request-timeout set KubernetesSettings;
+    flags not given keep its defaults."""
+    from nodeconf.sources.kubernetes import KubernetesSettings
+
+    given = kube_options(
+        "--watch-idle-timeout", "90", "--backoff-max-delay", "0.5", "--request-timeout", "4"
+    ).kubernetes_settings
+    assert given.watch_idle_timeout_seconds == 90
+    assert given.request_timeout_seconds == 4
+    assert (given.backoff.max_delay_seconds, given.backoff.initial_delay_seconds) == (0.5, 0.5)
+    assert kube_options().kubernetes_settings == KubernetesSettings()
+    assert kube_options().prepare is False
+
+
+def test_help_defaults_are_the_settings_defaults() -> None:
+    """The defaults the help text and docs name are KubernetesSettings' own."""
+    from nodeconf.cli import daemon
+    from nodeconf.sources.kubernetes import KubernetesSettings
+
+    defaults = KubernetesSettings()
+    assert defaults.watch_idle_timeout_seconds == daemon.DEFAULT_WATCH_IDLE_TIMEOUT_SECONDS
+    assert defaults.backoff.max_delay_seconds == daemon.DEFAULT_BACKOFF_MAX_DELAY_SECONDS
+    assert defaults.request_timeout_seconds == daemon.DEFAULT_REQUEST_TIMEOUT_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--source", "kubernetes", "--request-timeout", "0"], "--request-timeout must be"),
+        (["--source", "kubernetes", "--watch-idle-timeout", "nan"], "--watch-idle-timeout must"),
+        (["--watch-idle-timeout", "90"], "--watch-idle-timeout needs --source kubernetes"),
+        (["--prepare"], "--prepare needs --source kubernetes"),
+    ],
+)
+def test_kubernetes_flags_are_checked(capsys, monkeypatch, doc, argv, expected) -> None:
+    """A bad value, or a Kubernetes flag with the file source: one line, exit 2."""
+    if "--source" not in argv:
+        argv = ["--source", "file", "--path", doc, *argv]
+    monkeypatch.setenv("POD_NAMESPACE", "ns")
+    monkeypatch.setenv("NODE_NAME", "n")
+    code, err = run(capsys, *argv)
+    assert code == 2
+    assert len(err) == 1
+    assert expected in err[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,14 +31,14 @@ def api() -> Iterator[KubeAPIServer]:
 
 
 def test_prepares_applies_follows_and_posts_events(api: KubeAPIServer, tmp_path: Path) -> None:
-    """The daemon creates the missing ConfigMap with the default document, applies it, follows
-    an edit, posts Events on its pod, and stops cleanly on SIGTERM."""
+    """With --prepare the daemon creates the missing ConfigMap with the default document,
+    applies it, follows an edit, posts Events on its pod, and stops cleanly on SIGTERM."""
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
     out = tmp_path / "effective.json"
     env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE, "POD_NAME": POD}
     args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--status-addr"]
     args += ["127.0.0.1:0", "--write-effective", str(out), "--shutdown-timeout", "10"]
-    with Daemon(*args, env=env) as daemon:
+    with Daemon(*args, "--prepare", env=env) as daemon:
         address = daemon.status_address()
         daemon.wait_for("revision 1 synced to every listener")
         created = api.get("ConfigMap", CONFIGMAP, NAMESPACE)
@@ -71,7 +73,7 @@ def test_sigterm_while_the_api_server_fails_ends_start_up_cleanly(
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
     env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE, "POD_NAME": POD}
     args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--status-addr"]
-    args += ["127.0.0.1:0", "--shutdown-timeout", "60"]
+    args += ["127.0.0.1:0", "--shutdown-timeout", "60", "--prepare"]
     with Daemon(*args, env=env) as daemon:
         daemon.wait_for("cannot prepare ConfigMap")
         assert daemon.terminate(signal.SIGTERM, timeout=30) == 0
@@ -79,3 +81,33 @@ def test_sigterm_while_the_api_server_fails_ends_start_up_cleanly(
     assert any("start-up ended early" in m for m in messages)
     assert any("stopped cleanly" in m for m in messages)
     assert sum("cannot prepare ConfigMap" in m for m in messages) == 1
+
+
+def test_by_default_the_agent_writes_no_configmap_and_prepare_does(
+    api: KubeAPIServer, tmp_path: Path
+) -> None:
+    """Without --prepare a missing ConfigMap is not created: the agent starts on the defaults
+    and writes nothing; `nodeconf prepare` then creates it and the agent follows."""
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
+    out = tmp_path / "effective.json"
+    env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE}
+    args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--status-addr"]
+    args += ["127.0.0.1:0", "--write-effective", str(out)]
+    with Daemon(*args, env=env) as daemon:
+        daemon.wait_for("revision 1 synced to every listener")
+        assert api.get("ConfigMap", CONFIGMAP, NAMESPACE) is None
+        assert json.loads(out.read_text())["cpuQosConfig"] == {"enable": False}
+        writes = [r for r in api.requests if r.method != "GET" and "configmaps" in r.path]
+        assert writes == []
+        prepare = subprocess.run(
+            [sys.executable, "-m", "nodeconf", "prepare", "--kubeconfig", str(kubeconfig)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (prepare.returncode, prepare.stderr) == (0, "")
+        expected = f"ConfigMap {NAMESPACE}/{CONFIGMAP} key colocation-config: created\n"
+        assert prepare.stdout == expected
+        assert api.get("ConfigMap", CONFIGMAP, NAMESPACE) is not None
+        assert daemon.terminate(signal.SIGTERM) == 0

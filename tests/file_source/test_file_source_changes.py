@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from file_source.fsworld import (
     StartSource,
     inode,
@@ -15,6 +17,9 @@ from file_source.fsworld import (
     rename_over,
     write_in_place,
 )
+from nodeconf.errors import DocumentError
+from nodeconf.model import COLOCATION
+from nodeconf.sources.file import MAX_DOCUMENT_BYTES
 
 KEY = "colocation-config"
 
@@ -311,3 +316,18 @@ def test_a_symlinked_directory_is_followed_when_the_link_is_repointed(
     os.replace(tmp_path / "current.tmp", link)
     assert context.wait_notified("configmap")
     assert source.snapshot().document == json_doc(71)
+
+
+def test_an_over_large_file_is_a_document_problem_not_a_source_error(
+    tmp_path: Path, start_source: StartSource
+) -> None:
+    """A 5 MiB file is handed on as its first 1 MiB + 1 byte, which the schema rejects as over
+    the ConfigMap limit (as for a Kubernetes document), with no source error."""
+    (tmp_path / KEY).write_bytes(b'{"pad": "' + b"x" * (5 * 1024 * 1024) + b'"}')
+    source, _ = start_source(tmp_path)
+    document = source.snapshot().document
+    assert document is not None
+    assert len(document) == MAX_DOCUMENT_BYTES + 1
+    assert source.status_json()["errors"] == {}
+    with pytest.raises(DocumentError, match="over the ConfigMap limit"):
+        COLOCATION.parse(document)

@@ -28,33 +28,37 @@ from nodeconf.sources.kubernetes import DEFAULT_CONFIGMAP, KubernetesSource
 pytestmark = pytest.mark.kubernetes
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
+PREPARE = DEPLOY / "prepare"
 DEPLOY_NAMESPACE = "volcano-system"
 
 
-def manifests() -> list[dict[str, Any]]:
+def manifests(directory: Path = DEPLOY) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
-    for path in sorted(DEPLOY.glob("*.yaml")):
+    for path in sorted(directory.glob("*.yaml")):
         docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
     return docs
 
 
-def one(kind: str, name: str) -> dict[str, Any]:
-    (found,) = [d for d in manifests() if d["kind"] == kind and d["metadata"]["name"] == name]
-    return found
+def one(kind: str, name: str, directory: Path = DEPLOY) -> dict[str, Any]:
+    found = [d for d in manifests(directory) if d["kind"] == kind and d["metadata"]["name"] == name]
+    (only,) = found
+    return only
 
 
-def granted_rules() -> list[dict[str, Any]]:
-    """Every rule reaching the nodeconf service account, with its scope."""
+def granted_rules(
+    account: str = "nodeconf", directory: Path = DEPLOY, *, only: bool = True
+) -> list[dict[str, Any]]:
+    """Every rule reaching service account ``account`` from ``directory``'s bindings, with its
+    scope. With ``only``, every binding there must name that account."""
     rules = []
-    for binding in manifests():
+    subject = {"kind": "ServiceAccount", "name": account, "namespace": DEPLOY_NAMESPACE}
+    for binding in manifests(directory):
         if binding["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
             continue
-        assert {
-            "kind": "ServiceAccount",
-            "name": "nodeconf",
-            "namespace": DEPLOY_NAMESPACE,
-        } in binding["subjects"]
-        role = one(binding["roleRef"]["kind"], binding["roleRef"]["name"])
+        if subject not in binding["subjects"]:
+            assert not only, f"{binding['metadata']['name']} binds another account"
+            continue
+        role = one(binding["roleRef"]["kind"], binding["roleRef"]["name"], directory)
         scope = binding["metadata"].get("namespace")  # None: cluster-wide
         rules += [{**rule, "scope": scope} for rule in role["rules"]]
     return rules
@@ -82,8 +86,14 @@ def rbac_request(record: RequestRecord) -> tuple[str, str, str | None, str | Non
     return verb, resource, name, namespace
 
 
-def allowed(verb: str, resource: str, name: str | None, namespace: str | None) -> bool:
-    for rule in granted_rules():
+def allowed(
+    verb: str,
+    resource: str,
+    name: str | None,
+    namespace: str | None,
+    rules: list[dict[str, Any]] | None = None,
+) -> bool:
+    for rule in granted_rules() if rules is None else rules:
         if rule["scope"] is not None and rule["scope"] != namespace:
             continue
         if resource not in rule["resources"] or verb not in rule["verbs"]:
@@ -95,22 +105,47 @@ def allowed(verb: str, resource: str, name: str | None, namespace: str | None) -
 
 
 def test_configmap_access_is_limited_to_the_one_configmap() -> None:
-    """get/list/watch/update on ConfigMaps name the one ConfigMap (resourceNames)."""
+    """get/list/watch on ConfigMaps name the one ConfigMap (resourceNames)."""
     role = one("Role", "nodeconf-configmap")
-    (named,) = [r for r in role["rules"] if "resourceNames" in r]
+    (named,) = role["rules"]
     assert named["resourceNames"] == [DEFAULT_CONFIGMAP]
-    assert set(named["verbs"]) == {"get", "list", "watch", "update"}
+    assert set(named["verbs"]) == {"get", "list", "watch"}
 
 
-def test_create_is_a_separate_rule_marked_prepare_only() -> None:
-    """create cannot be limited by name: it is its own rule, explained as prepare-only."""
-    role = one("Role", "nodeconf-configmap")
-    (create,) = [r for r in role["rules"] if "create" in r["verbs"]]
-    assert create["verbs"] == ["create"]
-    assert "resourceNames" not in create
-    text = (DEPLOY / "role.yaml").read_text()
-    assert "ONLY WHEN PREPARE IS ON" in text
-    assert "--no-prepare" in text
+def test_the_daemonset_service_account_cannot_write_configmaps() -> None:
+    """No role bound to the DaemonSet's ServiceAccount grants create, update or patch (or any
+    other write, or a wildcard) on ConfigMaps."""
+    account = one("DaemonSet", "nodeconf")["spec"]["template"]["spec"]["serviceAccountName"]
+    writes = {"create", "update", "patch", "delete", "deletecollection", "*"}
+    for directory in (DEPLOY, PREPARE):
+        for rule in granted_rules(account, directory, only=directory == DEPLOY):
+            if {"configmaps", "*"} & set(rule["resources"]):
+                assert not writes & set(rule["verbs"]), rule
+
+
+def test_the_prepare_job_runs_nodeconf_prepare_under_its_own_account() -> None:
+    """The one-shot Job has its own ServiceAccount, the only one that may create and update
+    the ConfigMap; its arguments parse as `nodeconf prepare`."""
+    spec = one("Job", "nodeconf-prepare", PREPARE)["spec"]["template"]["spec"]
+    assert spec["serviceAccountName"] == "nodeconf-prepare"
+    (container,) = spec["containers"]
+    assert container["command"] == ["nodeconf"]
+    args = [DEPLOY_NAMESPACE if a == "$(POD_NAMESPACE)" else a for a in container["args"]]
+    parsed = build_parser().parse_args(args)
+    assert (parsed.command, parsed.namespace) == ("prepare", DEPLOY_NAMESPACE)
+    verbs = {v for r in granted_rules("nodeconf-prepare", PREPARE) for v in r["verbs"]}
+    assert verbs == {"get", "update", "create"}
+
+
+def test_a_network_policy_admits_only_the_scraper_to_the_status_port() -> None:
+    """The status port is reachable only from pods the policy names (the metrics scraper)."""
+    policy = one("NetworkPolicy", "nodeconf-status")["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "nodeconf"}
+    assert policy["policyTypes"] == ["Ingress"]
+    (rule,) = policy["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 9808}]
+    (peer,) = rule["from"]
+    assert set(peer) == {"namespaceSelector", "podSelector"}
 
 
 def test_cluster_permissions_are_nodes_events_and_pods_only() -> None:
@@ -128,8 +163,9 @@ def test_cluster_permissions_are_nodes_events_and_pods_only() -> None:
 
 
 def test_every_request_nodeconf_makes_is_allowed(api: KubeAPIServer, kubeconfig: str) -> None:
-    """Prepare (create, then backfill), both watches and Events (post and aggregate): each
-    request the API server saw is authorised by deploy/'s RBAC - nothing more is needed."""
+    """Prepare (create, then backfill) is authorised by deploy/prepare/'s account; the agent
+    (both watches, Events posted and aggregated) by the DaemonSet's, which writes no
+    ConfigMap: each request the API server saw is allowed - nothing more is needed."""
     api.create({"kind": "Pod", "metadata": {"name": POD, "namespace": NAMESPACE}, "spec": {}})
     first = KubernetesSource(
         namespace=NAMESPACE, node_name=NODE, kubeconfig=kubeconfig, settings=fast_settings()
@@ -142,16 +178,22 @@ def test_every_request_nodeconf_makes_is_allowed(api: KubeAPIServer, kubeconfig:
             "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE},
         }
     )
+    second = KubernetesSource(
+        namespace=NAMESPACE, node_name=NODE, kubeconfig=kubeconfig, settings=fast_settings()
+    )
+    second.prepare(COLOCATION, WAIT)  # backfills with an update
+    assert second.stop(WAIT)
+    prepared = len(api.requests)
     src = KubernetesSource(
         namespace=NAMESPACE,
         node_name=NODE,
         pod_name=POD,
         kubeconfig=kubeconfig,
         settings=fast_settings(),
+        prepare=False,  # `nodeconf run`'s default
     )
     sink = src.event_sink()
     try:
-        src.prepare(COLOCATION, WAIT)  # backfills with an update
         src.start(RecordingContext())
         assert src.wait_synced(WAIT)
         assert api.wait_for_watchers(2)
@@ -162,12 +204,19 @@ def test_every_request_nodeconf_makes_is_allowed(api: KubeAPIServer, kubeconfig:
     finally:
         assert sink.close(WAIT)
         assert src.stop(WAIT)
-    asked = {rbac_request(r) for r in api.requests if r.path.startswith("/api/v1/")}
-    verbs = {(verb, resource) for verb, resource, _, _ in asked}
-    assert {("create", "configmaps"), ("update", "configmaps"), ("patch", "events")} <= verbs
+
+    def asked(records: list[RequestRecord]) -> set[tuple[str, str, str | None, str | None]]:
+        return {rbac_request(r) for r in records if r.path.startswith("/api/v1/")}
+
+    by_prepare, by_agent = asked(api.requests[:prepared]), asked(api.requests[prepared:])
+    prepare_rules = granted_rules("nodeconf-prepare", PREPARE)
+    assert {("create", "configmaps"), ("update", "configmaps")} <= {
+        (verb, resource) for verb, resource, _, _ in by_prepare
+    }
+    assert [a for a in by_prepare if not allowed(*a, rules=prepare_rules)] == []
+    assert ("patch", "events") in {(verb, resource) for verb, resource, _, _ in by_agent}
+    assert [a for a in by_agent if not allowed(*a)] == []
     assert api.get("configmaps", CONFIGMAP, NAMESPACE)["data"][KEY].count("evictingConfig") == 1  # type: ignore[index]
-    denied = [a for a in asked if not allowed(*a)]
-    assert denied == []
 
 
 def test_daemonset_passes_identity_through_the_downward_api() -> None:

@@ -321,3 +321,13 @@ def test_byte_and_text_input_parse_alike() -> None:
     text = '{"globalConfig": {"cpuQosConfig": {"enable": true}}}'
     a, b = COLOCATION.parse(text), COLOCATION.parse(text.encode())
     assert a.global_values == b.global_values
+
+
+def test_a_number_with_thousands_of_digits_is_refused_in_our_words() -> None:
+    """A 5,000-digit number is an error at its position, with no Python-specific hint."""
+    with pytest.raises(DocumentError) as caught:
+        COLOCATION.parse('{"globalConfig":\n {"x": ' + "1" * 5000 + "}}")
+    assert caught.value.line == 2
+    assert caught.value.column == 8
+    assert "5000 digits" in caught.value.reason
+    assert "sys." not in str(caught.value)

@@ -15,15 +15,15 @@ What it does, in order:
    thread;
 4. the main thread blocks on one ``threading.Event``, set by the SIGTERM/SIGINT handler or by a
    start-up failure (no polling);
-5. runs the two-phase stop bounded by ``--shutdown-timeout``, stops the status server, kills
-   an ``--exec`` hook still running, and exits 0 when the stop completed in time, 1 otherwise
-   (or when start-up failed).
+5. runs the two-phase stop, kills an ``--exec`` hook still running and stops the status
+   server, all within one ``--shutdown-timeout`` budget, and exits 0 when the stop completed
+   in time, 1 otherwise (an overrun is logged as an error), or when start-up failed.
 
 Threads: the main thread (waits, then stops everything), ``nodeconf-start`` (runs
 ``manager.start``; joined within the shutdown timeout, and a daemon thread so that a source
 stuck in start-up cannot keep the process alive after a signal), the status server's threads
-(joined by its ``stop``), and the manager's and the source's own threads (joined by
-``manager.stop``).
+(joined by its ``stop`` within what remains of the shutdown budget, at least 0.5 s), and
+the manager's and the source's own threads (joined by ``manager.stop``).
 
 Thread-safety: ``run_daemon`` is called once, on the main thread (signal handlers can only be
 installed there). ``Daemon._start_error`` is written by the starter thread before it sets
@@ -39,8 +39,9 @@ import os
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, BinaryIO, TextIO
 
@@ -71,6 +72,12 @@ DEFAULT_POLL_INTERVAL_SECONDS = 1.0
 #: Bound on start-up (prepare, first complete state, first listener calls). Preparing the
 #: ConfigMap alone may retry for a minute (spec section 3).
 STARTUP_TIMEOUT_SECONDS = 120.0
+
+#: KubernetesSettings' defaults, for the help text (a test pins them to the dataclass; the
+#: kubernetes package is imported only when the kubernetes source is used).
+DEFAULT_WATCH_IDLE_TIMEOUT_SECONDS = 150.0
+DEFAULT_BACKOFF_MAX_DELAY_SECONDS = 30.0
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -106,10 +113,34 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--key", default=DEFAULT_KEY, help="data key of the document (default: %(default)s)"
     )
     src.add_argument(
-        "--no-prepare",
-        dest="prepare",
-        action="store_false",
-        help="do not create or backfill the ConfigMap at start-up",
+        "--prepare",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="--source kubernetes: create or backfill the ConfigMap at start-up, as every "
+        "Volcano agent does; needs create and update on ConfigMaps for every agent (see "
+        "docs/operations.md; default: off, run `nodeconf prepare` once instead)",
+    )
+    kube = parser.add_argument_group("kubernetes (--source kubernetes)")
+    kube.add_argument(
+        "--watch-idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="reopen a watch that delivered nothing, not even a bookmark, for this long "
+        f"(default: {DEFAULT_WATCH_IDLE_TIMEOUT_SECONDS:g})",
+    )
+    kube.add_argument(
+        "--backoff-max-delay",
+        type=float,
+        metavar="SECONDS",
+        help="longest wait between reconnect attempts after failures "
+        f"(default: {DEFAULT_BACKOFF_MAX_DELAY_SECONDS:g})",
+    )
+    kube.add_argument(
+        "--request-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="bound of every API request other than a watch "
+        f"(default: {DEFAULT_REQUEST_TIMEOUT_SECONDS:g})",
     )
     src.add_argument(
         "--poll-interval",
@@ -191,6 +222,7 @@ class DaemonOptions:
     status_addr: tuple[str, int] | None
     log_format: str
     shutdown_timeout_seconds: float
+    kubernetes_settings: Any = None  # KubernetesSettings (lazy import: lightkube)
 
 
 def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> DaemonOptions:
@@ -229,6 +261,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
     ):
         if not 0 < value < float("inf"):
             raise UsageError(f"nodeconf run: {flag} must be a positive number of seconds")
+    kube_settings = _kubernetes_settings(args) if source == "kubernetes" else None
     try:
         status_addr = parse_address(args.status_addr)
     except ValueError as exc:
@@ -253,6 +286,43 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         status_addr=status_addr,
         log_format=args.log_format,
         shutdown_timeout_seconds=args.shutdown_timeout,
+        kubernetes_settings=kube_settings,
+    )
+
+
+_KUBE_FLAGS = (
+    ("--watch-idle-timeout", "watch_idle_timeout"),
+    ("--backoff-max-delay", "backoff_max_delay"),
+    ("--request-timeout", "request_timeout"),
+)
+
+
+def _kubernetes_settings(args: argparse.Namespace) -> Any:
+    """``KubernetesSettings`` from the flags (the defaults for those not given)."""
+    from nodeconf.sources.kubernetes.settings import KubernetesSettings  # noqa: PLC0415
+
+    for flag, attr in _KUBE_FLAGS:
+        value = getattr(args, attr)
+        if value is not None and not 0 < value < float("inf"):
+            raise UsageError(f"nodeconf run: {flag} must be a positive number of seconds")
+    d = KubernetesSettings()
+    backoff = d.backoff
+    if args.backoff_max_delay is not None:
+        initial = min(backoff.initial_delay_seconds, args.backoff_max_delay)
+        backoff = replace(
+            backoff, initial_delay_seconds=initial, max_delay_seconds=args.backoff_max_delay
+        )
+    return replace(
+        d,
+        watch_idle_timeout_seconds=(
+            d.watch_idle_timeout_seconds
+            if args.watch_idle_timeout is None
+            else args.watch_idle_timeout
+        ),
+        request_timeout_seconds=(
+            d.request_timeout_seconds if args.request_timeout is None else args.request_timeout
+        ),
+        backoff=backoff,
     )
 
 
@@ -262,6 +332,11 @@ def _check_file_source(args: argparse.Namespace) -> None:
     if not os.path.exists(args.path):
         raise UsageError(f"nodeconf run: --path {args.path}: no such file or directory")
     _check_document_readable(args.path, args.key)
+    if args.prepare:
+        raise UsageError("nodeconf run: --prepare needs --source kubernetes")
+    for flag, attr in _KUBE_FLAGS:
+        if getattr(args, attr) is not None:
+            raise UsageError(f"nodeconf run: {flag} needs --source kubernetes")
     for flag in ("kubeconfig", "namespace", "node_name", "pod_name"):
         if getattr(args, flag) is not None:
             raise UsageError(f"nodeconf run: --{flag.replace('_', '-')} needs --source kubernetes")
@@ -393,21 +468,25 @@ class Daemon:
         starter = threading.Thread(
             target=self._start, args=(manager,), name="nodeconf-start", daemon=True
         )
+        server_stopped = True
+        deadline: float | None = None
         try:
             starter.start()
             self._wake.wait()  # a signal, or a failed start; never a timeout
+            # One budget for the whole stop: the manager, the starter and the status server.
+            deadline = time.monotonic() + opts.shutdown_timeout_seconds
             report = manager.stop(opts.shutdown_timeout_seconds)
-            starter.join(opts.shutdown_timeout_seconds)
+            starter.join(max(0.0, deadline - time.monotonic()))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             if hook is not None and hook.kill_running():
                 _log.warning("killed the --exec command still running at shutdown")
             if server is not None:
-                server.stop()
+                server_stopped = server.stop(_server_budget(deadline, opts))
             if event_sink is not None:
                 event_sink.close()
-        return self._exit_code(report, starter)
+        return self._exit_code(report, starter, server_stopped)
 
     def _start(self, manager: Any) -> None:
         # Starter thread: manager.start() may wait long for a first complete state (an API
@@ -423,12 +502,18 @@ class Daemon:
             else:  # a signal arrived first: start() returned early, the stop goes on
                 _log.info("start-up ended early: stopping")
 
-    def _exit_code(self, report: Any, starter: threading.Thread) -> int:
+    def _exit_code(self, report: Any, starter: threading.Thread, server_stopped: bool) -> int:
         if self._start_error is not None:
             _log.error("start-up failed: %s", self._start_error)
             return EXIT_FAILED
         if starter.is_alive():
             _log.error("start-up did not return within the shutdown timeout")
+            return EXIT_FAILED
+        if not server_stopped:
+            _log.error(
+                "status server did not stop within the shutdown timeout of %gs",
+                self.options.shutdown_timeout_seconds,
+            )
             return EXIT_FAILED
         if report.pending_retries:
             _log.warning(
@@ -478,6 +563,7 @@ class Daemon:
                 key=opts.key,
                 prepare=opts.prepare,
                 kubeconfig=opts.kubeconfig,
+                settings=opts.kubernetes_settings,
             )
         except ValueError as exc:
             raise UsageError(f"nodeconf run: {exc}") from exc
@@ -485,6 +571,17 @@ class Daemon:
             _log.warning("no --pod-name (or $POD_NAME): apply outcomes are not posted as Events")
             return k8s, None
         return k8s, k8s.event_sink()
+
+
+#: The status server's stop gets what remains of the shutdown budget, but at least this long
+#: (closing its sockets takes a millisecond; a page stuck in a check is what can overrun).
+SERVER_STOP_MIN_SECONDS = 0.5
+
+
+def _server_budget(deadline: float | None, opts: DaemonOptions) -> float:
+    if deadline is None:  # the stop never began (an error before it)
+        return opts.shutdown_timeout_seconds
+    return max(SERVER_STOP_MIN_SECONDS, deadline - time.monotonic())
 
 
 def _status_server(

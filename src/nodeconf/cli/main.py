@@ -50,7 +50,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line (the ``run`` flags come from ``nodeconf.cli.daemon``)."""
     from nodeconf import __version__
-    from nodeconf.cli import daemon, offline
+    from nodeconf.cli import daemon, offline, prepare
 
     parser = _Parser(
         prog="nodeconf",
@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
             "run the daemon: watch the document, apply each change to the listeners",
             daemon.add_run_arguments,
             daemon.run_daemon,
+        ),
+        (
+            "prepare",
+            "create or backfill the ConfigMap once (an administrator's step)",
+            prepare.add_prepare_arguments,
+            prepare.run_prepare,
         ),
     ]
     for name, summary, add_arguments, handler in table:

@@ -52,7 +52,7 @@ Thread-safety: ``ColocationDocument`` is immutable after ``parse_document`` retu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
@@ -134,14 +134,15 @@ class ColocationDocument:
     ``warnings`` the non-fatal findings and ``errors`` the type errors (see module docstring).
 
     Parsing only checks overrides; an ``Override`` (with its value map) is built when asked
-    for: ``matching_override`` builds one, ``overrides`` all of them (once, then cached).
+    for: ``matching_override`` builds one, ``overrides`` and ``iter_overrides`` all of them,
+    kept by the caller only (a document of 100,000 overrides keeps no 100,000 value maps).
 
-    Thread-safety: immutable after construction; safe to share between threads. The two
-    caches (``overrides``, ``selector_label_keys``) are filled on first use; the race is
-    benign (every thread computes an equal value and the last store wins).
+    Thread-safety: immutable after construction; safe to share between threads. The cache of
+    ``selector_label_keys`` is filled on first use; the race is benign (every thread computes
+    an equal value and the last store wins).
     """
 
-    __slots__ = ("_entries", "_errors", "_global", "_label_keys", "_overrides", "_warnings")
+    __slots__ = ("_entries", "_errors", "_global", "_label_keys", "_warnings")
 
     def __init__(
         self,
@@ -154,7 +155,6 @@ class ColocationDocument:
         self._entries = entries
         self._warnings = warnings
         self._errors = errors
-        self._overrides: tuple[Override, ...] | None = None
         self._label_keys: frozenset[str] | None = None
 
     @property
@@ -178,11 +178,12 @@ class ColocationDocument:
 
     @property
     def overrides(self) -> tuple[Override, ...]:
-        """Every override, in document order."""
-        overrides = self._overrides
-        if overrides is None:
-            overrides = self._overrides = tuple(_override(e) for e in self._entries)
-        return overrides
+        """Every override, in document order (built on each call: nothing is kept)."""
+        return tuple(self.iter_overrides())
+
+    def iter_overrides(self) -> Iterator[Override]:
+        """Every override, in document order, built one at a time."""
+        return (_override(e) for e in self._entries)
 
     def matching_override(self, labels: Mapping[str, str]) -> Override | None:
         """The **last** override whose selector matches ``labels``, or ``None``.
@@ -265,7 +266,7 @@ def parse_document(data: str | bytes) -> ColocationDocument:
     f = Findings()
     if tree is None:
         f.warn(GLOBAL_PATH, None, _NULL_DOCUMENT)
-        return ColocationDocument(None, (), tuple(f.warnings))
+        return ColocationDocument(None, (), f.warnings.issues())
     f.keys += len(tree)
     global_values: dict[int, object] | None = None
     entries: tuple[_Entry, ...] = ()
@@ -294,12 +295,12 @@ def parse_document(data: str | bytes) -> ColocationDocument:
             entries = _read_overrides(value, f)
     if colons(text) != f.keys:
         for path, dup_key, kept in find_duplicates(text):
-            f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins")
+            f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins", "duplicate key")
     return ColocationDocument(
         None if global_values is None else MappingProxyType(global_values),
         entries,
-        tuple(f.warnings),
-        tuple(f.errors),
+        f.warnings.issues(),
+        f.errors.issues(),
     )
 
 

@@ -113,11 +113,30 @@ def decode_text(data: str | bytes) -> str:
         ) from exc
 
 
+#: A run of digits longer than any integer the decoder converts (``sys.int_info``'s default
+#: limit is 4,300 digits; no valid int64 has more than 19).
+_LONG_DIGITS: Final = re.compile(r"\d{4301,}")
+
+
+def _too_many_digits(text: str) -> DocumentError:
+    """The error for a number too long to decode, in our words, at the number's position."""
+    found = _LONG_DIGITS.search(text)
+    if found is None:
+        return DocumentError("invalid JSON: a number with too many digits")
+    line, column = _line_column(text, found.start())
+    digits = found.end() - found.start()
+    return DocumentError(
+        f"invalid JSON: a number of {digits} digits (no field takes more than 19)",
+        line=line,
+        column=column,
+    )
+
+
 def _check_size(size: int) -> None:
     if size > MAX_DOCUMENT_BYTES:
+        # The size is not named: a source may hand on only the first bytes of a larger file.
         raise DocumentError(
-            f"document is {size} bytes, over the ConfigMap limit of "
-            f"{MAX_DOCUMENT_BYTES} bytes (1 MiB)"
+            f"document is over the ConfigMap limit of {MAX_DOCUMENT_BYTES} bytes (1 MiB)"
         )
 
 
@@ -165,8 +184,8 @@ def decode_object(text: str, *, allow_null: bool = False) -> dict[str, Any] | No
         ) from exc
     except RecursionError as exc:
         raise DocumentError("invalid JSON: nested too deeply") from exc
-    except ValueError as exc:  # e.g. an integer literal with more digits than Python converts
-        raise DocumentError(f"invalid JSON: {exc}") from exc
+    except ValueError as exc:  # an integer literal with more digits than Python converts
+        raise _too_many_digits(text) from exc
     if type(tree) is not dict:
         if tree is None and allow_null:
             return None

@@ -34,6 +34,7 @@ from nodeconf.model.config import ColocationConfig
 from nodeconf.model.defaults import EMPTY_GLOBAL_CONFIG
 from nodeconf.model.document import ColocationDocument, Override
 from nodeconf.model.fields import DEFAULT_VALUES, FIELDS, field_index
+from nodeconf.model.findings import IssueCap
 from nodeconf.model.labels import COLOCATION_LABEL, OVERSUBSCRIPTION_LABEL, parse_bool
 from nodeconf.model.seam import Evaluation
 from nodeconf.model.validation import GLOBAL_PATH, Provenance, blame, validate_values
@@ -118,17 +119,17 @@ def explain(document: ColocationDocument | None, labels: Mapping[str, str]) -> d
 def check_document(document: ColocationDocument) -> tuple[Issue, ...]:
     """Every error of the document without a node (see the module docstring)."""
     doc = _require(document)
-    issues: list[Issue] = list(doc.errors)
+    issues = IssueCap("error")  # one report per kind beyond a few (nodeconf.model.findings)
     global_values = doc.global_values
     if global_values is None:
-        issues.append(Issue(GLOBAL_PATH, None, EMPTY_GLOBAL_CONFIG))
+        issues.add(GLOBAL_PATH, None, EMPTY_GLOBAL_CONFIG)
     base: list[object] = list(DEFAULT_VALUES)
     for slot, value in (global_values or {}).items():
         base[slot] = value
     found = blame(validate_values(base), base, Provenance(global_values))
     issues.extend(found)
     seen = {(i.path, i.message) for i in found}
-    for override in doc.overrides:
+    for override in doc.iter_overrides():
         if not override.values:
             continue
         values = list(base)
@@ -140,4 +141,4 @@ def check_document(document: ColocationDocument) -> tuple[Issue, ...]:
             for issue in blame(validate_values(values), values, provenance)
             if (issue.path, issue.message) not in seen
         )
-    return tuple(issues)
+    return doc.errors + issues.issues()

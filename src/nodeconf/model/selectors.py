@@ -220,7 +220,9 @@ def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
                     if reason is _MISSING:
                         reason = value_reasons[value] = label_value_error(value)
                 if reason is not None:
-                    f.warn(_labels_path(where, key), value, f"{_INVALID}{reason}")
+                    f.warn(
+                        _labels_path(where, key), value, f"{_INVALID}{reason}", "invalid selector"
+                    )
                     ok = False
                 pairs.append((key, value))
             if ok:
@@ -368,7 +370,7 @@ def _checked_requirement(
     key: str, op: str, values: list[str], path: str, f: Findings
 ) -> Requirement | None:
     def invalid(where: str, value: object, reason: str) -> None:
-        f.warn(where, value, f"{_INVALID}{reason}")
+        f.warn(where, value, f"{_INVALID}{reason}", "invalid selector")
 
     # The checks in the order ``metav1.LabelSelectorAsSelector`` makes them: the operator,
     # then (``labels.NewRequirement``) the key, the number of values, each value.

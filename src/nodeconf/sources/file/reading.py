@@ -20,7 +20,7 @@ import hashlib
 import os
 import stat
 
-__all__ = ["UnreadableFile", "content_version", "read_file"]
+__all__ = ["TooLarge", "UnreadableFile", "content_version", "read_file"]
 
 _ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR})
 _CHUNK_BYTES = 64 * 1024
@@ -33,11 +33,23 @@ class UnreadableFile(Exception):  # noqa: N818 - a condition of the file, not a 
     """
 
 
+class TooLarge(UnreadableFile):
+    """The file is larger than the limit; ``head`` holds its first ``limit + 1`` bytes (enough
+    for a parser to reject it as over the limit, as it would reject a ConfigMap).
+
+    Thread-safety: immutable after construction.
+    """
+
+    def __init__(self, message: str, head: bytes) -> None:
+        super().__init__(message)
+        self.head = head
+
+
 def read_file(path: str, limit: int) -> bytes | None:
     """The bytes of the regular file at ``path``; ``None`` if it does not exist.
 
-    Raises ``UnreadableFile`` when it is not a regular file, is larger than ``limit`` bytes, or
-    cannot be opened or read.
+    Raises ``UnreadableFile`` when it is not a regular file or cannot be opened or read, and
+    ``TooLarge`` (an ``UnreadableFile``) when it is larger than ``limit`` bytes.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -59,9 +71,10 @@ def read_file(path: str, limit: int) -> bytes | None:
         while True:
             chunk = os.read(fd, want)
             size += len(chunk)
-            if size > limit:
-                raise UnreadableFile(f"{path}: larger than {limit} bytes")
             chunks.append(chunk)
+            if size > limit:
+                head = b"".join(chunks)[: limit + 1]
+                raise TooLarge(f"{path}: larger than {limit} bytes", head)
             if len(chunk) < want:
                 return b"".join(chunks)
             want = _CHUNK_BYTES

@@ -72,11 +72,12 @@ from nodeconf.concurrency.clock import Clock, default_clock
 from nodeconf.concurrency.latch import Latch
 from nodeconf.errors import DocumentError, LifecycleError
 from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceContext, SourceEvent, SourceState
+from nodeconf.model.jsontext import MAX_DOCUMENT_BYTES as _MODEL_MAX_DOCUMENT_BYTES
 from nodeconf.model.labels import label_key_error, label_value_error
 from nodeconf.sources.file.labels import MAX_LABELS_FILE_BYTES, parse_labels_text
 from nodeconf.sources.file.layout import NOWHERE, FollowedFile, Location
 from nodeconf.sources.file.poller import Poller
-from nodeconf.sources.file.reading import UnreadableFile, content_version, read_file
+from nodeconf.sources.file.reading import TooLarge, UnreadableFile, content_version, read_file
 from nodeconf.sources.file.watcher import (
     IN_ATTRIB,
     IN_CLOSE_WRITE,
@@ -96,8 +97,9 @@ _log = logging.getLogger("nodeconf.sources.file")
 
 #: The ConfigMap data key that holds the document (Volcano's).
 DEFAULT_KEY = "colocation-config"
-#: Documents larger than this are not read (a ConfigMap holds at most 1 MiB).
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+#: Documents larger than this are not read (a ConfigMap holds at most 1 MiB): the first
+#: 1 MiB + 1 byte are handed on, which the schema rejects as a document over the limit.
+MAX_DOCUMENT_BYTES = _MODEL_MAX_DOCUMENT_BYTES
 #: How many look-and-watch rounds one event may take while the tree keeps moving.
 _MAX_ARM_ROUNDS = 8
 #: Events that change a file's content but never which file a name leads to.
@@ -484,7 +486,12 @@ class FileSource:
     def _refresh_document_locked(self, *, initial: bool = False) -> None:
         path = self._document.current_file()
         try:
-            data = read_file(path, MAX_DOCUMENT_BYTES)
+            data: bytes | None = read_file(path, MAX_DOCUMENT_BYTES)
+        except TooLarge as exc:
+            # A document problem, as a ConfigMap over the limit would be (not a source
+            # error): the schema rejects these first bytes as over the size limit, so the
+            # document is invalid and current_revision drops to 0, whatever the source.
+            data = exc.head
         except UnreadableFile as exc:
             self._error_locked("document", str(exc))
             return
