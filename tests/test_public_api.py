@@ -19,9 +19,16 @@ def test_nodeconf_exports() -> None:
     """``nodeconf`` exports the manager, its settings and reports, and the error tree."""
     assert sorted(nodeconf.__all__) == [
         "Change",
+        "ChangeListener",
+        "ColocationConfig",
         "ConfigInvalid",
+        "ConfigListener",
         "ConfigManager",
+        "ConfigSchema",
+        "Document",
         "DocumentError",
+        "EffectiveConfig",
+        "Evaluation",
         "FanOutSink",
         "Issue",
         "Lifecycle",
@@ -32,6 +39,7 @@ def test_nodeconf_exports() -> None:
         "NodeconfError",
         "NullSink",
         "Outcome",
+        "OutcomeKind",
         "OutcomeSink",
         "PendingRetry",
         "Reject",
@@ -39,6 +47,7 @@ def test_nodeconf_exports() -> None:
         "Revision",
         "Settings",
         "SourceError",
+        "Started",
         "StopReport",
     ]
 

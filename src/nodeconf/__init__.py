@@ -7,7 +7,9 @@ The public door for library users::
     from nodeconf.testing import RecordingListener   # for your own tests
 
 Everything a user needs is exported here, from ``nodeconf.sources`` and from
-``nodeconf.testing``; other modules are internal. A test pins each ``__all__``.
+``nodeconf.testing``, types included (``ConfigManager[ColocationConfig]``, the listener
+protocols, ``Change``, ``OutcomeKind``, ``ConfigSchema``): user code never imports an internal
+module to type itself. A test pins each ``__all__``.
 
 Thread-safety: one rule for the whole library — every public method of a public class may be
 called from any thread unless its docstring says otherwise; listeners are called from the
@@ -27,6 +29,8 @@ from nodeconf.errors import (
 )
 from nodeconf.manager import (
     Change,
+    ChangeListener,
+    ConfigListener,
     ConfigManager,
     FanOutSink,
     Lifecycle,
@@ -36,15 +40,26 @@ from nodeconf.manager import (
     Outcome,
     OutcomeSink,
     PendingRetry,
+    OutcomeKind,
     Revision,
     Settings,
+    Started,
     StopReport,
 )
+from nodeconf.model.config import ColocationConfig
+from nodeconf.model.seam import ConfigSchema, Document, EffectiveConfig, Evaluation
 
 __all__ = [
     "Change",
+    "ChangeListener",
+    "ColocationConfig",
     "ConfigInvalid",
+    "ConfigListener",
     "ConfigManager",
+    "ConfigSchema",
+    "Document",
+    "EffectiveConfig",
+    "Evaluation",
     "DocumentError",
     "FanOutSink",
     "Issue",
@@ -56,6 +71,7 @@ __all__ = [
     "NodeconfError",
     "NullSink",
     "Outcome",
+    "OutcomeKind",
     "OutcomeSink",
     "PendingRetry",
     "Reject",
@@ -63,6 +79,7 @@ __all__ = [
     "Revision",
     "Settings",
     "SourceError",
+    "Started",
     "StopReport",
 ]
 __version__ = "0.1.0"

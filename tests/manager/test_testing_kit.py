@@ -54,6 +54,7 @@ def test_manager_exports() -> None:
             "KEY_NODE",
             "Cancellable",
             "Change",
+            "ChangeListener",
             "ConfigListener",
             "ConfigManager",
             "FanOutSink",
@@ -72,6 +73,7 @@ def test_manager_exports() -> None:
             "SourceContext",
             "SourceEvent",
             "SourceState",
+            "Started",
             "StopReport",
         ]
     )
