@@ -12,8 +12,10 @@
 * ``overlay(spec, base, layer)``: ``layer`` over ``base``: two objects merge key by key at every
   depth; anything else (a scalar, an array, ``null``) replaces what was there. Keys the schema
   does not know (and does not allow) are left out: they were reported while parsing.
-* ``scan(spec, value, path, findings)``: warnings for unknown keys in one layer of a document,
+* ``scan(spec, value, prefix, findings)``: warnings for unknown keys in one layer of a document,
   counting every key it passes (for the duplicate-key check).
+
+Validation and the scan are compiled per ``Spec`` (``nodeconf.model.generic.compiled``).
 
 Thread-safety: pure functions over immutable specs; ``scan`` writes only the caller's
 ``Findings``.
@@ -21,11 +23,11 @@ Thread-safety: pure functions over immutable specs; ``scan`` writes only the cal
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from nodeconf.model.findings import Findings
-from nodeconf.model.generic.spec import UNSET, Spec, json_equal, show, type_of
-from nodeconf.model.jsontext import count_keys, join_path
+from nodeconf.model.generic.compiled import checker, render, scanner
+from nodeconf.model.generic.spec import UNSET, Spec
 
 __all__ = ["Parts", "Problem", "defaults_of", "overlay", "render_path", "scan", "validate"]
 
@@ -34,129 +36,15 @@ Parts = tuple[str | int, ...]
 #: One problem: where, the value found there (``None`` when missing), the rule broken.
 Problem = tuple[Parts, object, str]
 
-_ARTICLE: Final = {
-    "null": "null",
-    "boolean": "a boolean",
-    "object": "an object",
-    "array": "an array",
-    "number": "a number",
-    "string": "a string",
-    "integer": "an integer",
-}
-
-
-def render_path(prefix: str, parts: Parts) -> str:
-    """``prefix`` followed by ``parts``: ``nodesConfig[1].limits.rate``, ``tags[0]``."""
-    path = prefix
-    for part in parts:
-        path = f"{path}[{part}]" if isinstance(part, int) else join_path(path, part)
-    return path
-
-
-def _expected(types: frozenset[str]) -> str:
-    return " or ".join(_ARTICLE[t] for t in sorted(types))
-
-
-def _type_ok(types: frozenset[str], value: object) -> bool:
-    t = type_of(value)
-    if t in types:
-        return True
-    if t == "integer":
-        return "number" in types
-    if t == "number" and "integer" in types:
-        return float(value).is_integer()  # type: ignore[arg-type]
-    return False
+#: ``prefix`` followed by ``parts``: ``nodesConfig[1].limits.rate``, ``tags[0]``.
+render_path = render
 
 
 def validate(spec: Spec, value: object) -> list[Problem]:
     """Every problem of ``value`` against ``spec`` (see the module docstring)."""
     out: list[Problem] = []
-    _check(spec, value, (), out)
+    checker(spec)(value, (), out)
     return out
-
-
-def _check(spec: Spec, value: object, parts: Parts, out: list[Problem]) -> None:
-    types = spec.types
-    if types is not None and not _type_ok(types, value):
-        out.append((parts, value, f"must be {_expected(types)}, got {type_of(value)} (type)"))
-        return
-    if spec.const is not UNSET and not json_equal(value, spec.const):
-        out.append((parts, value, f"must be {show(spec.const)} (const)"))
-    if spec.enum is not None and not any(json_equal(value, v) for v in spec.enum):
-        shown = ", ".join(show(v) for v in spec.enum)
-        out.append((parts, value, f"must be one of {shown} (enum)"))
-    kind = type_of(value)
-    if kind in ("integer", "number"):
-        _check_number(spec, value, parts, out)  # type: ignore[arg-type]
-    elif kind == "string":
-        _check_string(spec, value, parts, out)  # type: ignore[arg-type]
-    elif kind == "array":
-        _check_array(spec, value, parts, out)  # type: ignore[arg-type]
-    elif kind == "object":
-        _check_object(spec, value, parts, out)  # type: ignore[arg-type]
-
-
-def _check_number(spec: Spec, value: float, parts: Parts, out: list[Problem]) -> None:
-    if spec.minimum is not None and value < spec.minimum:
-        out.append((parts, value, f"must be >= {show(spec.minimum)} (minimum)"))
-    if spec.exclusive_minimum is not None and value <= spec.exclusive_minimum:
-        out.append((parts, value, f"must be > {show(spec.exclusive_minimum)} (exclusiveMinimum)"))
-    if spec.maximum is not None and value > spec.maximum:
-        out.append((parts, value, f"must be <= {show(spec.maximum)} (maximum)"))
-    if spec.exclusive_maximum is not None and value >= spec.exclusive_maximum:
-        out.append((parts, value, f"must be < {show(spec.exclusive_maximum)} (exclusiveMaximum)"))
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _check_string(spec: Spec, value: str, parts: Parts, out: list[Problem]) -> None:
-    n = len(value)  # code points, as JSON Schema counts
-    if spec.min_length is not None and n < spec.min_length:
-        out.append(
-            (parts, value, f"must be at least {_plural(spec.min_length, 'character')} (minLength)")
-        )
-    if spec.max_length is not None and n > spec.max_length:
-        out.append(
-            (parts, value, f"must be at most {_plural(spec.max_length, 'character')} (maxLength)")
-        )
-    if spec.pattern is not None and spec.pattern.search(value) is None:
-        out.append((parts, value, f"must match {show(spec.pattern.pattern)} (pattern)"))
-
-
-def _check_array(spec: Spec, value: list[Any], parts: Parts, out: list[Problem]) -> None:
-    n = len(value)
-    if spec.min_items is not None and n < spec.min_items:
-        out.append(
-            (parts, value, f"must have at least {_plural(spec.min_items, 'item')} (minItems)")
-        )
-    if spec.max_items is not None and n > spec.max_items:
-        out.append(
-            (parts, value, f"must have at most {_plural(spec.max_items, 'item')} (maxItems)")
-        )
-    items = spec.items
-    if items is not None:
-        for i, item in enumerate(value):
-            _check(items, item, (*parts, i), out)
-
-
-def _check_object(spec: Spec, value: dict[str, Any], parts: Parts, out: list[Problem]) -> None:
-    for key in spec.required:
-        if key not in value:
-            out.append(((*parts, key), None, "required, missing (required)"))
-    properties = spec.properties
-    additional = spec.additional
-    for key, item in value.items():
-        sub = properties.get(key)
-        if sub is not None:
-            _check(sub, item, (*parts, key), out)
-        elif additional is False:
-            out.append(
-                ((*parts, key), item, "unknown key, not allowed (additionalProperties: false)")
-            )
-        elif isinstance(additional, Spec):
-            _check(additional, item, (*parts, key), out)
 
 
 def defaults_of(spec: Spec) -> object:
@@ -242,39 +130,8 @@ def _known(spec: Spec | None, value: object) -> object:
 
 
 def scan(
-    spec: Spec | None,
-    value: object,
-    prefix: str,
-    parts: Parts,
-    findings: Findings,
-    *,
-    skip: str | None = None,
+    spec: Spec, value: object, prefix: str, findings: Findings, skip: str | None = None
 ) -> None:
-    """Warn about every unknown key of one layer: ``value`` is found at ``parts`` below
-    ``prefix`` (the path is only built for a warning: this runs for every override). The key
+    """Warn about every unknown key of one layer (``value``, found at ``prefix``); the key
     ``skip`` of ``value`` (an override's selector) is not looked at."""
-    if spec is None:
-        findings.keys += count_keys(value)
-        return
-    if type(value) is dict:
-        findings.keys += len(value)
-        properties, additional = spec.properties, spec.additional
-        for key, item in value.items():
-            sub = properties.get(key)
-            if sub is None:
-                if key == skip:
-                    continue
-                if additional is None:
-                    findings.unknown(render_path(prefix, parts), key, item, properties)
-                    continue
-                if not isinstance(additional, Spec):
-                    findings.keys += count_keys(item)
-                    continue
-                sub = additional
-            if type(item) is dict or type(item) is list:
-                scan(sub, item, prefix, (*parts, key), findings)
-    elif type(value) is list:
-        items = spec.items
-        for i, item in enumerate(value):
-            if type(item) is dict or type(item) is list:
-                scan(items, item, prefix, (*parts, i), findings)
+    scanner(spec)(value, prefix, (), findings, skip)

@@ -63,7 +63,7 @@ def spec_schema(spec: Spec, *, partial: bool) -> dict[str, Any]:
         out["required"] = list(spec.required)
     if isinstance(spec.additional, Spec):
         out["additionalProperties"] = spec_schema(spec.additional, partial=partial)
-    elif spec.additional is not None:
+    elif spec.additional is False or (spec.additional and spec.properties):
         out["additionalProperties"] = spec.additional
     if spec.items is not None:
         out["items"] = spec_schema(spec.items, partial=partial)

@@ -38,8 +38,14 @@ from typing import Any, Final
 from nodeconf.errors import Issue
 from nodeconf.model.findings import Findings
 from nodeconf.model.generic.check import scan
+from nodeconf.model.generic.compiled import scanner
 from nodeconf.model.generic.spec import Spec
-from nodeconf.model.jsontext import colons, decode_object, decode_text, find_duplicates
+from nodeconf.model.jsontext import (
+    decode_object,
+    decode_text,
+    find_duplicates,
+    may_have_duplicates,
+)
 from nodeconf.model.selectors import (
     CompiledSelector,
     as_selector,
@@ -53,6 +59,7 @@ GLOBAL: Final = "globalConfig"
 NODES: Final = "nodesConfig"
 SELECTOR: Final = "selector"
 _TOP_KEYS: Final = (GLOBAL, NODES)
+_NODES_CHAIN: Final = ((), NODES)
 
 #: One override: its position in ``nodesConfig``, its decoded object (selector included) and
 #: its compiled selector.
@@ -142,7 +149,7 @@ def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
     for key, value in tree.items():
         if key == GLOBAL:
             if type(value) is dict:
-                scan(spec, value, GLOBAL, (), f)
+                scan(spec, value, GLOBAL, f)
                 global_config = value
             elif value is not None:
                 f.wrong_type(GLOBAL, value, "an object")
@@ -150,7 +157,7 @@ def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
             entries = _read_overrides(spec, value, f)
         else:
             f.unknown("", key, value, _TOP_KEYS)
-    if colons(text) != f.keys:
+    if may_have_duplicates(text, f.keys):
         for path, dup_key, kept in find_duplicates(text):
             f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins")
     return LayeredDocument(global_config, entries, tuple(f.warnings), tuple(f.errors))
@@ -164,6 +171,8 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
         f.wrong_type(NODES, raw, "an array")
         return ()
     out: list[Entry] = []
+    top = scanner(spec)
+    append = out.append
     for i, entry in enumerate(raw):
         if type(entry) is not dict:
             if entry is None:
@@ -171,6 +180,6 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
             else:
                 f.wrong_type(f"{NODES}[{i}]", entry, "an object (a selector and config keys)")
             continue
-        scan(spec, entry, f"{NODES}[{i}]", (), f, skip=SELECTOR)
-        out.append((i, entry, compile_override_selector(entry.get(SELECTOR), i, f)))
+        top(entry, "", (_NODES_CHAIN, i), f, SELECTOR)  # the path is built only to warn
+        append((i, entry, compile_override_selector(entry.get(SELECTOR), i, f)))
     return tuple(out)

@@ -195,6 +195,8 @@ class _Compiler:
             if type(required) is not list or any(type(k) is not str for k in required):
                 raise self.fail(at("required"), "must be an array of property names")
             fields["required"] = tuple(dict.fromkeys(required))
+        if "properties" not in raw and "additionalProperties" not in raw:
+            fields["additional"] = True  # an object without properties: any keys, all kept
         if "additionalProperties" in raw:
             extra = raw["additionalProperties"]
             fields["additional"] = (

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 __all__ = ["JSON_TYPES", "UNSET", "Spec", "json_equal", "show", "type_of"]
 
@@ -74,6 +74,9 @@ class Spec:
     default: object = UNSET
     title: str | None = None
     description: str | None = None
+    #: The compiled validator and scan (``nodeconf.model.generic.compiled``), set on first use.
+    compiled_check: Any = field(default=None, init=False, repr=False, compare=False)
+    compiled_scan: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_object(self) -> bool:
