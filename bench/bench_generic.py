@@ -120,7 +120,8 @@ def _case(
 
 def _dataclass_schema() -> ConfigSchema[Any]:
     spec = importlib.util.spec_from_file_location("any_agent", EXAMPLE / "agent.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     schema: ConfigSchema[Any] = module.SCHEMA

@@ -104,10 +104,10 @@ def _compile_check(spec: Spec) -> Check:
         enum = spec.enum
         enum_msg = f"must be one of {', '.join(show(v) for v in enum)} (enum)"
 
-        strings = frozenset(v for v in enum if type(v) is str)
+        enum_strings = frozenset(v for v in enum if type(v) is str)
 
         def check_enum(value: object, chain: Chain, out: list[Problem]) -> None:
-            if type(value) is str and value in strings:
+            if type(value) is str and value in enum_strings:
                 return
             for v in enum:
                 if json_equal(value, v):
