@@ -16,14 +16,18 @@ import nodeconf.testing
 
 
 def test_nodeconf_exports() -> None:
-    """``nodeconf`` exports the manager, its settings and reports, and the error tree."""
+    """``nodeconf`` exports the manager, its settings and reports, the error tree, and the
+    builders of generic config schemas."""
     assert sorted(nodeconf.__all__) == [
         "Change",
         "ConfigInvalid",
         "ConfigManager",
+        "DataclassSchema",
         "DocumentError",
         "FanOutSink",
         "Issue",
+        "JsonConfig",
+        "JsonSchemaConfig",
         "Lifecycle",
         "LifecycleError",
         "ListenerIntent",
@@ -37,9 +41,12 @@ def test_nodeconf_exports() -> None:
         "Reject",
         "RetryLater",
         "Revision",
+        "SchemaError",
         "Settings",
         "SourceError",
         "StopReport",
+        "dataclass_schema",
+        "load_json_schema",
     ]
 
 

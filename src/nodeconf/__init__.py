@@ -6,6 +6,10 @@ The public door for library users::
     from nodeconf.sources import FileSource          # or KubernetesSource, StaticSource
     from nodeconf.testing import RecordingListener   # for your own tests
 
+Any agent's config: ``dataclass_schema(GpuConfig)`` (listeners get ``GpuConfig`` instances)
+or ``load_json_schema("gpu.schema.json")`` (listeners get ``JsonConfig``), passed to
+``ConfigManager(schema=...)``; see docs/schema.md.
+
 Everything a user needs is exported here, from ``nodeconf.sources`` and from
 ``nodeconf.testing``; other modules are internal. A test pins each ``__all__``.
 
@@ -23,6 +27,7 @@ from nodeconf.errors import (
     NodeconfError,
     Reject,
     RetryLater,
+    SchemaError,
     SourceError,
 )
 from nodeconf.manager import (
@@ -40,14 +45,19 @@ from nodeconf.manager import (
     Settings,
     StopReport,
 )
+from nodeconf.model.generic import DataclassSchema, JsonConfig, JsonSchemaConfig, dataclass_schema
+from nodeconf.schemafile import load_json_schema
 
 __all__ = [
     "Change",
     "ConfigInvalid",
     "ConfigManager",
+    "DataclassSchema",
     "DocumentError",
     "FanOutSink",
     "Issue",
+    "JsonConfig",
+    "JsonSchemaConfig",
     "Lifecycle",
     "LifecycleError",
     "ListenerIntent",
@@ -61,8 +71,11 @@ __all__ = [
     "Reject",
     "RetryLater",
     "Revision",
+    "SchemaError",
     "Settings",
     "SourceError",
     "StopReport",
+    "dataclass_schema",
+    "load_json_schema",
 ]
 __version__ = "0.1.0"

@@ -121,3 +121,14 @@ def test_evaluate_refuses_another_schemas_document(schema: JsonSchemaConfig) -> 
 
     with pytest.raises(TypeError):
         schema.evaluate(COLOCATION.parse("{}"), {})
+
+
+def test_load_json_schema_reads_a_file(tmp_path: Any) -> None:
+    """load_json_schema compiles a file; an unreadable one is a SchemaError naming it."""
+    from nodeconf import SchemaError, load_json_schema
+
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(SCHEMA))
+    assert load_json_schema(path).section_names() == ("a", "b", "c")
+    with pytest.raises(SchemaError, match=r"^.*missing\.json: cannot read: No such file"):
+        load_json_schema(tmp_path / "missing.json")
