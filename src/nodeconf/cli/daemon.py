@@ -47,6 +47,7 @@ from typing import Any, BinaryIO, TextIO
 from nodeconf.cli.labels import parse_label_list, read_labels_file
 from nodeconf.cli.listeners import ExecHook, WriteEffective
 from nodeconf.cli.main import UsageError
+from nodeconf.cli.schemaopt import add_schema_option, selected_schema
 from nodeconf.errors import SourceError
 from nodeconf.manager.config_manager import ConfigManager
 from nodeconf.manager.lifecycle import Lifecycle
@@ -105,6 +106,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument(
         "--key", default=DEFAULT_KEY, help="data key of the document (default: %(default)s)"
     )
+    add_schema_option(src)
     src.add_argument(
         "--no-prepare",
         dest="prepare",
@@ -191,6 +193,8 @@ class DaemonOptions:
     status_addr: tuple[str, int] | None
     log_format: str
     shutdown_timeout_seconds: float
+    #: ``--schema FILE`` compiled (a ``JsonSchemaConfig``); ``None``: the colocation schema.
+    schema: Any = None
 
 
 def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> DaemonOptions:
@@ -233,6 +237,8 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         status_addr = parse_address(args.status_addr)
     except ValueError as exc:
         raise UsageError(f"nodeconf run: --status-addr: {exc}") from exc
+    # An unusable --schema file: SchemaError, one line naming the file (exit 2).
+    schema = selected_schema(args) if getattr(args, "schema", None) is not None else None
     return DaemonOptions(
         source=source,
         path=args.path,
@@ -253,6 +259,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         status_addr=status_addr,
         log_format=args.log_format,
         shutdown_timeout_seconds=args.shutdown_timeout,
+        schema=schema,
     )
 
 
@@ -366,7 +373,7 @@ class Daemon:
             sinks.append(event_sink)
         manager = ConfigManager(
             source,
-            schema=COLOCATION,
+            schema=opts.schema if opts.schema is not None else COLOCATION,
             settings=Settings(stop_timeout_seconds=opts.shutdown_timeout_seconds),
             sink=FanOutSink(sinks),
         )
