@@ -227,3 +227,18 @@ def test_unsupported_dataclasses_raise_type_error_naming_the_field(cls: type, me
     with pytest.raises(TypeError) as caught:
         dataclass_schema(cls)
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_annotated_items_inside_a_tuple() -> None:
+    """Constraints on tuple items (Annotated inside tuple[...]) are enforced per item."""
+
+    @dataclass(frozen=True)
+    class Paths:
+        paths: Annotated[tuple[Annotated[str, {"pattern": "^/"}], ...], {"minItems": 1}] = ("/",)
+
+    s = dataclass_schema(Paths)
+    evaluation = s.evaluate(s.parse('{"globalConfig": {"paths": ["/a", "b"]}}'), {})
+    assert [e.path for e in evaluation.errors] == ["globalConfig.paths[1]"]
+    assert s.evaluate(s.parse('{"globalConfig": {"paths": []}}'), {}).errors[0].message == (
+        "must have at least 1 item (minItems)"
+    )

@@ -158,8 +158,9 @@ class _Reader:
                 if isinstance(extra, Mapping):
                     spec = _constrain(spec, extra, where, strict=True)
             return spec, shape
-        if tp in _SCALARS:
-            name, shape = _SCALARS[tp]
+        scalar = next((v for k, v in _SCALARS.items() if tp is k), None)  # tp may not hash
+        if scalar is not None:
+            name, shape = scalar
             return Spec(types=frozenset({name})), shape
         if origin is Literal:
             values = typing.get_args(tp)
@@ -196,15 +197,16 @@ class _Reader:
             )
         if dataclasses.is_dataclass(tp) and isinstance(tp, type):
             return self.dataclass(tp, where)
-        hint = {
-            list: "use tuple[X, ...] (a config must be hashable)",
-            dict: "use a nested frozen dataclass",
-        }
-        reason = hint.get(
-            origin or tp,
-            "supported: bool, int, float, str, Literal, Enum, X | None, tuple[X, ...], "
-            "Annotated, frozen dataclasses",
-        )
+        base = origin if origin is not None else tp
+        if base is list:
+            reason = "use tuple[X, ...] (a config must be hashable)"
+        elif base is dict:
+            reason = "use a nested frozen dataclass"
+        else:
+            reason = (
+                "supported: bool, int, float, str, Literal, Enum, X | None, tuple[X, ...], "
+                "Annotated, frozen dataclasses"
+            )
         raise TypeError(f"{where}: type {tp!r} is not supported ({reason})")
 
 
