@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,7 @@ def _dataclass_schema() -> ConfigSchema[Any]:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being built
     spec.loader.exec_module(module)
     schema: ConfigSchema[Any] = module.SCHEMA
     return schema
