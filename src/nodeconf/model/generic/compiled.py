@@ -266,6 +266,14 @@ def _free(value: object, prefix: str, chain: Chain, f: Findings, skip: str | Non
     f.keys += count_keys(value)
 
 
+def _keyless(spec: Spec) -> bool:
+    """Whether no valid value of ``spec`` holds an object key (a scalar, or an array of them)."""
+    types = spec.types
+    if types is None or "object" in types:
+        return False
+    return spec.items is None or _keyless(spec.items)
+
+
 def _compile_scan(spec: Spec) -> Scan:
     additional = spec.additional
     if (
@@ -274,6 +282,11 @@ def _compile_scan(spec: Spec) -> Scan:
         and (spec.items is None or additional is False)
     ):
         return _free  # a leaf (a dict here is a type error, reported by the validator)
+    if not spec.properties and additional is None and scanner(spec.items) is _free:  # type: ignore[arg-type]
+        return _free  # an array of leaves
+    known = tuple(spec.properties)
+    if additional is None and all(_keyless(v) for v in spec.properties.values()):
+        return _flat_scan(frozenset(known), known)
     properties = {k: scanner(v) for k, v in spec.properties.items()}
     extra: Scan | None = (
         scanner(additional)
@@ -283,7 +296,6 @@ def _compile_scan(spec: Spec) -> Scan:
         else None
     )
     items = scanner(spec.items) if spec.items is not None else _free
-    known = tuple(spec.properties)
 
     def scan(value: object, prefix: str, chain: Chain, f: Findings, skip: str | None) -> None:
         """``skip``: a key of ``value`` not to look at (an override's selector)."""
@@ -306,5 +318,21 @@ def _compile_scan(spec: Spec) -> Scan:
             for i, item in enumerate(value):  # type: ignore[arg-type]
                 if type(item) is dict or type(item) is list:
                     items(item, prefix, (chain, i), f, None)
+
+    return scan
+
+
+def _flat_scan(known_set: frozenset[str], known: tuple[str, ...]) -> Scan:
+    """The scan of an object whose properties are all scalars (or arrays of them): one set
+    comparison when every key is known. Keys inside a value of the wrong type are not
+    counted: the duplicate check then takes its slow, exact path."""
+
+    def scan(value: object, prefix: str, chain: Chain, f: Findings, skip: str | None) -> None:
+        if type(value) is dict:
+            f.keys += len(value)
+            if not value.keys() <= known_set:
+                for key, item in value.items():
+                    if key not in known_set and key != skip:
+                        f.unknown(render(prefix, flatten(chain)), key, item, known)
 
     return scan
