@@ -105,7 +105,8 @@ class ConfigSchema(Protocol[C]):
     def evaluate(self, document: Document | None, node_labels: Mapping[str, str]) -> Evaluation[C]:
         """Compute and validate the effective config for a node with ``node_labels``.
 
-        ``document=None`` (no document at all) yields the defaults with no error.
+        ``document=None`` (no document at all) yields the defaults, with no error unless the
+        defaults alone break the schema (a generic schema's required key without a default).
         Never raises.
         """
         ...

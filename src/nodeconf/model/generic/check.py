@@ -26,15 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from nodeconf.model.findings import Findings
-from nodeconf.model.generic.compiled import checker, render, scanner
+from nodeconf.model.generic.compiled import Problem, checker, render, scanner
 from nodeconf.model.generic.spec import UNSET, Spec
 
 __all__ = ["Parts", "Problem", "defaults_of", "overlay", "render_path", "scan", "validate"]
 
 #: A path inside a config: keys and array indices.
 Parts = tuple[str | int, ...]
-#: One problem: where, the value found there (``None`` when missing), the rule broken.
-Problem = tuple[Parts, object, str]
 
 #: ``prefix`` followed by ``parts``: ``nodesConfig[1].limits.rate``, ``tags[0]``.
 render_path = render

@@ -78,25 +78,6 @@ class Spec:
     compiled_check: Any = field(default=None, init=False, repr=False, compare=False)
     compiled_scan: Any = field(default=None, init=False, repr=False, compare=False)
 
-    @property
-    def is_object(self) -> bool:
-        """Whether this node can only be an object (so its keys are known)."""
-        return (
-            self.types is not None and self.types <= {"object", "null"} and ("object" in self.types)
-        )
-
-    def child(self, key: str) -> Spec | None:
-        """The spec of ``key`` inside this object (``None``: free-form or unknown)."""
-        sub = self.properties.get(key)
-        if sub is not None:
-            return sub
-        additional = self.additional
-        return additional if isinstance(additional, Spec) else None
-
-    def knows(self, key: str) -> bool:
-        """Whether ``key`` is a known key of this object (a property, or any key allowed)."""
-        return key in self.properties or self.additional is not None
-
 
 def type_of(value: object) -> str:
     """The JSON Schema type name of a decoded value (``integer`` for ints; not bools)."""
