@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from daemon.daemonkit import Daemon, kubelet_dir, kubelet_swap
 from generic_e2e.genkit import SCHEMA, gpu_document
 
@@ -65,3 +67,36 @@ def test_unusable_schema_file_exits_2_with_one_line(tmp_path: Path) -> None:
         "const, minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength, maxLength, "
         "pattern, minItems, maxItems, default, $defs, $ref, and annotations)"
     ]
+
+
+@pytest.mark.kubernetes
+def test_daemon_with_the_kubernetes_source(tmp_path: Path) -> None:
+    """--source kubernetes --schema: the missing ConfigMap is created with the schema's default
+    document, and an edit selecting the Node's pool is applied."""
+    from kubeapi import KubeAPIServer
+
+    namespace, node, configmap = "agents", "node-1", "gpu-agent"
+    schema = tmp_path / "gpu.schema.json"
+    schema.write_text(json.dumps(SCHEMA), encoding="utf-8")
+    out = tmp_path / "effective.json"
+    with KubeAPIServer() as api:
+        api.create({"kind": "Node", "metadata": {"name": node, "labels": {"pool": "big"}}})
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=namespace)
+        env = {"POD_NAMESPACE": namespace, "NODE_NAME": node}
+        args = [
+            "--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--configmap", configmap,
+            "--key", KEY, "--schema", str(schema), "--write-effective", str(out),
+            "--status-addr", "0", "--shutdown-timeout", "10",
+        ]  # fmt: skip
+        with Daemon(*args, env=env) as daemon:
+            daemon.wait_for("revision 1 synced to every listener")
+            created = api.get("ConfigMap", configmap, namespace)
+            assert created is not None
+            assert json.loads(created["data"][KEY]) == {
+                "globalConfig": {"power": {"cap_watts": 300, "mode": "eco"}, "devices": []}
+            }
+            created["data"][KEY] = gpu_document(350)
+            api.replace(created)
+            daemon.wait_for("revision 2 synced to every listener")
+            assert json.loads(out.read_text())["power"] == {"cap_watts": 500, "mode": "max"}
+            assert daemon.terminate() == 0
