@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     shipper = Shipper()
     source = FileSource(args.document, labels_file=args.labels_file)
     stop = threading.Event()
+    # ConfigManager is not yet generic in the config type: until it is (ConfigManager[
+    # LogshipConfig]), a type checker wants the schema of its default config type.
     with ConfigManager(source, [shipper], schema=SCHEMA) as manager:  # type: ignore[arg-type]
         if args.once:
             if not shipper.applied.wait(10):
