@@ -16,7 +16,8 @@ import nodeconf.testing
 
 
 def test_nodeconf_exports() -> None:
-    """``nodeconf`` exports the manager, its settings and reports, and the error tree."""
+    """``nodeconf`` exports the manager, its settings and reports, the error tree, and the
+    builders of generic config schemas."""
     assert sorted(nodeconf.__all__) == [
         "Change",
         "ChangeListener",
@@ -25,12 +26,15 @@ def test_nodeconf_exports() -> None:
         "ConfigListener",
         "ConfigManager",
         "ConfigSchema",
+        "DataclassSchema",
         "Document",
         "DocumentError",
         "EffectiveConfig",
         "Evaluation",
         "FanOutSink",
         "Issue",
+        "JsonConfig",
+        "JsonSchemaConfig",
         "Lifecycle",
         "LifecycleError",
         "ListenerIntent",
@@ -45,10 +49,13 @@ def test_nodeconf_exports() -> None:
         "Reject",
         "RetryLater",
         "Revision",
+        "SchemaError",
         "Settings",
         "SourceError",
         "Started",
         "StopReport",
+        "dataclass_schema",
+        "load_json_schema",
     ]
 
 

@@ -6,6 +6,10 @@ The public door for library users::
     from nodeconf.sources import FileSource          # or KubernetesSource, StaticSource
     from nodeconf.testing import RecordingListener   # for your own tests
 
+Any agent's config: ``dataclass_schema(GpuConfig)`` (listeners get ``GpuConfig`` instances)
+or ``load_json_schema("gpu.schema.json")`` (listeners get ``JsonConfig``), passed to
+``ConfigManager(schema=...)``; see docs/schema.md.
+
 Everything a user needs is exported here, from ``nodeconf.sources`` and from
 ``nodeconf.testing``, types included (``ConfigManager[ColocationConfig]``, the listener
 protocols, ``Change``, ``OutcomeKind``, ``ConfigSchema``): user code never imports an internal
@@ -25,6 +29,7 @@ from nodeconf.errors import (
     NodeconfError,
     Reject,
     RetryLater,
+    SchemaError,
     SourceError,
 )
 from nodeconf.manager import (
@@ -38,16 +43,18 @@ from nodeconf.manager import (
     ManagerStatus,
     NullSink,
     Outcome,
+    OutcomeKind,
     OutcomeSink,
     PendingRetry,
-    OutcomeKind,
     Revision,
     Settings,
     Started,
     StopReport,
 )
 from nodeconf.model.config import ColocationConfig
+from nodeconf.model.generic import DataclassSchema, JsonConfig, JsonSchemaConfig, dataclass_schema
 from nodeconf.model.seam import ConfigSchema, Document, EffectiveConfig, Evaluation
+from nodeconf.schemafile import load_json_schema
 
 __all__ = [
     "Change",
@@ -57,12 +64,15 @@ __all__ = [
     "ConfigListener",
     "ConfigManager",
     "ConfigSchema",
+    "DataclassSchema",
     "Document",
+    "DocumentError",
     "EffectiveConfig",
     "Evaluation",
-    "DocumentError",
     "FanOutSink",
     "Issue",
+    "JsonConfig",
+    "JsonSchemaConfig",
     "Lifecycle",
     "LifecycleError",
     "ListenerIntent",
@@ -77,9 +87,12 @@ __all__ = [
     "Reject",
     "RetryLater",
     "Revision",
+    "SchemaError",
     "Settings",
     "SourceError",
     "Started",
     "StopReport",
+    "dataclass_schema",
+    "load_json_schema",
 ]
 __version__ = "0.1.0"

@@ -8,6 +8,8 @@ The hierarchy::
     │                                  carries ``source``, ``line``, ``column``, ``reason``
     ├── ConfigInvalid                  the document parsed, but the effective config breaks
     │                                  a validation rule; carries every ``Issue`` at once
+    ├── SchemaError                    a JSON Schema given as a config schema cannot be
+    │                                  used; carries ``source``, ``path``, ``reason``
     ├── LifecycleError                 a manager or source used in the wrong state
     │                                  (start twice, start after stop, ...)
     └── SourceError                    a source could not deliver state (I/O, API errors);
@@ -38,6 +40,7 @@ __all__ = [
     "NodeconfError",
     "Reject",
     "RetryLater",
+    "SchemaError",
     "SourceError",
 ]
 
@@ -140,6 +143,29 @@ def volcano_aggregate(issues: tuple[Issue, ...]) -> str:
     if len(msgs) == 1:
         return msgs[0]
     return "[" + ", ".join(msgs) + "]"
+
+
+class SchemaError(NodeconfError):
+    """A JSON Schema given as a config schema cannot be used.
+
+    Attributes: ``reason`` (one line), ``source`` (file name or ``"<schema>"``) and ``path``
+    (where in the schema, e.g. ``properties.limits.oneOf``; ``""`` for the whole schema).
+    ``str()`` gives ``source: path: reason``.
+
+    Thread-safety: immutable after construction.
+    """
+
+    def __init__(self, reason: str, *, path: str = "", source: str = "<schema>") -> None:
+        self.reason = reason
+        self.path = path
+        self.source = source
+        super().__init__(f"{source}: {path}: {reason}" if path else f"{source}: {reason}")
+
+    def with_source(self, source: str) -> SchemaError:
+        """Return a copy that names ``source`` (a file name) instead of the current one."""
+        err = SchemaError(self.reason, path=self.path, source=source)
+        err.__cause__ = self.__cause__
+        return err
 
 
 class LifecycleError(NodeconfError):

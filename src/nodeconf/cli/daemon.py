@@ -48,6 +48,7 @@ from typing import Any, BinaryIO, TextIO
 from nodeconf.cli.labels import parse_label_list, read_labels_file
 from nodeconf.cli.listeners import ExecHook, WriteEffective
 from nodeconf.cli.main import UsageError
+from nodeconf.cli.schemaopt import add_schema_option, selected_schema
 from nodeconf.errors import SourceError
 from nodeconf.manager.config_manager import ConfigManager
 from nodeconf.manager.lifecycle import Lifecycle
@@ -112,6 +113,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument(
         "--key", default=DEFAULT_KEY, help="data key of the document (default: %(default)s)"
     )
+    add_schema_option(src)
     src.add_argument(
         "--prepare",
         action=argparse.BooleanOptionalAction,
@@ -223,6 +225,8 @@ class DaemonOptions:
     log_format: str
     shutdown_timeout_seconds: float
     kubernetes_settings: Any = None  # KubernetesSettings (lazy import: lightkube)
+    #: ``--schema FILE`` compiled (a ``JsonSchemaConfig``); ``None``: the colocation schema.
+    schema: Any = None
 
 
 def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> DaemonOptions:
@@ -266,6 +270,8 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         status_addr = parse_address(args.status_addr)
     except ValueError as exc:
         raise UsageError(f"nodeconf run: --status-addr: {exc}") from exc
+    # An unusable --schema file: SchemaError, one line naming the file (exit 2).
+    schema = selected_schema(args) if getattr(args, "schema", None) is not None else None
     return DaemonOptions(
         source=source,
         path=args.path,
@@ -287,6 +293,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         log_format=args.log_format,
         shutdown_timeout_seconds=args.shutdown_timeout,
         kubernetes_settings=kube_settings,
+        schema=schema,
     )
 
 
@@ -441,7 +448,7 @@ class Daemon:
             sinks.append(event_sink)
         manager: ConfigManager[Any] = ConfigManager(
             source,
-            schema=COLOCATION,
+            schema=opts.schema if opts.schema is not None else COLOCATION,
             settings=Settings(stop_timeout_seconds=opts.shutdown_timeout_seconds),
             sink=FanOutSink(sinks),
         )

@@ -26,9 +26,10 @@ from typing import Any, BinaryIO, TextIO
 
 from nodeconf.cli.inputs import Loaded, read_input
 from nodeconf.cli.labels import node_labels
+from nodeconf.cli.schemaopt import add_schema_option, render_with_schema, selected_schema
 from nodeconf.errors import DocumentError, Issue
 from nodeconf.model.colocation import COLOCATION
-from nodeconf.model.document import ColocationDocument
+from nodeconf.model.seam import Document
 
 __all__ = [
     "EXIT_INVALID",
@@ -68,10 +69,10 @@ def format_issue(issue: Issue, source: str) -> str:
     return f"{source}: {issue.severity}: {issue.path} = {shown}: {message}"
 
 
-def _parse(loaded: Loaded) -> ColocationDocument:
+def _parse(loaded: Loaded, schema: Any = COLOCATION) -> Document:
     """Parse the document; its ``DocumentError`` names the file it came from."""
     try:
-        return COLOCATION.parse(loaded.data)
+        return schema.parse(loaded.data)  # type: ignore[no-any-return]
     except DocumentError as exc:
         raise exc.with_source(loaded.source) from exc.__cause__
 
@@ -101,6 +102,7 @@ def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--labels-file", metavar="F", help="a file of key=value lines with the node's labels"
     )
+    add_schema_option(parser)
 
 
 def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,25 +122,24 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser  # no options
+    add_schema_option(parser)
 
 
 def add_default_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser  # no options
+    add_schema_option(parser)
 
 
 def run_validate(
     args: argparse.Namespace, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO
 ) -> int:
     """Check a document. Without node labels: the global config and each override over it."""
+    schema = selected_schema(args)
     loaded = read_input(args.file, key=args.key, stdin=stdin)
-    document = _parse(loaded)
+    document = _parse(loaded, schema)
     if args.node_labels is not None or args.labels_file is not None:
-        errors = COLOCATION.evaluate(
-            document, node_labels(args.node_labels, args.labels_file)
-        ).errors
+        errors = schema.evaluate(document, node_labels(args.node_labels, args.labels_file)).errors
     else:
-        errors = COLOCATION.check_document(document)
+        errors = schema.check_document(document)
     warnings = document.warnings
     _print_issues(errors, loaded.source, stderr)
     _print_issues(warnings, loaded.source, stderr)
@@ -152,6 +153,8 @@ def run_validate(
 
 def run_render(args: argparse.Namespace, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     """Print one node's effective config (even when invalid: then also the errors, exit 1)."""
+    if args.schema is not None:
+        return render_with_schema(args, stdin=stdin, stdout=stdout, stderr=stderr)
     loaded = read_input(args.file, key=args.key, stdin=stdin)
     labels = node_labels(args.node_labels, args.labels_file)
     document = _parse(loaded)
@@ -168,7 +171,7 @@ def run_render(args: argparse.Namespace, *, stdin: BinaryIO, stdout: TextIO, std
 
 def run_schema(args: argparse.Namespace, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     """Print the JSON Schema of the document."""
-    print(json.dumps(COLOCATION.json_schema(), indent=2), file=stdout)
+    print(json.dumps(selected_schema(args).json_schema(), indent=2), file=stdout)
     return EXIT_OK
 
 
@@ -176,6 +179,6 @@ def run_default(
     args: argparse.Namespace, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO
 ) -> int:
     """Print the default document (what is written when the ConfigMap does not exist)."""
-    text = COLOCATION.default_document_text()
+    text = selected_schema(args).default_document_text()
     stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK

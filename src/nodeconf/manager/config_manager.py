@@ -129,12 +129,12 @@ class ConfigManager(Generic[C]):
         source: Source,
         listeners: Iterable[ConfigListener[C] | Callable[[C], object]] = (),
         *,
-        schema: ConfigSchema | None = None,
+        schema: ConfigSchema[C] | None = None,
         settings: Settings | None = None,
         clock: Clock | None = None,
         sink: OutcomeSink | None = None,
     ) -> None:
-        self._schema: ConfigSchema = schema if schema is not None else COLOCATION
+        self._schema: ConfigSchema[Any] = schema if schema is not None else COLOCATION
         self._source = source
         self._settings = settings if settings is not None else Settings()
         self._clock: Clock = clock if clock is not None else default_clock()
@@ -181,7 +181,7 @@ class ConfigManager(Generic[C]):
         return self._settings
 
     @property
-    def schema(self) -> ConfigSchema:
+    def schema(self) -> ConfigSchema[Any]:
         """The config format (immutable)."""
         return self._schema
 

@@ -32,7 +32,7 @@ class Evaluator:
     Thread-safety: owned by the sync job in hand (one at a time); not shared.
     """
 
-    def __init__(self, schema: ConfigSchema) -> None:
+    def __init__(self, schema: ConfigSchema[Any]) -> None:
         self._schema = schema
         self._parsed_version: str | None = None
         self._parsed_text: str | bytes | None = None

@@ -15,7 +15,9 @@ Module map (one concept each):
 * ``config`` - the immutable effective config;
 * ``features`` - the feature gates;
 * ``defaults`` - the default document and the start-up backfill;
-* ``jsonschema`` - the JSON Schema, generated from the table.
+* ``jsonschema`` - the JSON Schema, generated from the table;
+* ``generic`` - the second format: any agent's config from a JSON Schema or a dataclass
+  (``JsonSchemaConfig``, ``DataclassSchema``), layered the same way (see its own map).
 
 Thread-safety: everything here is immutable or pure; safe from any thread.
 """

@@ -40,6 +40,7 @@ __all__ = [
     "find_duplicates",
     "join_path",
     "json_type_name",
+    "may_have_duplicates",
 ]
 
 #: Kubernetes refuses ConfigMaps larger than this (``corev1.MaxSecretSize``, 1 MiB).
@@ -253,6 +254,24 @@ def count_keys(value: object) -> int:
 def colons(text: str) -> int:
     """Number of ``:`` characters in ``text`` (an upper bound of the number of keys)."""
     return text.count(":")
+
+
+#: The end of a key: its closing quote, optional whitespace, the colon.
+_KEY_END: Final = re.compile(r'"[ \t\r\n]*:')
+
+
+def may_have_duplicates(text: str, keys: int) -> bool:
+    """Whether ``text`` (valid JSON whose decoded tree has ``keys`` object keys) may hold a
+    duplicate key; ``False`` is a proof there is none.
+
+    Each count below is at least the number of keys written in the text (every key is a
+    string followed by ``:``); when one equals ``keys``, no key was collapsed. Cheapest first:
+    every ``:`` less those of ``://`` (a key's colon is never followed by ``//``, while URLs in
+    values are common), then every closing quote followed by a colon.
+    """
+    if text.count(":") - text.count("://") == keys:
+        return False
+    return len(_KEY_END.findall(text)) != keys
 
 
 class _Duplicates(dict[str, Any]):

@@ -2,8 +2,14 @@
 
 The manager, the sources and the daemon never look inside a document or an effective config;
 they go through a ``ConfigSchema``. The colocation schema (Volcano's format) is the first
-implementation (``nodeconf.model.colocation.ColocationSchema``); another format plugs in by
-implementing this protocol.
+implementation (``nodeconf.model.colocation.ColocationSchema``); the generic layered schemas
+(``nodeconf.model.generic``: from a JSON Schema or a dataclass) are the second; another format
+plugs in by implementing this protocol.
+
+``ConfigSchema[C]`` and ``Evaluation[C]`` are generic in the effective config type ``C``: a
+dataclass schema for ``GpuConfig`` is a ``ConfigSchema[GpuConfig]`` and its evaluations carry
+``GpuConfig`` instances. Written bare, ``C`` is ``EffectiveConfig`` (type checkers apply the
+TypeVar's default), so code written before the parameter existed keeps its meaning.
 
 Contracts every implementation keeps:
 
@@ -12,8 +18,10 @@ Contracts every implementation keeps:
 * ``parse`` either returns a ``Document`` or raises ``DocumentError``; it never raises
   anything else, whatever bytes it is given;
 * ``evaluate`` never raises: an invalid result is returned with its errors;
-* ``EffectiveConfig`` values are immutable, hashable and compare by value; equal configs mean
-  "nothing for a listener to do".
+* effective config values are immutable, hashable and compare by value; equal configs mean
+  "nothing for a listener to do". ``EffectiveConfig`` (with ``to_json``) is what the colocation
+  and JSON Schema configs are; a dataclass schema's configs are the user's frozen dataclass
+  instances, whose JSON form is ``schema.to_json(config)``.
 
 Thread-safety: implementations are stateless; all methods are safe from any thread.
 """
@@ -22,11 +30,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, runtime_checkable
 
 from nodeconf.errors import Issue
 
-__all__ = ["ConfigSchema", "Document", "EffectiveConfig", "Evaluation"]
+if TYPE_CHECKING:  # PEP 696 TypeVar defaults: typing has them from 3.13, mypy reads these
+    from typing_extensions import TypeVar
+else:
+    from typing import TypeVar
+
+__all__ = ["C", "ConfigSchema", "Document", "EffectiveConfig", "Evaluation"]
 
 
 @runtime_checkable
@@ -50,17 +63,25 @@ class EffectiveConfig(Protocol):
     def __eq__(self, other: object) -> bool: ...
 
 
+if TYPE_CHECKING:
+    #: The effective config type of a schema; ``EffectiveConfig`` when not given.
+    C = TypeVar("C", default=EffectiveConfig)
+else:
+    C = TypeVar("C")
+
+
 @dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(Generic[C]):
     """The result of computing one node's effective config.
 
-    ``config`` is always present (the merged result, even when invalid); ``errors`` is empty
+    ``config`` is always present (the merged result, even when invalid; a dataclass schema
+    builds an invalid result without running the dataclass's checks); ``errors`` is empty
     exactly when the config may be delivered to listeners.
 
     Thread-safety: immutable.
     """
 
-    config: EffectiveConfig
+    config: C
     errors: tuple[Issue, ...] = ()
 
     @property
@@ -68,7 +89,7 @@ class Evaluation:
         return not self.errors
 
 
-class ConfigSchema(Protocol):
+class ConfigSchema(Protocol[C]):
     """A configuration format: parse, merge for a node, validate, compare.
 
     Thread-safety: every method is pure and safe from any thread.
@@ -81,10 +102,11 @@ class ConfigSchema(Protocol):
         """Parse document text; raise ``DocumentError`` (with line/column) if unreadable."""
         ...
 
-    def evaluate(self, document: Document | None, node_labels: Mapping[str, str]) -> Evaluation:
+    def evaluate(self, document: Document | None, node_labels: Mapping[str, str]) -> Evaluation[C]:
         """Compute and validate the effective config for a node with ``node_labels``.
 
-        ``document=None`` (no document at all) yields the defaults with no error.
+        ``document=None`` (no document at all) yields the defaults, with no error unless the
+        defaults alone break the schema (a generic schema's required key without a default).
         Never raises.
         """
         ...
@@ -96,7 +118,7 @@ class ConfigSchema(Protocol):
         """
         ...
 
-    def changed_sections(self, old: EffectiveConfig | None, new: EffectiveConfig) -> frozenset[str]:
+    def changed_sections(self, old: C | None, new: C) -> frozenset[str]:
         """Names of the top-level sections that differ; every section when ``old`` is None."""
         ...
 

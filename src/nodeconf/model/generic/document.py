@@ -1,0 +1,185 @@
+"""The layered document of a generic schema, and its parser.
+
+The document has the colocation document's shape, with the config's own keys inside::
+
+    {"globalConfig": {...config keys...},
+     "nodesConfig": [{"selector": <LabelSelector>, ...config keys...}, ...]}
+
+``parse_layered(spec, data)`` promises:
+
+* it returns a ``LayeredDocument`` or raises ``DocumentError`` (size, UTF-8, JSON syntax,
+  nesting, not an object: ``nodeconf.model.jsontext``); nothing else;
+* a ``globalConfig`` that is not an object, a ``nodesConfig`` that is not an array, an entry
+  that is not an object, or a selector of the wrong JSON types is an **error** of the document
+  (``document.errors``; reported by every evaluation: the document is not delivered);
+  ``null`` for ``globalConfig`` or ``nodesConfig`` means "not given";
+* an invalid selector (a bad label key, a bad operator, ...) makes its override inert and is a
+  **warning**, exactly as in the colocation document (the same code:
+  ``nodeconf.model.selectors``); so is an entry without a selector (it applies to no node);
+* a key the schema does not know, where the schema does not say whether other keys are
+  allowed, is a **warning** with its path and a "did you mean" hint, and is left out of every
+  effective config; where the schema forbids other keys (``additionalProperties: false``) it
+  is an error of the evaluation instead; duplicate keys: the last one wins, each a warning;
+* values are not checked here: a layer is partial, so only the merged config can be checked
+  (``nodeconf.model.generic.layered``).
+
+The document keeps each layer's decoded object as it was written (never mutated after
+parsing) and each override's compiled selector.
+
+Thread-safety: ``LayeredDocument`` is immutable after ``parse_layered`` returns it; its one
+cache (``selector_label_keys``) is a benign race (every thread computes an equal value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from nodeconf.errors import Issue
+from nodeconf.model.findings import Findings
+from nodeconf.model.generic.check import scan
+from nodeconf.model.generic.compiled import scanner
+from nodeconf.model.generic.spec import Spec
+from nodeconf.model.jsontext import (
+    decode_object,
+    decode_text,
+    find_duplicates,
+    may_have_duplicates,
+)
+from nodeconf.model.selectors import (
+    CompiledSelector,
+    as_selector,
+    compile_override_selector,
+    selector_matches,
+)
+
+__all__ = ["GLOBAL", "NODES", "SELECTOR", "Entry", "LayeredDocument", "parse_layered"]
+
+GLOBAL: Final = "globalConfig"
+NODES: Final = "nodesConfig"
+SELECTOR: Final = "selector"
+_TOP_KEYS: Final = (GLOBAL, NODES)
+_NODES_CHAIN: Final = ((), NODES)
+
+#: One override: its position in ``nodesConfig``, its decoded object (selector included) and
+#: its compiled selector.
+Entry = tuple[int, dict[str, Any], CompiledSelector]
+
+
+class LayeredDocument:
+    """A parsed layered document (implements the seam's ``Document``).
+
+    ``global_config`` is the decoded ``globalConfig`` object (``None`` when not given);
+    ``entries`` every override that is an object, in order.
+
+    Thread-safety: immutable after construction; safe to share between threads.
+    """
+
+    __slots__ = ("_entries", "_errors", "_global", "_label_keys", "_warnings")
+
+    def __init__(
+        self,
+        global_config: dict[str, Any] | None,
+        entries: tuple[Entry, ...] = (),
+        warnings: tuple[Issue, ...] = (),
+        errors: tuple[Issue, ...] = (),
+    ) -> None:
+        self._global = global_config
+        self._entries = entries
+        self._warnings = warnings
+        self._errors = errors
+        self._label_keys: frozenset[str] | None = None
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        """Unknown and duplicate keys, invalid or missing selectors."""
+        return self._warnings
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        """Parts of the document of the wrong JSON type; such a document is never delivered."""
+        return self._errors
+
+    @property
+    def global_config(self) -> Mapping[str, Any] | None:
+        """``globalConfig`` as written (do not modify), or ``None`` when not given."""
+        return self._global
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        """Every override that is an object, in document order."""
+        return self._entries
+
+    def matching(self, labels: Mapping[str, str], every: bool) -> Iterator[Entry]:
+        """The overrides whose selector matches ``labels``: only the last one (walking from
+        the end, stopping at the first match), or with ``every`` all of them in order."""
+        if every:
+            return (e for e in self._entries if selector_matches(e[2], labels))
+        for entry in reversed(self._entries):
+            if selector_matches(entry[2], labels):
+                return iter((entry,))
+        return iter(())
+
+    @property
+    def selector_label_keys(self) -> frozenset[str]:
+        """Every label key a valid selector of this document reads."""
+        keys = self._label_keys
+        if keys is None:
+            found: set[str] = set()
+            for entry in self._entries:
+                found |= as_selector(entry[2]).keys
+            keys = self._label_keys = frozenset(found)
+        return keys
+
+    def __repr__(self) -> str:
+        return (
+            f"LayeredDocument(global={self._global!r}, overrides={len(self._entries)}, "
+            f"warnings={len(self._warnings)}, errors={len(self._errors)})"
+        )
+
+
+def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
+    """Parse document text for the config ``spec``; see the module docstring."""
+    text = decode_text(data)
+    tree = decode_object(text)
+    f = Findings()
+    f.keys += len(tree)
+    global_config: dict[str, Any] | None = None
+    entries: tuple[Entry, ...] = ()
+    for key, value in tree.items():
+        if key == GLOBAL:
+            if type(value) is dict:
+                scan(spec, value, GLOBAL, f)
+                global_config = value
+            elif value is not None:
+                f.wrong_type(GLOBAL, value, "an object")
+        elif key == NODES:
+            entries = _read_overrides(spec, value, f)
+        else:
+            f.unknown("", key, value, _TOP_KEYS)
+    if may_have_duplicates(text, f.keys):
+        for path, dup_key, kept in find_duplicates(text):
+            f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins")
+    return LayeredDocument(global_config, entries, tuple(f.warnings), tuple(f.errors))
+
+
+def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
+    """Check every ``nodesConfig`` entry's keys and compile its selector (once per entry)."""
+    if raw is None:
+        return ()
+    if type(raw) is not list:
+        f.wrong_type(NODES, raw, "an array")
+        return ()
+    out: list[Entry] = []
+    top = scanner(spec)
+    append = out.append
+    for i, entry in enumerate(raw):
+        if type(entry) is not dict:
+            if entry is None:
+                f.warn(f"{NODES}[{i}]", None, "null entry: it applies to no node")
+            else:
+                f.wrong_type(f"{NODES}[{i}]", entry, "an object (a selector and config keys)")
+            continue
+        top(entry, "", (_NODES_CHAIN, i), f, SELECTOR)  # the path is built only to warn
+        append((i, entry, compile_override_selector(entry.get(SELECTOR), i, f)))
+    return tuple(out)

@@ -1,0 +1,192 @@
+"""``Layers``: the layering and the checks every generic schema shares.
+
+The effective config of a node (spec of issue 11):
+
+1. the schema's defaults (``defaults_of``: a ``default`` counts at any depth);
+2. ``globalConfig`` over them;
+3. the **last** override whose selector matches the node's labels (Volcano's rule), or, when
+   the schema opts in (``overrides="every-match"``), every matching override in document order;
+
+each layer merged over the one below: objects key by key at every depth, while scalars, arrays
+and ``null`` replace what was there (``nodeconf.model.generic.check.overlay``). A document
+without ``globalConfig`` is one with an empty ``globalConfig``; no document at all gives the
+defaults.
+
+Then the merged config is checked against the schema (every problem) and, if it passed, by
+the optional cross-field rules. **Each problem points at the layer that wrote the value**:
+``nodesConfig[1].limits.rate`` (an override; with every-match the last one that set it),
+``globalConfig.limits.rate``, or ``defaults.limits.rate`` (nobody set it). A missing required
+key points where it should be written: inside the most specific layer that has its parent
+object, and at ``globalConfig`` for a top-level key.
+
+``check`` (no node): ``globalConfig`` over the defaults, then each override alone over that;
+an override's problem is reported only if the global check did not already report it, so each
+problem appears once, at the path to fix.
+
+Thread-safety: immutable after construction; every method is pure and safe from any thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from nodeconf.errors import Issue
+from nodeconf.model.generic.check import Parts, Problem, defaults_of, overlay, render_path, validate
+from nodeconf.model.generic.document import GLOBAL, NODES, SELECTOR, LayeredDocument
+from nodeconf.model.generic.spec import Spec
+
+__all__ = ["DEFAULTS", "Layers", "Merged", "parse_parts"]
+
+DEFAULTS: Final = "defaults"
+
+#: A merged config and the layers that made it, most specific last: ``(path prefix, object)``.
+Merged = tuple[dict[str, Any], tuple[tuple[str, Mapping[str, Any]], ...]]
+
+_PART: Final = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def parse_parts(path: str) -> Parts | None:
+    """``limits.rate`` or ``tags[0]`` as parts; ``None`` when it is not such a path."""
+    import json  # noqa: PLC0415 - only for quoted keys, rare
+
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        m = _PART.match(path, pos)
+        if m is None or (pos == 0 and path.startswith(".")):
+            return None
+        name, index, quoted = m.groups()
+        parts.append(
+            name if name is not None else int(index) if index is not None else json.loads(quoted)
+        )
+        pos = m.end()
+    return tuple(parts)
+
+
+def _has(layer: object, parts: Parts) -> bool:
+    node = layer
+    for part in parts:
+        if isinstance(part, int):
+            if type(node) is not list or part >= len(node):
+                return False
+        elif type(node) is not dict or part not in node:
+            return False
+        node = node[part]  # type: ignore[index]
+    return True
+
+
+class Layers:
+    """The config ``spec``, its defaults and the override mode (see the module docstring).
+
+    Thread-safety: immutable; the defaults object is never mutated (merges copy).
+    """
+
+    __slots__ = ("defaults", "every", "spec")
+
+    def __init__(self, spec: Spec, every: bool = False) -> None:
+        self.spec = spec
+        self.every = every
+        found = defaults_of(spec)
+        self.defaults: dict[str, Any] = found if type(found) is dict else {}
+
+    def merge(self, document: LayeredDocument | None, labels: Mapping[str, str]) -> Merged:
+        """The node's merged config and its layers."""
+        merged: object = self.defaults
+        layers: list[tuple[str, Mapping[str, Any]]] = []
+        if document is not None:
+            if document.global_config is not None:
+                merged = overlay(self.spec, merged, document.global_config)
+                layers.append((GLOBAL, document.global_config))
+            for position, raw, _ in document.matching(labels, self.every):
+                merged = overlay(self.spec, merged, raw, SELECTOR)
+                layers.append((f"{NODES}[{position}]", raw))
+        assert type(merged) is dict
+        return merged, tuple(layers)
+
+    def blame(
+        self, problems: Iterable[Problem], layers: Sequence[tuple[str, object]]
+    ) -> list[Issue]:
+        """``Issue``s whose paths name the layer each problem's value came from."""
+        out: list[Issue] = []
+        for parts, value, message in problems:
+            issue = Issue(
+                render_path(self.where(parts, value is None, layers), parts), value, message
+            )
+            if issue not in out:
+                out.append(issue)
+        return out
+
+    def where(self, parts: Parts, missing: bool, layers: Sequence[tuple[str, object]]) -> str:
+        """The path prefix of the layer that wrote ``parts`` (see the module docstring)."""
+        if missing and not _has_any(parts, layers):
+            if len(parts) <= 1:
+                return GLOBAL
+            parent = parts[:-1]
+            for prefix, layer in reversed(layers):
+                if _has(layer, parent):
+                    return prefix
+            return GLOBAL
+        for prefix, layer in reversed(layers):
+            if _has(layer, parts):
+                return prefix
+        return DEFAULTS
+
+    def problems(self, merged: dict[str, Any]) -> list[Problem]:
+        """Every problem of the merged config against the schema."""
+        return validate(self.spec, merged)
+
+    def rule_problems(
+        self, rules: Callable[[Any], Iterable[Issue]], config: object
+    ) -> list[Problem]:
+        """What the cross-field ``rules`` say about ``config`` (each issue's path is read as a
+        path inside the config; a rule that raises is itself a problem, never an exception)."""
+        out: list[Problem] = []
+        try:
+            found: list[object] = list(rules(config))
+        except Exception as exc:  # user code: reported, never raised (evaluate never raises)
+            return [((), None, f"cross-field rules raised {type(exc).__name__}: {exc}")]
+        for issue in found:
+            if not isinstance(issue, Issue):
+                out.append(((), None, f"cross-field rules returned {issue!r}, not an Issue"))
+                continue
+            parts = parse_parts(issue.path)
+            out.append(
+                ((), issue.value, f"{issue.path}: {issue.message}")
+                if parts is None
+                else (parts, issue.value, issue.message)
+            )
+        return out
+
+    def check(
+        self,
+        document: LayeredDocument,
+        problems_of: Callable[[dict[str, Any]], list[Problem]],
+    ) -> tuple[Issue, ...]:
+        """Every error of the document without a node (see the module docstring)."""
+        issues: list[Issue] = list(document.errors)
+        base: object = self.defaults
+        global_layers: list[tuple[str, object]] = []
+        if document.global_config is not None:
+            base = overlay(self.spec, base, document.global_config)
+            global_layers.append((GLOBAL, document.global_config))
+        assert type(base) is dict
+        found = self.blame(problems_of(base), global_layers)
+        issues.extend(found)
+        seen = {(i.path, i.message) for i in found}
+        for position, raw, _ in document.entries:
+            if len(raw) == (SELECTOR in raw):
+                continue
+            merged = overlay(self.spec, base, raw, SELECTOR)
+            assert type(merged) is dict
+            layers = [*global_layers, (f"{NODES}[{position}]", raw)]
+            for issue in self.blame(problems_of(merged), layers):
+                if (issue.path, issue.message) not in seen:
+                    seen.add((issue.path, issue.message))
+                    issues.append(issue)
+        return tuple(issues)
+
+
+def _has_any(parts: Parts, layers: Sequence[tuple[str, object]]) -> bool:
+    return any(_has(layer, parts) for _, layer in layers)
