@@ -3,9 +3,11 @@
 The manager emits one ``Outcome`` per notable step to an ``OutcomeSink``. Kubernetes Events,
 Prometheus metrics and logs attach here without touching the engine.
 
-Contract for sinks: ``emit`` is called from the manager's threads (worker or listener
-runners), possibly concurrently; it must be thread-safe, must not block (queue slow work on a
-thread of your own), and must not raise (an exception is logged and dropped).
+Contract for sinks: ``emit`` is called from the manager's worker threads, one batch at a time
+and in the order the outcomes happened, never under a lock of nodeconf (so it may call back
+into the manager, even ``stop()``). It should not block for long (a slow sink delays later
+outcomes, not listeners: queue slow work on a thread of your own) and must not raise (an
+exception is logged and dropped).
 
 Thread-safety: ``Outcome`` is immutable; sinks must be thread-safe.
 """
