@@ -458,7 +458,7 @@ class Daemon:
         """The source and, for Kubernetes with a pod name, its Event sink."""
         opts = self.options
         if opts.source == "file":
-            from nodeconf.sources.file import FileSource  # noqa: PLC0415 - watchdog
+            from nodeconf.sources.file import FileSource  # noqa: PLC0415 - inotify_simple
 
             try:
                 source = FileSource(
