@@ -4,7 +4,7 @@ Measured, each as the median of several runs, next to floors measured in the sam
 
 * ``python -c pass``: the interpreter's own start (the floor for anything below);
 * ``import nodeconf``: a process that only imports the package (the public door stays light:
-  no YAML, Prometheus, watchdog or lightkube);
+  no YAML, Prometheus, inotify_simple or lightkube);
 * ``nodeconf run`` to first applied config: ``python -m nodeconf run --source file`` on a
   kubelet-style directory with ``--write-effective`` and the status server on a free port,
   from ``Popen`` until the daemon logs that the ``write-effective`` listener applied revision
@@ -33,7 +33,7 @@ __all__ = ["run"]
 
 BENCH = "startup"
 TARGET_SECONDS = 0.400
-HEAVY = ("yaml", "prometheus_client", "watchdog", "lightkube", "http.server")
+HEAVY = ("yaml", "prometheus_client", "inotify_simple", "lightkube", "http.server")
 DOCUMENT = {"globalConfig": {"cpuQosConfig": {"enable": True}}}
 APPLIED = b"listener write-effective applied revision 1"
 

@@ -124,7 +124,7 @@ EOF
     # Stamp only after the GIL check passes, so a bad install is redone next time.
     if ! "$VPY" - >&2 <<'EOF'; then
 import sys
-import yaml, prometheus_client, watchdog.observers, pytest, hypothesis
+import yaml, prometheus_client, inotify_simple, jsonschema, pytest, hypothesis
 import pytest_run_parallel.plugin, pytest_timeout
 if yaml.__with_libyaml__:
     import yaml._yaml  # compiled against libyaml: its C extension must keep the GIL off

@@ -95,11 +95,11 @@ def test_every_exported_name_resolves(module: object) -> None:
 
 
 def test_importing_the_doors_loads_no_heavy_dependency() -> None:
-    """``import nodeconf, nodeconf.sources, nodeconf.testing`` loads no watchdog, lightkube,
+    """``import nodeconf, nodeconf.sources, nodeconf.testing`` loads no inotify_simple, lightkube,
     prometheus_client or yaml: those load when the source or feature that needs them is used."""
     code = (
         "import sys, nodeconf, nodeconf.sources, nodeconf.testing\n"
-        "heavy = {'watchdog', 'lightkube', 'prometheus_client', 'yaml', 'httpx2'}\n"
+        "heavy = {'inotify_simple', 'lightkube', 'prometheus_client', 'yaml', 'httpx2'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     out = subprocess.run(

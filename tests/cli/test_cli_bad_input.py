@@ -138,7 +138,9 @@ def test_bad_flags_exit_2_with_one_line(capsys, monkeypatch, argv, expected) -> 
 
 
 def test_unreadable_labels_file_exits_2(tmp_path: Path, capsys, monkeypatch) -> None:
-    """A labels file that cannot be read is a one-line error."""
+    """A labels file that cannot be read is a one-line error naming --labels-file."""
     run = cli(capsys, monkeypatch, "render", "-", "--labels-file", str(tmp_path / "x"), stdin=b"{}")
     assert run.code == 2
-    assert run.err_lines == [f"nodeconf: {tmp_path / 'x'}: cannot read: No such file or directory"]
+    assert run.err_lines == [
+        f"nodeconf: --labels-file {tmp_path / 'x'}: cannot read: No such file or directory"
+    ]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("yaml", "prometheus_client", "watchdog", "lightkube", "http.server")
+HEAVY = ("yaml", "prometheus_client", "inotify_simple", "lightkube", "http.server")
 
 
 def imported_after(code: str) -> set[str]:
@@ -19,7 +19,7 @@ def imported_after(code: str) -> set[str]:
 
 
 def test_import_nodeconf_imports_no_heavy_dependency() -> None:
-    """The public door stays light: no YAML, Prometheus, watchdog, lightkube or HTTP server."""
+    """The public door stays light: no YAML, Prometheus, inotify, lightkube or HTTP server."""
     assert imported_after("import nodeconf") == set()
 
 

@@ -97,15 +97,43 @@ def test_features_wraps_config_and_the_nine_gates(tmp_path, capsys, monkeypatch)
     }
 
 
-def test_invalid_config_is_still_printed_with_errors_and_exit_1(
-    tmp_path, capsys, monkeypatch
-) -> None:
-    """An invalid merged config is printed anyway; its errors go to stderr; exit 1."""
+def test_invalid_config_prints_nothing_on_stdout_and_exits_1(tmp_path, capsys, monkeypatch) -> None:
+    """An invalid merged config is not printed: one line per problem on stderr, exit 1."""
     doc = document(evictingConfig={"evictingCPULowWatermark": 90})
     run = cli(capsys, monkeypatch, "render", write(tmp_path, doc))
     assert run.code == 1
-    assert run.json()["evictingConfig"]["evictingCPULowWatermark"] == 90
-    assert "globalConfig.evictingConfig.evictingCPULowWatermark = 90" in run.err
+    assert run.out == ""
+    assert run.err_lines == [
+        f"{tmp_path / 'doc.json'}: error: globalConfig.evictingConfig.evictingCPULowWatermark"
+        " = 90: cpu evicting low watermark is higher than high watermark"
+    ]
+
+
+def test_wrong_types_are_not_rendered_as_their_defaults(tmp_path, capsys, monkeypatch) -> None:
+    """A value of the wrong type makes render print nothing on stdout (not the default)."""
+    doc = document(cpuQosConfig={"enable": "yes"}, evictingConfig={"evictingCPUHighWatermark": -1})
+    run = cli(capsys, monkeypatch, "render", write(tmp_path, doc), "--features")
+    assert (run.code, run.out) == (1, "")
+    assert any('cpuQosConfig.enable = "yes": must be a boolean' in line for line in run.err_lines)
+    assert any("evictingCPUHighWatermark = -1" in line for line in run.err_lines)
+
+
+def test_show_invalid_prints_the_merge_marked_invalid(tmp_path, capsys, monkeypatch) -> None:
+    """--show-invalid prints {"invalid": true, "config": ...} and still exits 1."""
+    doc = document(evictingConfig={"evictingCPULowWatermark": 90})
+    run = cli(capsys, monkeypatch, "render", write(tmp_path, doc), "--show-invalid")
+    assert run.code == 1
+    out = run.json()
+    assert out["invalid"] is True
+    assert out["config"]["evictingConfig"]["evictingCPULowWatermark"] == 90
+    assert "evictingCPULowWatermark = 90" in run.err
+
+
+def test_show_invalid_changes_nothing_for_a_valid_config(tmp_path, capsys, monkeypatch) -> None:
+    """--show-invalid on a valid config prints the plain config and exits 0."""
+    run = cli(capsys, monkeypatch, "render", write(tmp_path, OVERRIDES), "--show-invalid")
+    assert run.code == 0
+    assert list(run.json()) == list(COLOCATION.section_names())
 
 
 def test_no_global_config_renders_the_defaults(tmp_path, capsys, monkeypatch) -> None:

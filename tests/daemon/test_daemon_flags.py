@@ -83,7 +83,7 @@ def test_fifo_as_the_document_is_refused_at_start_up(capsys, tmp_path: Path) -> 
     os.mkfifo(fifo)
     code, lines = run(capsys, "--path", str(fifo))
     assert code == 2
-    assert lines == [f"nodeconf run: --path: {fifo}: is not a regular file"]
+    assert lines == [f"nodeconf: --path: {fifo}: is not a regular file"]
 
 
 def test_key_naming_a_directory_is_refused_at_start_up(capsys, tmp_path: Path) -> None:
@@ -91,7 +91,7 @@ def test_key_naming_a_directory_is_refused_at_start_up(capsys, tmp_path: Path) -
     (tmp_path / "colocation-config").mkdir()
     code, lines = run(capsys, "--path", str(tmp_path))
     assert code == 2
-    assert lines == [f"nodeconf run: --path: {tmp_path / 'colocation-config'}: is a directory"]
+    assert lines == [f"nodeconf: --path: {tmp_path / 'colocation-config'}: is a directory"]
 
 
 def test_kubernetes_source_needs_namespace_and_node_name(capsys) -> None:
@@ -99,7 +99,7 @@ def test_kubernetes_source_needs_namespace_and_node_name(capsys) -> None:
     code, lines = run(capsys, "--source", "kubernetes")
     assert code == 2
     assert lines == [
-        "nodeconf run: --source kubernetes needs --namespace (or $POD_NAMESPACE) "
+        "nodeconf: --source kubernetes needs --namespace (or $POD_NAMESPACE) "
         "and --node-name (or $NODE_NAME)"
     ]
 
@@ -116,7 +116,7 @@ def test_a_kubeconfig_that_cannot_be_loaded_is_refused_at_start_up(capsys, tmp_p
     assert code == 2
     assert len(lines) == 1, lines
     assert lines[0].startswith(
-        f"nodeconf run: --kubeconfig: cannot load a Kubernetes client configuration from "
+        f"nodeconf: --kubeconfig: cannot load a Kubernetes client configuration from "
         f"{kubeconfig}: while parsing"
     )
 
@@ -128,7 +128,7 @@ def test_polling_flags_need_the_file_source(capsys, flag: list[str]) -> None:
         capsys, "--source", "kubernetes", "--namespace", "ns", "--node-name", "n", *flag
     )
     assert code == 2
-    assert lines == ["nodeconf run: --poll-interval and --force-polling need --source file"]
+    assert lines == ["nodeconf: --poll-interval and --force-polling need --source file"]
 
 
 def test_kubernetes_is_the_default_inside_a_pod(capsys, monkeypatch) -> None:
@@ -149,7 +149,7 @@ def test_bad_flags_in_a_real_process_exit_2_without_traceback(tmp_path: Path) ->
     )
     assert proc.returncode == 2
     assert proc.stderr.decode().splitlines() == [
-        f"nodeconf run: --path {tmp_path / 'missing'}: no such file or directory"
+        f"nodeconf: --path {tmp_path / 'missing'}: no such file or directory"
     ]
 
 

@@ -38,7 +38,7 @@ def test_daemon_applies_edits_keeps_last_good_and_follows_relabels(tmp_path: Pat
         assert effective(tmp_path) == {"power": {"cap_watts": 350, "mode": "eco"}, "devices": []}
 
         kubelet_swap(root, gpu_document(5), key=KEY)
-        invalid = daemon.wait_for("effective config is invalid")
+        invalid = daemon.wait_for("document invalid, keeping the last valid config")
         assert "must be >= 50" in invalid["message"]
         assert effective(tmp_path)["power"] == {"cap_watts": 350, "mode": "eco"}
 
@@ -86,7 +86,7 @@ def test_daemon_with_the_kubernetes_source(tmp_path: Path) -> None:
         args = [
             "--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--configmap", configmap,
             "--key", KEY, "--schema", str(schema), "--write-effective", str(out),
-            "--status-addr", "0", "--shutdown-timeout", "10",
+            "--status-addr", "0", "--shutdown-timeout", "10", "--prepare",
         ]  # fmt: skip
         with Daemon(*args, env=env) as daemon:
             daemon.wait_for("revision 1 synced to every listener")

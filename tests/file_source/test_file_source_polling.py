@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import inotify_simple
 import pytest
-from watchdog.observers import inotify_c
 
 from file_source.fsworld import RecordingContext, StartSource, json_doc, kubelet_write, rename_over
 from nodeconf.concurrency.clock import FakeClock
@@ -94,15 +94,15 @@ def test_polling_follows_the_labels_file(tmp_path: Path, start_source: StartSour
 
 
 def _refuse_watches(monkeypatch: pytest.MonkeyPatch, refuse: Any = lambda path: True) -> None:
-    """Make watchdog's inotify binding fail as it does at the watch limit (ENOSPC)."""
-    real = inotify_c.InotifyFD.add_callback
+    """Make the inotify binding fail as it does at the watch limit (ENOSPC)."""
+    real = inotify_simple.INotify.add_watch
 
-    def add_callback(self: inotify_c.InotifyFD, path: bytes, *args: Any) -> Any:
+    def add_watch(self: inotify_simple.INotify, path: str, *args: Any) -> Any:
         if refuse(path):
             raise OSError(errno.ENOSPC, "inotify watch limit reached")
         return real(self, path, *args)
 
-    monkeypatch.setattr(inotify_c.InotifyFD, "add_callback", add_callback)
+    monkeypatch.setattr(inotify_simple.INotify, "add_watch", add_watch)
 
 
 def test_watch_limit_at_start_falls_back_to_polling(
@@ -127,7 +127,7 @@ def test_watch_limit_later_falls_back_without_losing_the_change(
 ) -> None:
     """A watch refused while re-arming (a re-created directory) switches to polling, which
     then reads the document; the reader thread survives and is joined by stop."""
-    _refuse_watches(monkeypatch, lambda path: path.endswith(b"/cm"))
+    _refuse_watches(monkeypatch, lambda path: str(path).endswith("/cm"))
     clock = FakeClock()
     source, context = start_source(tmp_path / "cm", clock=clock)
     first_mode = source.mode
@@ -145,10 +145,10 @@ def test_no_inotify_instance_falls_back_to_polling(
 ) -> None:
     """When no inotify instance can be created (instance limit), polling is used."""
 
-    def refuse(cls: type) -> int:
+    def refuse(self: inotify_simple.INotify, *args: Any, **kwargs: Any) -> None:
         raise OSError(errno.EMFILE, "inotify instance limit reached")
 
-    monkeypatch.setattr(inotify_c.InotifyFD, "_create_inotify_fd", classmethod(refuse))
+    monkeypatch.setattr(inotify_simple.INotify, "__init__", refuse)
     source, context = start_source(tmp_path, clock=FakeClock())
     assert source.mode == "polling"
     assert "inotify instance limit reached" in context.events("fallback-polling")[0].detail

@@ -3,9 +3,10 @@
 Every test here runs against ``kubeapi.KubeAPIServer`` (tests/kubeapi) on 127.0.0.1, with
 settings that shrink delays and timeouts so failures surface in milliseconds, not minutes.
 
-Where lightkube is not installed (the free-threaded CPython 3.13 of ``make test-ft``: lightkube
-needs msgspec, which supports free-threading only from Python 3.14) these modules are not
-collected at all: importing them would fail before any marker could deselect them.
+Where lightkube is not installed (the free-threaded CPython 3.13 of ``make test-ft``: nodeconf
+no longer uses msgspec, but lightkube 1.0.1 imports it for its configuration classes, and
+msgspec builds for free threading only from Python 3.14) these modules are not collected at
+all: importing them would fail before any marker could deselect them.
 """
 
 from __future__ import annotations

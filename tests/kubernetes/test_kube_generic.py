@@ -58,7 +58,8 @@ def running(
         settings=fast_settings(),
     )
     listener, outcomes = WatchingListener(), Outcomes()
-    manager = ConfigManager(source, [listener], schema=schema, sink=outcomes)
+    manager = ConfigManager(source, schema=schema, sink=outcomes)
+    manager.add_listener(listener, with_change=True)
     manager.start(timeout=WAIT)
     try:
         yield manager, listener, outcomes

@@ -188,7 +188,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help="serve /healthz /readyz /metrics /status here; 0 disables (default: %(default)s)",
     )
-    ops.add_argument("--log-format", choices=("text", "json"), default="text")
+    ops.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines on stderr: text for people, json (one object a line) for a log "
+        "collector (default: %(default)s)",
+    )
     ops.add_argument(
         "--shutdown-timeout",
         type=float,
@@ -247,13 +253,12 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         if args.labels_file is not None:
             read_labels_file(args.labels_file)  # unreadable now: exit 2 rather than wait
     except ValueError as exc:
-        raise UsageError(f"nodeconf run: {exc}") from exc
+        raise UsageError(str(exc)) from exc
     if args.write_effective is not None:
         directory = os.path.dirname(os.path.abspath(args.write_effective))
         if not os.path.isdir(directory):
             raise UsageError(
-                f"nodeconf run: --write-effective {args.write_effective}: "
-                f"directory {directory} does not exist"
+                f"--write-effective {args.write_effective}: directory {directory} does not exist"
             )
     poll_interval = (
         DEFAULT_POLL_INTERVAL_SECONDS if args.poll_interval is None else args.poll_interval
@@ -264,12 +269,12 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         ("--poll-interval", poll_interval),
     ):
         if not 0 < value < float("inf"):
-            raise UsageError(f"nodeconf run: {flag} must be a positive number of seconds")
+            raise UsageError(f"{flag} must be a positive number of seconds")
     kube_settings = _kubernetes_settings(args) if source == "kubernetes" else None
     try:
         status_addr = parse_address(args.status_addr)
     except ValueError as exc:
-        raise UsageError(f"nodeconf run: --status-addr: {exc}") from exc
+        raise UsageError(f"--status-addr: {exc}") from exc
     # An unusable --schema file: SchemaError, one line naming the file (exit 2).
     schema = selected_schema(args) if getattr(args, "schema", None) is not None else None
     return DaemonOptions(
@@ -311,7 +316,7 @@ def _kubernetes_settings(args: argparse.Namespace) -> Any:
     for flag, attr in _KUBE_FLAGS:
         value = getattr(args, attr)
         if value is not None and not 0 < value < float("inf"):
-            raise UsageError(f"nodeconf run: {flag} must be a positive number of seconds")
+            raise UsageError(f"{flag} must be a positive number of seconds")
     d = KubernetesSettings()
     backoff = d.backoff
     if args.backoff_max_delay is not None:
@@ -335,18 +340,18 @@ def _kubernetes_settings(args: argparse.Namespace) -> Any:
 
 def _check_file_source(args: argparse.Namespace) -> None:
     if args.path is None:
-        raise UsageError("nodeconf run: --source file needs --path P")
+        raise UsageError("--source file needs --path P")
     if not os.path.exists(args.path):
-        raise UsageError(f"nodeconf run: --path {args.path}: no such file or directory")
+        raise UsageError(f"--path {args.path}: no such file or directory")
     _check_document_readable(args.path, args.key)
     if args.prepare:
-        raise UsageError("nodeconf run: --prepare needs --source kubernetes")
+        raise UsageError("--prepare needs --source kubernetes")
     for flag, attr in _KUBE_FLAGS:
         if getattr(args, attr) is not None:
-            raise UsageError(f"nodeconf run: {flag} needs --source kubernetes")
+            raise UsageError(f"{flag} needs --source kubernetes")
     for flag in ("kubeconfig", "namespace", "node_name", "pod_name"):
         if getattr(args, flag) is not None:
-            raise UsageError(f"nodeconf run: --{flag.replace('_', '-')} needs --source kubernetes")
+            raise UsageError(f"--{flag.replace('_', '-')} needs --source kubernetes")
 
 
 def _check_document_readable(path: str, key: str) -> None:
@@ -361,30 +366,30 @@ def _check_document_readable(path: str, key: str) -> None:
     try:
         read_file(document, MAX_DOCUMENT_BYTES)
     except UnreadableFile as exc:
-        raise UsageError(f"nodeconf run: --path: {exc}") from exc
+        raise UsageError(f"--path: {exc}") from exc
 
 
 def _check_kubernetes_source(
     args: argparse.Namespace, namespace: str | None, node_name: str | None
 ) -> None:
     if args.path is not None:
-        raise UsageError("nodeconf run: --path needs --source file")
+        raise UsageError("--path needs --source file")
     if args.node_labels is not None or args.labels_file is not None:
         raise UsageError(
-            "nodeconf run: --node-labels and --labels-file need --source file "
+            "--node-labels and --labels-file need --source file "
             "(the kubernetes source reads the Node's labels)"
         )
     if args.poll_interval is not None or args.force_polling:
-        raise UsageError("nodeconf run: --poll-interval and --force-polling need --source file")
+        raise UsageError("--poll-interval and --force-polling need --source file")
     if args.kubeconfig is not None:
         if not os.path.isfile(args.kubeconfig):
-            raise UsageError(f"nodeconf run: --kubeconfig {args.kubeconfig}: no such file")
+            raise UsageError(f"--kubeconfig {args.kubeconfig}: no such file")
         from nodeconf.sources.kubernetes.client import load_config  # noqa: PLC0415 - lightkube
 
         try:
             load_config(args.kubeconfig)  # unreadable now: exit 2 rather than fail at start
         except SourceError as exc:
-            raise UsageError(f"nodeconf run: --kubeconfig: {exc}") from exc
+            raise UsageError(f"--kubeconfig: {exc}") from exc
     missing = [
         f"--{flag} (or ${env})"
         for flag, env, value in (
@@ -394,7 +399,7 @@ def _check_kubernetes_source(
         if not value
     ]
     if missing:
-        raise UsageError(f"nodeconf run: --source kubernetes needs {' and '.join(missing)}")
+        raise UsageError(f"--source kubernetes needs {' and '.join(missing)}")
 
 
 def _exec_argv(given: list[str] | None) -> tuple[str, ...]:
@@ -403,9 +408,9 @@ def _exec_argv(given: list[str] | None) -> tuple[str, ...]:
         return ()
     argv = tuple(given[1:] if given[:1] == ["--"] else given)
     if not argv:
-        raise UsageError("nodeconf run: --exec needs a command")
+        raise UsageError("--exec needs a command")
     if shutil.which(argv[0]) is None:
-        raise UsageError(f"nodeconf run: --exec {argv[0]}: command not found")
+        raise UsageError(f"--exec {argv[0]}: command not found")
     return argv
 
 
@@ -545,7 +550,7 @@ class Daemon:
         """The source and, for Kubernetes with a pod name, its Event sink."""
         opts = self.options
         if opts.source == "file":
-            from nodeconf.sources.file import FileSource  # noqa: PLC0415 - watchdog
+            from nodeconf.sources.file import FileSource  # noqa: PLC0415 - inotify_simple
 
             try:
                 source = FileSource(
@@ -557,7 +562,7 @@ class Daemon:
                     force_polling=opts.force_polling,
                 )
             except ValueError as exc:
-                raise UsageError(f"nodeconf run: {exc}") from exc
+                raise UsageError(str(exc)) from exc
             return source, None
         from nodeconf.sources.kubernetes import KubernetesSource  # noqa: PLC0415 - lightkube
 
@@ -573,7 +578,7 @@ class Daemon:
                 settings=opts.kubernetes_settings,
             )
         except ValueError as exc:
-            raise UsageError(f"nodeconf run: {exc}") from exc
+            raise UsageError(str(exc)) from exc
         if not opts.pod_name:
             _log.warning("no --pod-name (or $POD_NAME): apply outcomes are not posted as Events")
             return k8s, None

@@ -62,19 +62,21 @@ def parse_labels_text(text: str, *, source: str) -> dict[str, str]:
 
 
 def read_labels_file(path: str) -> dict[str, str]:
-    """Read a labels file; raises ``LabelsError`` (one line) when it cannot be read."""
+    """Read the file given with ``--labels-file``; raises ``LabelsError`` (one line, naming
+    the flag, e.g. ``--labels-file /nope: cannot read: ...``) when it cannot be read."""
+    where = f"--labels-file {path}"
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_LABELS_FILE_BYTES + 1)
     except OSError as exc:
-        raise LabelsError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise LabelsError(f"{where}: cannot read: {exc.strerror or exc}") from exc
     if len(raw) > MAX_LABELS_FILE_BYTES:
-        raise LabelsError(f"{path}: larger than {MAX_LABELS_FILE_BYTES} bytes")
+        raise LabelsError(f"{where}: larger than {MAX_LABELS_FILE_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise LabelsError(f"{path}: not valid UTF-8") from exc
-    return parse_labels_text(text, source=path)
+        raise LabelsError(f"{where}: not valid UTF-8") from exc
+    return parse_labels_text(text, source=where)
 
 
 def node_labels(label_list: str | None, labels_file: str | None) -> dict[str, str]:

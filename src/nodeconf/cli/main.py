@@ -14,6 +14,8 @@ Exit codes, for every command:
 Nothing ends in a traceback: every error the user can cause is a ``NodeconfError``, an
 ``OSError`` or a usage error, printed as one line on stderr; anything else is a bug, printed
 as one line too (``internal error``), with the traceback only when ``NODECONF_DEBUG=1``.
+Every such line starts with ``nodeconf: ``, whichever command printed it; an error about a
+path given with a flag names the flag (``nodeconf: --labels-file /nope: cannot read: ...``).
 
 Thread-safety: ``main`` runs on the calling thread; it is not meant to run twice at once.
 """
@@ -44,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises ``UsageError`` instead of printing usage and exiting."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,10 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _error(message: str, stderr: object) -> None:
-    line = " ".join(message.split())
-    if not line.startswith("nodeconf"):
-        line = f"nodeconf: {line}"
-    print(line, file=stderr)  # type: ignore[call-overload]
+    """Print ``message`` as the one line ``nodeconf: MESSAGE`` (messages carry no prefix)."""
+    print(f"nodeconf: {' '.join(message.split())}", file=stderr)  # type: ignore[call-overload]
 
 
 def _silence_stdout() -> None:

@@ -119,6 +119,12 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help='print {"config": ..., "features": {...}} with the nine feature gates',
     )
+    parser.add_argument(
+        "--show-invalid",
+        action="store_true",
+        help='when the config is invalid, still print the merge, wrapped as {"invalid": true, '
+        '"config": ...} (a value of the wrong type shows as its default); exit 1 all the same',
+    )
 
 
 def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,20 +158,26 @@ def run_validate(
 
 
 def run_render(args: argparse.Namespace, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
-    """Print one node's effective config (even when invalid: then also the errors, exit 1)."""
+    """Print one node's effective config; when it is invalid, print only its problems on
+    stderr and exit 1, so ``nodeconf render doc > file`` never writes an invalid config.
+    ``--show-invalid`` prints the invalid merge anyway, marked ``"invalid": true``."""
     if args.schema is not None:
         return render_with_schema(args, stdin=stdin, stdout=stdout, stderr=stderr)
     loaded = read_input(args.file, key=args.key, stdin=stdin)
     labels = node_labels(args.node_labels, args.labels_file)
     document = _parse(loaded)
     evaluation = COLOCATION.evaluate(document, labels)
+    _print_issues(evaluation.errors, loaded.source, stderr)
+    _print_issues(document.warnings, loaded.source, stderr)
+    if not evaluation.valid and not args.show_invalid:
+        return EXIT_INVALID
     config: dict[str, Any] = evaluation.config.to_json()
     out: dict[str, Any] = config
     if args.features:
         out = {"config": config, "features": COLOCATION.features(evaluation.config)}
+    if not evaluation.valid:
+        out = {"invalid": True, **(out if args.features else {"config": config})}
     print(json.dumps(out, indent=2), file=stdout)
-    _print_issues(evaluation.errors, loaded.source, stderr)
-    _print_issues(document.warnings, loaded.source, stderr)
     return EXIT_OK if evaluation.valid else EXIT_INVALID
 
 

@@ -227,7 +227,7 @@ class ConfigManager(Generic[C]):
             with pool.lock:
                 if scheduler.lifecycle is not Lifecycle.STARTING:  # stop() came first
                     return Started.STOPPED
-                stopping.start_thread = threading.current_thread()
+                stopping.start_ident = threading.get_ident()
             try:
                 source_steps(self._source, self._schema, self._context, stopping, deadline)
             except Exception:
@@ -241,7 +241,7 @@ class ConfigManager(Generic[C]):
                 raise
             finally:
                 with pool.lock:
-                    stopping.start_thread = None
+                    stopping.start_ident = None
             with pool.lock:
                 stopped = scheduler.lifecycle is not Lifecycle.STARTING
                 if not stopped:

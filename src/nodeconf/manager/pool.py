@@ -73,13 +73,14 @@ class Runner(Protocol):
 class _Worker:
     """One worker's state; guarded by the pool's lock (``cond`` is on that lock)."""
 
-    __slots__ = ("cond", "name", "state", "wake_at")
+    __slots__ = ("cond", "name", "state", "thread", "wake_at")
 
     def __init__(self, lock: threading.Lock, name: str) -> None:
         self.cond = threading.Condition(lock)
         self.name = name
         self.state = _WOKEN  # a new worker looks for work as soon as it runs
         self.wake_at: float | None = None  # the clock deadline it sleeps until (idle only)
+        self.thread: threading.Thread | None = None  # set once, before the thread starts
 
 
 class WorkerPool:
@@ -151,9 +152,9 @@ class WorkerPool:
         seconds (re-read at each step: a shared deadline). A thread is in ``threads`` until
         its last locked step, so threads whose ``start()`` has not returned yet are covered
         too; the ones still alive after leaving it are joined for their last lines."""
-        me = threading.current_thread()
+        me = threading.get_ident()
         with self.lock:
-            threads = [t for t in self.threads if t is not me]
+            threads = [t for t in self.threads if t.ident != me]
             self.wait_locked(lambda: not any(t in self.threads for t in threads), timeout_at())
         for thread in threads:
             if thread.is_alive():  # alive implies started: join cannot raise
@@ -204,6 +205,7 @@ class WorkerPool:
         self._seq += 1
         worker = _Worker(self.lock, f"{self._name}-{self._seq}")
         thread = threading.Thread(target=self._work, args=(worker,), name=worker.name)
+        worker.thread = thread
         thread.daemon = True
         self._workers.append(worker)
         self._woken += 1
@@ -232,7 +234,7 @@ class WorkerPool:
         job: Job | None = None
         result: Result = None
         died: BaseException | None = None
-        me = threading.current_thread()
+        me = worker.thread
         try:
             while True:
                 with self.lock:

@@ -80,14 +80,14 @@ class StopSequence:
         self._source_stop_seconds = source_stop_seconds
         # ---- guarded by pool.lock ----
         self.source_started = False  # start() reached Source.start: phase 1 must stop it
-        self.start_thread: threading.Thread | None = None  # start() while in source steps
+        self.start_ident: int | None = None  # start()'s thread while in its source steps
         self._begun = False  # a driver runs (or ran) the sequence
         self.report: StopReport | None = None  # set when the sequence ended
 
     def stop(self, deadline: float) -> StopReport:
         """``ConfigManager.stop`` with an absolute ``deadline`` (``time.monotonic``)."""
         pool, scheduler = self._pool, self._scheduler
-        me = threading.current_thread()
+        me = threading.get_ident()
         with pool.lock:
             if scheduler.lifecycle is Lifecycle.NEW:
                 scheduler.close(self._clock.now())
@@ -95,7 +95,7 @@ class StopSequence:
                 self._begun = True
                 self.report = StopReport(completed=True)
                 pool.notify_waiters_locked()
-            inside = me in pool.threads or me is self.start_thread
+            inside = me == self.start_ident or any(t.ident == me for t in pool.threads)
             drive = not self._begun
             self._begun = True
             if scheduler.lifecycle in _LIVE:
@@ -104,9 +104,11 @@ class StopSequence:
             running = scheduler.running_names()
             stopper = None
             if inside and drive:
+                box: list[threading.Thread] = []
                 stopper = threading.Thread(
-                    target=self._drive_from_inside, args=(deadline,), name="nodeconf-stop"
+                    target=lambda: self._drive_from_inside(box[0], deadline), name="nodeconf-stop"
                 )
+                box.append(stopper)
                 stopper.daemon = True
                 pool.threads.add(stopper)
         if inside:
@@ -155,12 +157,12 @@ class StopSequence:
             left = scheduler.take_outbox()
         self._emit(left)
 
-    def _drive_from_inside(self, deadline: float) -> None:
+    def _drive_from_inside(self, me: threading.Thread, deadline: float) -> None:
         try:
             self._drive(deadline)
         finally:
             with self._pool.lock:
-                self._pool.threads.discard(threading.current_thread())
+                self._pool.threads.discard(me)
                 self._pool.notify_waiters_locked()
 
     def _drive(self, deadline: float) -> None:

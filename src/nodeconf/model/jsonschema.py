@@ -5,12 +5,16 @@ What the schema says, and what it cannot:
 * every field with its JSON type (``null`` allowed everywhere: it means "not set"), its
   default, its description, and the single-field rules as ``minimum``/``maximum``/``pattern``;
   integers are bounded to signed 64 bits;
-* label selectors: key and value syntax, the four operators, and (with ``if``/``then``) that
-  ``In``/``NotIn`` need values while ``Exists``/``DoesNotExist`` must have none;
+* label selectors: key and value syntax and length, the four operators, and (with
+  ``if``/``then``) that ``In``/``NotIn`` need values while ``Exists``/``DoesNotExist`` must
+  have none;
 * unknown keys are allowed (nodeconf accepts them with a warning), so the schema does not
   forbid them;
 * cross-field rules (a low watermark above the high one) are not expressible; they are named
   in the section descriptions and enforced by ``nodeconf validate``.
+
+tests/model/test_model_schema_jsonschema.py checks all this with the ``jsonschema`` validator
+against the default document, the bundled example and Volcano's reference cases.
 
 Thread-safety: pure; returns a new dict on every call.
 """
@@ -30,7 +34,11 @@ SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 
 _LABEL_NAME = NAME_PATTERN
 _DNS_SUBDOMAIN = DNS1123_SUBDOMAIN_PATTERN
-_LABEL_KEY = f"^({_DNS_SUBDOMAIN}/)?{_LABEL_NAME}$"
+# Lookaheads (ECMA-262, as JSON Schema's "pattern" is) bound the prefix to PREFIX_MAX and the
+# name to NAME_MAX characters: a length bound on the whole key cannot say which part is long.
+_LABEL_KEY = (
+    f"^((?=[^/]{{1,{PREFIX_MAX}}}/){_DNS_SUBDOMAIN}/)?(?=[^/]{{1,{NAME_MAX}}}$){_LABEL_NAME}$"
+)
 _LABEL_VALUE = f"^({_LABEL_NAME})?$"
 _JSON_TYPE = {bool: "boolean", int: "integer", str: "string"}
 

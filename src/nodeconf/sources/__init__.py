@@ -5,7 +5,7 @@
 * ``KubernetesSource``: list-watch of the ConfigMap and the Node through lightkube (needs
   the ``kubernetes`` extra: ``pip install nodeconf[kubernetes]``).
 
-Each class is imported on first use, so ``import nodeconf.sources`` loads neither watchdog
+Each class is imported on first use, so ``import nodeconf.sources`` loads neither inotify_simple
 nor lightkube. Every source implements ``nodeconf.sources.Source`` (the protocol the manager
 consumes; see ``nodeconf.manager.source`` for its contract), and the file and Kubernetes
 sources also ``Cancellable`` (a stop during ``start()`` ends their start-up waits at once).

@@ -59,8 +59,9 @@ What it promises
       started has ended.
 
 Threads (all daemon threads, all joined by ``stop``)
-    * ``nodeconf-file-inotify`` - watchdog's ``InotifyFD`` reader: reads inotify events and
-      calls ``FileSource._on_notice``, which looks at the files and calls the context.
+    * ``nodeconf-file-inotify`` - ``DirectoryWatcher``'s reader (``inotify_simple``): reads
+      inotify events and calls ``FileSource._on_notice``, which looks at the files and calls
+      the context.
     * ``nodeconf-file-poller`` - only in polling mode: one look per interval.
     ``start`` arms the watches and does the first look on the caller's thread.
 
@@ -71,7 +72,7 @@ Locks (details in ``source.py`` and ``watcher.py``)
     * ``DirectoryWatcher._lock``: the watch-descriptor maps; taken inside ``_work_lock``,
       never held while calling out.
     * ``Poller._cond``: the poller's stop flag.
-    Lock order: ``_work_lock`` -> ``DirectoryWatcher._lock`` -> watchdog's ``InotifyFD`` lock.
+    Lock order: ``_work_lock`` -> ``DirectoryWatcher._lock``.
 
 Thread-safety: see ``FileSource``.
 """

@@ -1,12 +1,13 @@
 """Watching a changing set of directories with one inotify instance.
 
-``DirectoryWatcher`` uses watchdog's inotify layer (``watchdog.observers.inotify_c.InotifyFD``:
-the ctypes binding, the watch-descriptor book-keeping, the event parser and one reader thread)
-and *not* watchdog's ``Observer``. The observer adds two more threads per watch (an emitter
-and a dispatcher) and holds every unpaired ``IN_MOVED_FROM`` for 0.5 s to pair it with its
-``IN_MOVED_TO``, which delays every later event of that watch; measured on a kubelet-style swap
-the observer costs about twice the latency of the reader-thread callback used here. We need no
-pairing: every event only says "look again".
+``DirectoryWatcher`` uses ``inotify_simple`` (a small ctypes binding of ``inotify_init1``,
+``inotify_add_watch``, ``inotify_rm_watch`` and the event parser, all public API) and one
+reader thread of its own, which blocks in ``poll()`` on the inotify descriptor and a wake-up
+pipe. It used watchdog's ``inotify_c.InotifyFD`` before (outside watchdog's documented API);
+docs/performance.md compares the two on the file bench. watchdog's ``Observer`` is not used
+either: it adds two more threads per watch (an emitter and a dispatcher) and holds every
+unpaired ``IN_MOVED_FROM`` for 0.5 s to pair it with its ``IN_MOVED_TO``, which delays every
+later event of that watch. We need no pairing: every event only says "look again".
 
 What the kernel reports (mask ``WATCH_MASK``, non-recursive watches on directories):
 
@@ -36,38 +37,34 @@ timeout.
 
 Threads and locks:
 
-* the reader thread (``nodeconf-file-inotify``, watchdog's ``InotifyFD``) calls ``on_notice``
-  for every event, outside watchdog's own lock, so ``on_notice`` may call ``sync``;
+* the reader thread (``nodeconf-file-inotify``) calls ``on_notice`` for every event, with no
+  lock held, so ``on_notice`` may call ``sync``; it owns the inotify descriptor's and the
+  pipe's closing (after ``close``, or if reading fails);
 * ``sync``, ``close`` and ``join`` may be called from any thread, including from inside
-  ``on_notice``; ``close`` never waits and is safe from the reader thread;
-* ``_lock`` guards ``_wd_of_path``, ``_paths_of_wd``, ``_guard_paths`` and ``_closed``. It
-  is never held while ``on_notice`` runs; watchdog's lock is taken inside it (order:
-  ``_lock`` -> watchdog's).
+  ``on_notice``; ``close`` never waits and is safe from the reader thread (it writes one
+  byte to the wake-up pipe);
+* ``_lock`` guards ``_wd_of_path``, ``_paths_of_wd``, ``_guard_paths``, ``_closed`` and
+  ``_inotify`` (the instance, ``None`` once the reader closed it). Every
+  ``inotify_add_watch``/``inotify_rm_watch`` runs under it, so the reader never closes the
+  descriptor under a call that uses it. It is never held while ``on_notice`` runs.
 
 Thread-safety: every public method is safe from any thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
+import select
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, cast
+from typing import Any
 
 from nodeconf.sources.file.layout import DirId
-
-if TYPE_CHECKING:
-    from watchdog.observers.inotify_c import (
-        CallbackId,
-        InotifyEvent,
-        InotifyFD,
-        Mask,
-        WatchDescriptor,
-    )
 
 __all__ = [
     "GUARD_MASK",
@@ -92,6 +89,8 @@ IN_DELETE = 0x00000200
 IN_DELETE_SELF = 0x00000400
 IN_MOVE_SELF = 0x00000800
 IN_UNMOUNT = 0x00002000
+IN_Q_OVERFLOW = 0x00004000
+IN_IGNORED = 0x00008000
 IN_ONLYDIR = 0x01000000
 IN_ISDIR = 0x40000000
 
@@ -158,22 +157,6 @@ class Synced:
     missed: frozenset[str]
 
 
-class _Callbacks:
-    """watchdog's ``WatchCallback``: called by the reader thread, forwards to the watcher."""
-
-    def __init__(self, watcher: DirectoryWatcher) -> None:
-        self._watcher = watcher
-
-    def on_event(self, event: InotifyEvent) -> None:
-        self._watcher._on_event(int(event.wd), int(event.mask), event.name)
-
-    def on_watch_deleted(self, wd: WatchDescriptor) -> None:
-        self._watcher._on_watch_deleted(int(wd))
-
-    def on_queue_overflow(self) -> None:
-        self._watcher._on_overflow()
-
-
 class DirectoryWatcher:
     """Non-recursive inotify watches on a set of directories; see the module docstring.
 
@@ -192,10 +175,10 @@ class DirectoryWatcher:
     ) -> None:
         self._on_notice = on_notice
         self._thread_name = thread_name
-        self._callbacks = _Callbacks(self)
-        self._id = cast("CallbackId", id(self))  # our callback's id on every watch
-        self._fd: InotifyFD | None = None  # set once by start(), read-only afterwards
+        self._thread: threading.Thread | None = None  # set once by start()
+        self._wake_w: int | None = None  # the pipe's write end; guarded by _lock
         self._lock = threading.Lock()
+        self._inotify: Any = None  # guarded by _lock: the inotify_simple.INotify, or None
         self._wd_of_path: dict[str, tuple[int, DirId]] = {}  # guarded by _lock
         self._paths_of_wd: dict[int, set[str]] = {}  # guarded by _lock
         # guarded by _lock: the paths in _wd_of_path watched as guards (GUARD_MASK). A
@@ -206,22 +189,36 @@ class DirectoryWatcher:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open the inotify instance and start the reader thread.
+        """Open the inotify instance and start the reader thread (once).
 
         Raises ``WatchUnavailable`` when inotify cannot be used here.
         """
         try:
-            # Imported here: importing it loads libc's inotify and raises where there is none.
-            from watchdog.observers.inotify_c import InotifyFD  # noqa: PLC0415
-        except Exception as exc:  # ImportError, UnsupportedLibcError (no inotify in libc)
-            raise WatchUnavailable(f"inotify is not available: {exc}") from exc
-        try:
-            fd = InotifyFD()
-        except OSError as exc:
+            # Imported here: only the inotify mode needs it (polling does not).
+            from inotify_simple import INotify  # noqa: PLC0415
+
+            inotify = INotify()  # loads libc's inotify_init1; OSError at the instance limit
+        except (ImportError, OSError, AttributeError) as exc:  # AttributeError: no inotify in libc
             raise WatchUnavailable(f"cannot create an inotify instance: {exc}") from exc
-        fd.name = self._thread_name
-        fd.start()
-        self._fd = fd
+        wake_r, wake_w = os.pipe()
+        thread = threading.Thread(
+            target=self._read_loop,
+            args=(inotify, wake_r),
+            name=self._thread_name,
+            daemon=True,  # never keeps the process alive; close() + join() end it
+        )
+        with self._lock:
+            self._inotify = inotify
+            self._wake_w = wake_w
+        self._thread = thread
+        try:
+            thread.start()
+        except RuntimeError as exc:  # cannot start a thread: the instance is of no use
+            with self._lock:
+                self._inotify = self._wake_w = None
+            for close in (inotify.close, lambda: os.close(wake_r), lambda: os.close(wake_w)):
+                close()
+            raise WatchUnavailable(f"cannot start the inotify reader: {exc}") from exc
 
     def close(self) -> None:
         """Stop watching and ask the reader thread to end. Never waits; idempotent."""
@@ -232,25 +229,28 @@ class DirectoryWatcher:
             self._wd_of_path.clear()
             self._paths_of_wd.clear()
             self._guard_paths.clear()
-        fd = self._fd
-        if fd is not None:
-            # Closes the inotify fd (the kernel drops every watch) and wakes the reader's poll().
-            fd.stop()
+            wake_w, self._wake_w = self._wake_w, None
+        if wake_w is not None:
+            # Wakes the reader's poll(); it closes the inotify descriptor (the kernel drops
+            # every watch) and the read end. Closing the write end also wakes it (POLLHUP).
+            with contextlib.suppress(OSError):
+                os.write(wake_w, b"x")
+            os.close(wake_w)
 
     def join(self, timeout: float | None) -> bool:
         """Wait for the reader thread to end (call ``close`` first). True when it has."""
-        fd = self._fd
-        if fd is None or fd is threading.current_thread():
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
             return True
-        fd.join(timeout)
-        return not fd.is_alive()
+        thread.join(timeout)
+        return not thread.is_alive()
 
     def alive(self) -> bool:
         """True while the reader thread runs and ``close`` was not called."""
-        fd = self._fd
+        thread = self._thread
         with self._lock:
             closed = self._closed
-        return fd is not None and fd.is_alive() and not closed
+        return thread is not None and thread.is_alive() and not closed
 
     # -- the watched set ----------------------------------------------------------------------
 
@@ -268,9 +268,11 @@ class DirectoryWatcher:
         added: set[str] = set()
         missed: set[str] = set()
         with self._lock:
-            fd = self._fd
-            if self._closed or fd is None:
+            fd = self._inotify
+            if self._closed or self._thread is None:
                 return Synced(frozenset(), frozenset())
+            if fd is None:
+                raise WatchUnavailable("the inotify reader stopped")
             for path, (_, ident) in list(self._wd_of_path.items()):
                 guard = path in self._guard_paths
                 if (guards if guard else wanted).get(path) != ident or (guard and path in wanted):
@@ -286,17 +288,12 @@ class DirectoryWatcher:
                     added.add(path)  # its events carried only the other name until now
                     continue
                 try:
-                    wd = fd.add_callback(
-                        os.fsencode(path), cast("Mask", WATCH_MASK), self._callbacks, self._id
-                    )
+                    wd = fd.add_watch(path, WATCH_MASK)
                 except OSError as exc:
                     if exc.errno in (errno.ENOENT, errno.ENOTDIR):
                         missed.add(path)  # gone since the caller looked: it looks again
                         continue
                     raise WatchUnavailable(f"cannot watch {path}: {exc.strerror or exc}") from exc
-                if wd < 0:  # watchdog turns EACCES into wd -1 without raising
-                    self._remove_callback_locked(wd)
-                    raise WatchUnavailable(f"cannot watch {path}: permission denied")
                 self._record_locked(path, int(wd), ident)
                 if _identity_now(path) == ident:
                     added.add(path)
@@ -309,7 +306,7 @@ class DirectoryWatcher:
                     missed.add(path)
         return Synced(frozenset(added), frozenset(missed))
 
-    def _add_guard_locked(self, fd: InotifyFD, path: str, ident: DirId) -> bool:
+    def _add_guard_locked(self, fd: Any, path: str, ident: DirId) -> bool:
         """Watch ``path`` as a guard; False when it vanished or was replaced meanwhile."""
         for wd, i in list(self._wd_of_path.values()):
             if i == ident:
@@ -320,17 +317,11 @@ class DirectoryWatcher:
         try:
             # IN_MASK_ADD: if the directory turns out to be watched in full under a name we
             # do not know yet (it moved since the caller looked), its mask is not narrowed.
-            wd = fd.add_callback(
-                os.fsencode(path), cast("Mask", GUARD_MASK | IN_MASK_ADD), self._callbacks, self._id
-            )
+            wd = fd.add_watch(path, GUARD_MASK | IN_MASK_ADD)
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
                 return False
             _log.debug("file source: cannot guard %s: %s", path, exc.strerror or exc)
-            return True
-        if wd < 0:  # watchdog turns EACCES into wd -1 without raising
-            self._remove_callback_locked(wd)
-            _log.debug("file source: cannot guard %s: permission denied", path)
             return True
         self._record_locked(path, int(wd), ident)
         self._guard_paths.add(path)
@@ -361,20 +352,51 @@ class DirectoryWatcher:
             paths.discard(path)
             if not paths:
                 del self._paths_of_wd[wd]
-                self._remove_callback_locked(wd)
+                self._remove_watch_locked(wd)
 
-    def _remove_callback_locked(self, wd: int) -> None:
-        fd = self._fd
+    def _remove_watch_locked(self, wd: int) -> None:
+        fd = self._inotify
         if fd is None:
             return
         try:
-            fd.remove_callbacks([(cast("WatchDescriptor", wd), self._id)])
-        except OSError:
+            fd.rm_watch(wd)
+        except OSError:  # EINVAL: the kernel dropped it already (its IN_IGNORED is on the way)
             _log.debug("removing inotify watch %d failed", wd, exc_info=True)
 
     # -- reader thread ------------------------------------------------------------------------
 
-    def _on_event(self, wd: int, mask: int, name: bytes) -> None:
+    def _read_loop(self, inotify: Any, wake_r: int) -> None:
+        """The reader thread: wait for events (no timeout: idle means no wake-up), dispatch
+        them, end when ``close`` writes to the pipe; then close the descriptors."""
+        poller = select.poll()
+        poller.register(inotify.fileno(), select.POLLIN)
+        poller.register(wake_r, select.POLLIN)
+        try:
+            while True:
+                ready = {fd for fd, _ in poller.poll()}
+                if wake_r in ready:
+                    return
+                for event in inotify.read(timeout=0):
+                    self._dispatch(int(event.wd), int(event.mask), event.name)
+        except Exception:  # a failed read: alive() turns False, the owner's health check sees it
+            _log.exception("file source: reading inotify events failed")
+        finally:
+            with self._lock:  # no add/rm_watch runs on the descriptor while it is closed
+                self._inotify = None
+                inotify.close()
+            os.close(wake_r)
+
+    def _dispatch(self, wd: int, mask: int, name: str) -> None:
+        if mask & IN_Q_OVERFLOW:
+            self._on_overflow()
+        elif wd < 0:
+            return  # no other event without a watch exists
+        elif mask & IN_IGNORED:
+            self._on_watch_deleted(wd)
+        else:
+            self._on_event(wd, mask, name)
+
+    def _on_event(self, wd: int, mask: int, name: str) -> None:
         with self._lock:
             if self._closed:
                 return
@@ -386,7 +408,7 @@ class DirectoryWatcher:
             if lost:  # the watch no longer means "this path": drop it, the owner re-syncs
                 for path in dirs:
                     self._forget_path_locked(path)
-        entry = os.fsdecode(name)
+        entry = name
         paths = tuple(os.path.join(d, entry) for d in dirs) if entry else dirs
         self._call_owner(Notice(paths, mask, lost))
 

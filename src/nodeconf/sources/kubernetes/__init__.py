@@ -9,8 +9,8 @@ Module map: ``client`` (requests on lightkube's client, abortable watch streams)
 ``prepare`` (create/backfill the ConfigMap at start), ``source`` (``KubernetesSource``),
 ``events`` (the Event recorder), ``settings``.
 
-Needs the ``kubernetes`` extra (lightkube, httpx2, msgspec); nothing else in nodeconf imports
-this package.
+Needs the ``kubernetes`` extra (lightkube and httpx2; lightkube brings msgspec, which nodeconf
+does not import itself); nothing else in nodeconf imports this package.
 
 Thread-safety: see each class; every public method is safe from any thread.
 """

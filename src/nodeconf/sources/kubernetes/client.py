@@ -1,17 +1,19 @@
 """The one adapter between nodeconf and lightkube: plain requests, a watch stream we can abort.
 
 lightkube (1.0.1) gives us configuration loading (kubeconfig file, ``KUBECONFIG``, in-cluster
-service account), authentication, TLS and URL building. Its own watch loop is not used: it
-has no bookmarks option, turns the read timeout off, mishandles 410 Gone (as a status and as
-an error event) and lets a refused reconnect escape its retry handler. Instead this module
-builds each request through lightkube's request-building path (``prepare_request``, which
-carries any query parameter, so ``allowWatchBookmarks=true`` rides along) and sends it on
-lightkube's own ``httpx2`` client. The list-watch loop itself lives in ``listwatch``.
+service account) and, from a configuration, what an HTTP client needs: the server URL, TLS
+verification and authentication (token, rotated token file, exec plugin, client
+certificates). Its own watch loop is not used: it has no bookmarks option, turns the read
+timeout off, mishandles 410 Gone (as a status and as an error event) and lets a refused
+reconnect escape its retry handler. Instead this module sends plain requests, on paths it
+builds itself (four core/v1 kinds), on ``httpx2`` clients set up the way lightkube sets up
+its own. The list-watch loop itself lives in ``listwatch``.
 
 What this adapter promises:
 
-* objects are plain JSON dicts (decoded with ``msgspec``), never lightkube models, so an
-  administrator's fields we do not know survive a read-modify-write unchanged;
+* objects are plain JSON dicts (decoded with the standard library's ``json``), never
+  lightkube models, so an administrator's fields we do not know survive a read-modify-write
+  unchanged;
 * every failure is one of two ``SourceError`` subclasses: ``ApiStatusError`` (the server
   answered with a non-2xx status; carries ``code``, ``reason``, ``retry_after_seconds`` and
   the request's method and path) or ``ApiConnectionError`` (no usable answer: refused, reset,
@@ -22,6 +24,17 @@ What this adapter promises:
   excepted: bounded by the request timeout) by shutting its sockets down, which is how ``stop``
   is prompt. Each thread that must be woken separately uses its own ``fork()``.
 
+What it takes from lightkube beyond its public API (``Client``, ``Client.config``,
+``Client.namespace``, ``KubeConfig``, ``SingleConfig``), kept to two names and pinned by
+``tests/kubernetes/test_kube_lightkube_contract.py``, which fails with a message naming the
+internal when a lightkube upgrade changes it:
+
+* ``lightkube.config.client_adapter.ConnectionParams(timeout=...).httpx_params(config)``: the
+  keyword arguments of an ``httpx2.Client`` for a configuration (what lightkube's own
+  ``Client`` is built from), so our clients authenticate exactly as lightkube does;
+* ``Client._client._client``: the ``httpx2.Client`` inside a lightkube ``Client`` that a
+  caller hands us (``KubeClient(client)``), so its transport, proxy and pool are honoured.
+
 Thread-safety: ``KubeClient`` may be shared by several threads (httpx2's pool locks its own
 state); ``interrupt`` may be called from any thread. A ``WatchStream`` belongs to the thread
 that opened it.
@@ -30,18 +43,18 @@ that opened it.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
 
 import httpx2
-import msgspec
 from lightkube import Client as LightkubeClient
-from lightkube import KubeConfig
+from lightkube import KubeConfig, SingleConfig
 from lightkube.config.client_adapter import ConnectionParams
-from lightkube.resources.core_v1 import ConfigMap, Event, Node, Pod
 
 from nodeconf.errors import SourceError
 
@@ -68,18 +81,22 @@ KIND_NODES: Final = "nodes"
 KIND_PODS: Final = "pods"
 KIND_EVENTS: Final = "events"
 
-_RESOURCES: Final[Mapping[str, Any]] = {
-    KIND_CONFIGMAPS: ConfigMap,
-    KIND_NODES: Node,
-    KIND_PODS: Pod,
-    KIND_EVENTS: Event,
-}
+#: Every kind is core/v1; its name is the resource's plural, as in its API path.
+_KINDS: Final = frozenset({KIND_CONFIGMAPS, KIND_NODES, KIND_PODS, KIND_EVENTS})
 _NAMESPACED: Final = frozenset({KIND_CONFIGMAPS, KIND_PODS, KIND_EVENTS})
 
 _JSON: Final = "application/json"
 _MERGE_PATCH: Final = "application/merge-patch+json"
-_decode = msgspec.json.Decoder()
-_encode = msgspec.json.Encoder()
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _decode(content: bytes) -> Any:
+    """Decode a JSON body; ``ValueError`` (``json.JSONDecodeError`` or ``UnicodeDecodeError``)
+    when it is not JSON, ``RecursionError`` when it nests too deeply."""
+    return json.loads(content)
 
 
 class ApiStatusError(SourceError):
@@ -168,14 +185,6 @@ class WatchEvent:
         return str(meta.get("resourceVersion") or "")
 
 
-class _EventLine(msgspec.Struct):
-    type: str
-    object: dict[str, Any]
-
-
-_decode_event = msgspec.json.Decoder(_EventLine)
-
-
 class WatchStream:
     """An open watch response, iterated line by line.
 
@@ -216,12 +225,21 @@ class WatchStream:
 
     def _event(self, line: bytes) -> WatchEvent:
         try:
-            decoded = _decode_event.decode(line)
-        except msgspec.DecodeError as exc:
+            decoded = _decode(line)
+        except (ValueError, RecursionError) as exc:
             raise ApiConnectionError(
                 f"undecodable watch line ({exc})", method=self._method, path=self._path
             ) from exc
-        return WatchEvent(decoded.type, decoded.object)
+        kind = decoded.get("type") if isinstance(decoded, dict) else None
+        obj = decoded.get("object") if isinstance(decoded, dict) else None
+        if not isinstance(kind, str) or not isinstance(obj, dict):
+            raise ApiConnectionError(
+                "undecodable watch line (expected an object with a string 'type' and an "
+                "object 'object')",
+                method=self._method,
+                path=self._path,
+            )
+        return WatchEvent(kind, obj)
 
     def close(self) -> None:
         """Release the response (idempotent)."""
@@ -301,43 +319,72 @@ def _shutdown(stream: Any) -> None:
 
 
 class KubeClient:
-    """The requests nodeconf makes, on a lightkube sync ``Client``.
+    """The requests nodeconf makes, on ``httpx2`` clients configured as lightkube's are.
 
     Build one with ``KubeClient.connect(kubeconfig)`` (a path, else the in-cluster service
     account, else ``KUBECONFIG``, else ``~/.kube/config``: lightkube's ``KubeConfig.from_env``
-    order), or wrap an existing lightkube ``Client`` with ``KubeClient(client)`` (closing that
-    client stays the caller's business). ``request_timeout_seconds`` bounds every non-watch
-    request (connect, read, write).
+    order), or wrap an existing lightkube ``Client`` with ``KubeClient(client)``: its own HTTP
+    client (transport, proxy, connection pool) carries the requests, and closing it stays the
+    caller's business. ``request_timeout_seconds`` bounds every non-watch request (connect,
+    read, write).
 
-    ``fork()`` gives a sibling with its own connection pool (same server, credentials and
-    TLS); ``interrupt()`` shuts down every connection *this* object opened and fails its later
-    requests, which is how a list-watch loop is woken from another thread at any point of a
-    request. Each list-watch loop and the event recorder use a fork of their own.
+    ``fork()`` gives a sibling; ``interrupt()`` shuts down every connection *this* object
+    opened and fails its later requests, which is how a list-watch loop is woken from another
+    thread at any point of a request. Each list-watch loop and the event recorder use a fork
+    of their own. A fork of a client from ``connect`` has a connection pool of its own (same
+    server, credentials and TLS); forks of a wrapped lightkube ``Client`` share its pool.
 
     Thread-safety: safe to share between threads (httpx2's pool locks its own state);
     ``interrupt`` may be called from any thread.
     """
 
-    def __init__(
+    def __init__(self, client: LightkubeClient, *, request_timeout_seconds: float = 10.0) -> None:
+        self._setup(
+            namespace=str(client.namespace),
+            http=_http_client_of(client),
+            owns_http=False,
+            http_params=None,
+            request_timeout_seconds=request_timeout_seconds,
+        )
+
+    def _setup(
         self,
-        client: LightkubeClient,
         *,
-        request_timeout_seconds: float = 10.0,
-        http: httpx2.Client | None = None,
-        owns_http: bool = False,
-        fork_params: dict[str, Any] | None = None,
+        namespace: str,
+        http: httpx2.Client,
+        owns_http: bool,
+        http_params: Mapping[str, Any] | None,
+        request_timeout_seconds: float,
     ) -> None:
-        self._lightkube = client
-        self._generic = client._client  # lightkube's request builder (GenericSyncClient)
-        # The httpx2 client requests go through: lightkube's own, or a fork's.
-        self._http: httpx2.Client = http if http is not None else self._generic._client
+        self._namespace = namespace
+        self._http = http  # the httpx2 client requests go through
         self._owns_http = owns_http
+        # Keyword arguments for a new httpx2.Client (a fork's own pool); None: forks share _http.
+        self._http_params = http_params
         self._timeout = httpx2.Timeout(request_timeout_seconds)
         self._request_timeout_seconds = request_timeout_seconds
         self._connections = _Connections()
         self._extensions = {"trace": self._connections.trace}
-        self._fork_lock = threading.Lock()
-        self._fork_params = fork_params  # guarded by _fork_lock; built on the first fork
+
+    @classmethod
+    def _build(
+        cls,
+        *,
+        namespace: str,
+        http: httpx2.Client,
+        owns_http: bool,
+        http_params: Mapping[str, Any] | None,
+        request_timeout_seconds: float,
+    ) -> KubeClient:
+        client = cls.__new__(cls)
+        client._setup(
+            namespace=namespace,
+            http=http,
+            owns_http=owns_http,
+            http_params=http_params,
+            request_timeout_seconds=request_timeout_seconds,
+        )
+        return client
 
     @classmethod
     def connect(
@@ -347,48 +394,34 @@ class KubeClient:
 
         Raises ``SourceError`` (not temporary) when no configuration can be loaded.
         """
-        config = load_config(kubeconfig)
-        try:
-            client = LightkubeClient(
-                config,
-                timeout=httpx2.Timeout(request_timeout_seconds),
-                field_manager="nodeconf",
-            )
-        except Exception as exc:  # lightkube raises ConfigError, KeyError, OSError
-            raise _config_error(kubeconfig, exc) from exc
-        return cls(client, request_timeout_seconds=request_timeout_seconds, owns_http=True)
+        config = load_config(kubeconfig).get()
+        if config is None:
+            raise _config_error(kubeconfig, ValueError("no current context"))
+        params = _http_params(config, kubeconfig, request_timeout_seconds)
+        return cls._build(
+            namespace=config.namespace,
+            http=httpx2.Client(**params),
+            owns_http=True,
+            http_params=params,
+            request_timeout_seconds=request_timeout_seconds,
+        )
 
     def fork(self) -> KubeClient:
-        """A sibling with its own connection pool; close it when done.
-
-        A lightkube client built with a custom ``transport`` cannot be re-created from its
-        configuration: its forks then share its connection pool (``interrupt`` still cuts
-        the connections each fork opened itself).
-        """
-        if not isinstance(getattr(self._http, "_transport", None), httpx2.HTTPTransport):
-            return KubeClient(
-                self._lightkube,
-                request_timeout_seconds=self._request_timeout_seconds,
-                http=self._http,
-                owns_http=False,
-            )
-        with self._fork_lock:
-            if self._fork_params is None:
-                params = ConnectionParams(timeout=self._timeout)
-                self._fork_params = params.httpx_params(self._lightkube.config)
-            fork_params = self._fork_params
-        return KubeClient(
-            self._lightkube,
+        """A sibling (its own pool, unless this client wraps a lightkube ``Client``); close it
+        when done."""
+        params = self._http_params
+        return KubeClient._build(
+            namespace=self._namespace,
+            http=self._http if params is None else httpx2.Client(**params),
+            owns_http=params is not None,
+            http_params=params,
             request_timeout_seconds=self._request_timeout_seconds,
-            http=httpx2.Client(**fork_params),
-            owns_http=True,
-            fork_params=fork_params,
         )
 
     @property
     def default_namespace(self) -> str:
         """The namespace of the configuration's current context (``default`` when unset)."""
-        return str(self._lightkube.namespace)
+        return self._namespace
 
     def interrupt(self) -> None:
         """Shut down this object's connections now; its later requests fail (any thread)."""
@@ -403,24 +436,16 @@ class KubeClient:
     # -- paths -----------------------------------------------------------------------------
 
     def path(self, kind: str, *, name: str | None = None, namespace: str | None = None) -> str:
-        """The API path of one object (``name``) or of the collection (no name)."""
-        verb = "get" if name is not None else "list"
-        return str(self._prepare(verb, kind, name=name, namespace=namespace).url)
-
-    def _prepare(
-        self,
-        verb: str,
-        kind: str,
-        *,
-        name: str | None = None,
-        namespace: str | None = None,
-        params: dict[str, str] | None = None,
-        watch: bool = False,
-    ) -> Any:
-        ns = namespace if kind in _NAMESPACED else None
-        return self._generic.prepare_request(
-            verb, _RESOURCES[kind], name=name, namespace=ns, watch=watch, params=params
-        )
+        """The API path of one object (``name``) or of the collection (no name), relative
+        to the server URL; a namespaced kind without ``namespace`` uses the default one."""
+        if kind not in _KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        if kind in _NAMESPACED:
+            ns = quote(namespace or self._namespace, safe="")
+            collection = f"api/v1/namespaces/{ns}/{kind}"
+        else:
+            collection = f"api/v1/{kind}"
+        return collection if name is None else f"{collection}/{quote(name, safe='')}"
 
     # -- plain requests --------------------------------------------------------------------
 
@@ -439,10 +464,8 @@ class KubeClient:
         No resourceVersion is sent: the answer is a consistent (quorum) read, so diffing it
         against a cache is exact.
         """
-        br = self._prepare(
-            "list", kind, namespace=namespace, params={"fieldSelector": f"metadata.name={name}"}
-        )
-        body = self._send("GET", br.url, params=br.params)
+        params = {"fieldSelector": f"metadata.name={name}"}
+        body = self._send("GET", self.path(kind, namespace=namespace), params=params)
         meta = body.get("metadata") or {}
         items = tuple(body.get("items") or ())
         return ListResult(str(meta.get("resourceVersion") or ""), items)
@@ -484,7 +507,7 @@ class KubeClient:
         content_type: str = _JSON,
     ) -> dict[str, Any]:
         self._check_interrupted(method, path)
-        content = _encode.encode(body) if body is not None else None
+        content = _encode(body) if body is not None else None
         headers = {"Content-Type": content_type} if body is not None else None
         try:
             request = self._http.build_request(
@@ -504,8 +527,8 @@ class KubeClient:
         if response.status_code >= 300:
             raise _status_error(response, method=method, path=path)
         try:
-            decoded = _decode.decode(response.content) if response.content else {}
-        except msgspec.DecodeError as exc:
+            decoded = _decode(response.content) if response.content else {}
+        except (ValueError, RecursionError) as exc:
             raise ApiConnectionError(
                 f"undecodable answer ({exc})", method=method, path=path
             ) from exc
@@ -544,24 +567,19 @@ class KubeClient:
         it also bounds the wait for the response headers). A non-2xx answer raises
         ``ApiStatusError`` (410 included); no answer raises ``ApiConnectionError``.
         """
-        br = self._prepare(
-            "list",
-            kind,
-            namespace=namespace,
-            watch=True,
-            params={
-                "fieldSelector": f"metadata.name={name}",
-                "resourceVersion": resource_version,
-                "allowWatchBookmarks": "true",
-                "timeoutSeconds": str(timeout_seconds),
-            },
-        )
-        path = str(br.url)
+        path = self.path(kind, namespace=namespace)
+        params = {
+            "watch": "true",
+            "fieldSelector": f"metadata.name={name}",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
         self._check_interrupted("WATCH", path)
         timeout = httpx2.Timeout(self._request_timeout_seconds, read=idle_timeout_seconds)
         try:
             request = self._http.build_request(
-                "GET", path, params=br.params, timeout=timeout, extensions=self._extensions
+                "GET", path, params=params, timeout=timeout, extensions=self._extensions
             )
             response = self._send_retrying_stale(request, stream=True)
         except httpx2.HTTPError as exc:
@@ -598,6 +616,32 @@ def load_config(kubeconfig: str | None) -> KubeConfig:
     return config
 
 
+def _http_params(
+    config: SingleConfig, kubeconfig: str | None, request_timeout_seconds: float
+) -> dict[str, Any]:
+    """The keyword arguments of an ``httpx2.Client`` for ``config``, as lightkube's ``Client``
+    builds its own (server URL, TLS verification, authentication). lightkube internal: see
+    the module docstring."""
+    try:
+        params = ConnectionParams(timeout=httpx2.Timeout(request_timeout_seconds))
+        return dict(params.httpx_params(config))
+    except Exception as exc:  # lightkube raises ConfigError, AssertionError, OSError
+        raise _config_error(kubeconfig, exc) from exc
+
+
+def _http_client_of(client: LightkubeClient) -> httpx2.Client:
+    """The ``httpx2.Client`` inside a lightkube ``Client``. lightkube internal: see the module
+    docstring."""
+    http = getattr(getattr(client, "_client", None), "_client", None)
+    if not isinstance(http, httpx2.Client):
+        raise TypeError(
+            "cannot find the httpx2.Client inside this lightkube Client (Client._client._client"
+            f" is {type(http).__name__}); this lightkube version is not supported: pass "
+            "KubeClient.connect(...) instead"
+        )
+    return http
+
+
 def _config_error(kubeconfig: str | None, exc: Exception) -> SourceError:
     reason = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
     where = kubeconfig or "the environment"
@@ -613,8 +657,8 @@ def _status_error(response: httpx2.Response, *, method: str, path: str) -> ApiSt
     message = response.reason_phrase
     retry_after: float | None = None
     try:
-        status = _decode.decode(response.content) if response.content else {}
-    except msgspec.DecodeError:
+        status = _decode(response.content) if response.content else {}
+    except (ValueError, RecursionError):
         status = {}
     if isinstance(status, dict):
         reason = str(status.get("reason") or "")
