@@ -102,6 +102,9 @@ class WorkerPool:
     ) -> None:
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
+        # Per thread: ``thread``, the pool's own Thread object on a worker or the stopper
+        # (``stop()`` from there must not wait for itself). Written by that thread only.
+        self.local = threading.local()
         self._scheduler = scheduler
         self._runner = runner
         self._clock = clock
@@ -152,15 +155,19 @@ class WorkerPool:
         seconds (re-read at each step: a shared deadline). A thread is in ``threads`` until
         its last locked step, so threads whose ``start()`` has not returned yet are covered
         too; the ones still alive after leaving it are joined for their last lines."""
-        me = threading.get_ident()
+        me = getattr(self.local, "thread", None)
         with self.lock:
-            threads = [t for t in self.threads if t.ident != me]
+            threads = [t for t in self.threads if t is not me]
             self.wait_locked(lambda: not any(t in self.threads for t in threads), timeout_at())
         for thread in threads:
             if thread.is_alive():  # alive implies started: join cannot raise
                 thread.join(timeout_at())
 
     # ------------------------------------------------------------------ waiting
+
+    def on_pool_thread(self) -> bool:
+        """True on a worker or a stopper thread of this pool (not a plain caller)."""
+        return getattr(self.local, "thread", None) is not None
 
     def wait_locked(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
         """``cond.wait_for`` that registers the waiter, so workers know to notify."""
@@ -235,6 +242,7 @@ class WorkerPool:
         result: Result = None
         died: BaseException | None = None
         me = worker.thread
+        self.local.thread = me
         try:
             while True:
                 with self.lock:

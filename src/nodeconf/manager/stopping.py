@@ -88,6 +88,7 @@ class StopSequence:
         """``ConfigManager.stop`` with an absolute ``deadline`` (``time.monotonic``)."""
         pool, scheduler = self._pool, self._scheduler
         me = threading.get_ident()
+        on_pool = pool.on_pool_thread()
         with pool.lock:
             if scheduler.lifecycle is Lifecycle.NEW:
                 scheduler.close(self._clock.now())
@@ -95,7 +96,7 @@ class StopSequence:
                 self._begun = True
                 self.report = StopReport(completed=True)
                 pool.notify_waiters_locked()
-            inside = me == self.start_ident or any(t.ident == me for t in pool.threads)
+            inside = on_pool or me == self.start_ident
             drive = not self._begun
             self._begun = True
             if scheduler.lifecycle in _LIVE:
@@ -158,6 +159,7 @@ class StopSequence:
         self._emit(left)
 
     def _drive_from_inside(self, me: threading.Thread, deadline: float) -> None:
+        self._pool.local.thread = me
         try:
             self._drive(deadline)
         finally:
