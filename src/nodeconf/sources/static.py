@@ -12,7 +12,10 @@ no new revision. Deleting the document reports a ``document-deleted`` event; set
 afterwards reports ``document-restored``.
 
 Thread-safety: every method is safe from any thread; ``_lock`` guards all mutable fields, and
-notifications are made while holding it, so once ``stop()`` returns no notification can follow.
+notifications and reports are made while holding it, so once ``stop()`` returns none can
+follow. That runs no user code under the lock: the manager's ``notify`` and ``report`` only
+queue (a sink sees the report later, on a worker, with no lock held), so a sink may read
+``document`` or stop the manager.
 """
 
 from __future__ import annotations
