@@ -497,8 +497,13 @@ def run(quick: bool) -> list[Result]:
             "ms",
             baseline=floor50,
             baseline_name="bare inotify",
-            target="<= 1 ms and <= 3x floor",
-            met=p50["nodeconf"] <= 1.0 and p50["nodeconf"] <= 3 * floor50,
+            # Issue 10's decision: <= 3x the floor plus one thread hand-off (the least any
+            # design pays that never runs listeners on the watching thread), and below a bare
+            # watchdog Observer handler in the same run.
+            target="<= 1 ms, <= 3x (floor + hand-off), < watchdog Observer",
+            met=p50["nodeconf"] <= 1.0
+            and p50["nodeconf"] <= 3 * p50["floor-handoff"]
+            and p50["nodeconf"] < p50["watchdog-observer"],
             extra={
                 "samples": n,
                 "p90 ms": round(percentile(lat["nodeconf"], 90), 4),
