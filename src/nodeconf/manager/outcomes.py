@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 
 from nodeconf.errors import Issue
 
-__all__ = ["FanOutSink", "NullSink", "Outcome", "OutcomeKind", "OutcomeSink"]
+__all__ = ["FanOutSink", "NullSink", "Outbox", "Outcome", "OutcomeKind", "OutcomeSink"]
 
 OutcomeKind = Literal[
     "applied",  # a listener applied a revision
@@ -81,3 +81,45 @@ class FanOutSink:
                 sink.emit(outcome)
             except Exception:  # a broken sink must not starve the others
                 logging.getLogger("nodeconf.manager").exception("outcome sink %r failed", sink)
+
+
+class Outbox:
+    """Outcomes waiting for the sink, handed out one batch at a time so the sink sees them in
+    order. Pure (no lock of its own): part of the scheduler's state, guarded by its owner.
+    ``recording`` False (nobody receives outcomes) drops what ``add`` is given; what is queued
+    with ``extend(..., always=True)`` (source reports, slow-work notices) is kept either way.
+
+    Thread-safety: none; only ``Scheduler`` uses it, under the pool's lock.
+    """
+
+    def __init__(self, recording: bool) -> None:
+        self.recording = recording
+        self._waiting: list[Outcome] = []
+        self.emitting = False  # a batch is in hand
+
+    def add(self, kind: OutcomeKind, **fields: object) -> None:
+        """Queue an outcome (not built when nobody receives outcomes)."""
+        if self.recording:
+            self._waiting.append(Outcome(kind, **fields))  # type: ignore[arg-type]
+
+    def extend(self, outcomes: Sequence[Outcome], *, always: bool = False) -> None:
+        """Queue built outcomes (``always``: even when not recording)."""
+        if self.recording or always:
+            self._waiting.extend(outcomes)
+
+    def ready(self) -> bool:
+        """A batch can be handed out now."""
+        return bool(self._waiting) and not self.emitting
+
+    def take(self) -> tuple[Outcome, ...]:
+        """Everything waiting, as one batch."""
+        batch = tuple(self._waiting)
+        self._waiting.clear()
+        return batch
+
+    def waiting(self) -> bool:
+        return bool(self._waiting)
+
+    def idle(self) -> bool:
+        """Every outcome queued so far has reached the sink."""
+        return not self._waiting and not self.emitting

@@ -57,7 +57,7 @@ from nodeconf.manager.jobs import (
 )
 from nodeconf.manager.lifecycle import Lifecycle
 from nodeconf.manager.listeners import Change, ListenerRecord, Revision
-from nodeconf.manager.outcomes import Outcome, OutcomeKind
+from nodeconf.manager.outcomes import Outbox, Outcome
 from nodeconf.manager.publication import Publication
 from nodeconf.manager.reports import PendingRetry
 
@@ -89,7 +89,6 @@ class Scheduler:
         record_outcomes: bool = True,
     ) -> None:
         self._slow_seconds = slow_seconds
-        self._record = record_outcomes
         self.lifecycle = Lifecycle.NEW
         self.delivering = False  # listeners may be called (set by start)
         self.intake_closed = False  # notifications are ignored (stop's phase 2)
@@ -109,8 +108,7 @@ class Scheduler:
         self._failed_keys: frozenset[str] = frozenset()  # keys of the failed sync
         self.sync_retry_at: float | None = None
         # Outcomes waiting for the sink, and whether a batch is in hand.
-        self._outbox: list[Outcome] = []
-        self._emitting = False
+        self.outbox = Outbox(record_outcomes)
         # Publication: the last-known-good and what the latest sync found.
         self.pub = Publication(sections, diff, label_keys)
         self._synced_revision = 0  # newest revision announced "synced"
@@ -140,7 +138,7 @@ class Scheduler:
     def report(self, outcome: Outcome) -> None:
         """Queue ``outcome`` for the sink (a source event; also after close, see
         ``take_outbox``)."""
-        self._outbox.append(outcome)
+        self.outbox.extend((outcome,), always=True)
 
     def start_delivering(self) -> None:
         """``start()``'s source steps are done: run the first sync, then deliver."""
@@ -180,7 +178,7 @@ class Scheduler:
 
     def has_work(self) -> bool:
         """A job is ready for a worker now (retries due later do not count)."""
-        if self._outbox and not self._emitting:
+        if self.outbox.ready():
             return True
         if self.closed:
             return False
@@ -195,12 +193,10 @@ class Scheduler:
                 self._promote_due(now)
             if self.running or self._sync_since is not None:
                 self._notice_slow(now)
-        if self._outbox and not self._emitting:
-            self._emitting = True
+        if self.outbox.ready():
+            self.outbox.emitting = True
             self.in_hand += 1
-            batch = tuple(self._outbox)
-            self._outbox.clear()
-            return EmitJob(batch)
+            return EmitJob(self.outbox.take())
         if self.closed:  # only outcomes still go out
             return None
         if self._sync_wanted and not self.syncing and self.delivering:
@@ -245,7 +241,7 @@ class Scheduler:
 
     def emit_finished(self) -> None:
         """The sink has the batch handed out."""
-        self._emitting = False
+        self.outbox.emitting = False
         self.in_hand -= 1
         self._maybe_stopped()
 
@@ -266,7 +262,7 @@ class Scheduler:
             if not self.intake_closed:
                 self.sync_retry_at = now + result.delay_seconds
             keys = ", ".join(sorted(self._failed_keys))
-            self._out("failed", error=f"sync of {keys} failed: {result.error}")
+            self.outbox.add("failed", error=f"sync of {keys} failed: {result.error}")
             return
         self._failed_keys = frozenset()
         self._publish(result, wall)
@@ -284,14 +280,14 @@ class Scheduler:
             self.last_success_wall = wall
             if not record.removed and revision is self.current:
                 self._holding_current += 1
-            self._out("applied", revision=number, listener=record.name, attempt=attempt)
+            self.outbox.add("applied", revision=number, listener=record.name, attempt=attempt)
             if recovered:
-                self._out("recovered", revision=number, listener=record.name, attempt=attempt)
+                self.outbox.add("recovered", revision=number, listener=record.name, attempt=attempt)
             self._synced_check()
         else:
             retry = not (record.removed or self.closed)
             kind, detail = self.deliveries.failed(record, number, result, now, retry=retry)
-            self._out(
+            self.outbox.add(
                 kind,
                 revision=number,
                 listener=record.name,
@@ -320,7 +316,7 @@ class Scheduler:
             not self.deliveries.has_queued()
             and not (self._sync_wanted and self.delivering)
             and self.in_hand == 0
-            and not self._outbox
+            and not self.outbox.waiting()
         )
 
     def close(self, now: float) -> Leftovers:
@@ -345,15 +341,13 @@ class Scheduler:
 
     def take_outbox(self) -> tuple[Outcome, ...]:
         """Everything waiting for the sink (after ``close``: the stop emits it)."""
-        batch = tuple(self._outbox)
-        self._outbox.clear()
-        return batch
+        return self.outbox.take()
 
     # ------------------------------------------------------------------ observing
 
     def outbox_idle(self) -> bool:
         """Every outcome produced so far has reached the sink."""
-        return not self._outbox and not self._emitting
+        return self.outbox.idle()
 
     def running_names(self) -> tuple[str, ...]:
         """Names of the listeners whose call is committed or running, sorted."""
@@ -361,7 +355,7 @@ class Scheduler:
 
     def idle(self, now: float) -> bool:
         """Nothing queued, in hand or due at ``now`` (retries due later do not count)."""
-        if self.deliveries.has_queued() or self.in_hand or self._outbox:
+        if self.deliveries.has_queued() or self.in_hand or self.outbox.waiting():
             return False
         if self._sync_wanted and self.delivering:
             return False
@@ -390,11 +384,6 @@ class Scheduler:
         return self.deliveries.queued()
 
     # ------------------------------------------------------------------ internals
-
-    def _out(self, kind: OutcomeKind, **fields: object) -> None:
-        """Queue an outcome for the sink (not built when nobody receives outcomes)."""
-        if self._record:
-            self._outbox.append(Outcome(kind, **fields))  # type: ignore[arg-type]
 
     def _maybe_stopped(self) -> None:
         """STOPPING -> STOPPED once closed with nothing in hand."""
@@ -455,9 +444,10 @@ class Scheduler:
         since = self._sync_since
         if since is not None and not self._sync_slow_reported and now >= since + slow:
             self._sync_slow_reported = True
-            self._outbox.append(Outcome("slow", detail=f"sync running for {now - since:.3g}s"))
+            slow_sync = Outcome("slow", detail=f"sync running for {now - since:.3g}s")
+            self.outbox.extend((slow_sync,), always=True)
         if self.running:
-            self._outbox.extend(self.deliveries.notice_slow(now, slow))
+            self.outbox.extend(self.deliveries.notice_slow(now, slow), always=True)
 
     def _synced_check(self) -> None:
         """Announce "synced" once per revision, when every listener holds it."""
@@ -467,7 +457,7 @@ class Scheduler:
         if self._holding_current < len(self.listeners):
             return
         self._synced_revision = current.number
-        self._out("synced", revision=current.number)
+        self.outbox.add("synced", revision=current.number)
 
     def _publish(self, result: Evaluated, wall: float) -> None:
         """Publish one sync's result: a new revision goes to every listener."""
@@ -478,8 +468,7 @@ class Scheduler:
             # one this document made relevant may have changed after the snapshot and been
             # filtered out. Read the source once more.
             self._sync_wanted = True
-        if self._record:
-            self._outbox.extend(outcomes)
+        self.outbox.extend(outcomes)
         if self.pub.current is before:
             return
         self._holding_current = 0
