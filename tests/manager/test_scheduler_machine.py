@@ -208,9 +208,9 @@ class SchedulerMachine(RuleBasedStateMachine):
             if record.next_retry_at is not None and record.retry_seq:
                 assert due is not None
                 assert due <= record.next_retry_at
-        if self.s.sync_retry_at is not None:
+        if self.s.sync.retry_at is not None:
             assert due is not None
-            assert due <= self.s.sync_retry_at
+            assert due <= self.s.sync.retry_at
 
     @invariant()
     def running_work_has_a_slow_deadline(self) -> None:

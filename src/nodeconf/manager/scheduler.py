@@ -60,11 +60,9 @@ from nodeconf.manager.listeners import Change, ListenerRecord, Revision
 from nodeconf.manager.outcomes import Outbox, Outcome
 from nodeconf.manager.publication import Publication
 from nodeconf.manager.reports import PendingRetry
+from nodeconf.manager.syncs import SyncKey
 
 __all__ = ["Scheduler"]
-
-#: The source key a failed or initial sync stands for when no key was notified.
-_DEFAULT_KEY = "configmap"
 
 
 class Scheduler:
@@ -100,13 +98,7 @@ class Scheduler:
         self.running = self.deliveries.running  # records whose call is committed (the same set)
         self.in_hand = 0  # jobs handed out and not finished
         # The sync.
-        self._sync_wanted = False  # a sync must run (queued)
-        self.syncing = False  # a sync is in hand
-        self._sync_since: float | None = None  # clock time the sync in hand began
-        self._sync_slow_reported = False
-        self.sync_keys: set[str] = set()  # keys notified since the last sync began
-        self._failed_keys: frozenset[str] = frozenset()  # keys of the failed sync
-        self.sync_retry_at: float | None = None
+        self.sync = SyncKey()
         # Outcomes waiting for the sink, and whether a batch is in hand.
         self.outbox = Outbox(record_outcomes)
         # Publication: the last-known-good and what the latest sync found.
@@ -131,9 +123,7 @@ class Scheduler:
         """A source said ``key`` changed: a sync is wanted (ignored once intake closed)."""
         if self.intake_closed:
             return
-        self.sync_keys.add(key)
-        self._sync_wanted = True
-        self.sync_retry_at = None  # a sync due now supersedes a pending retry
+        self.sync.notify(key)
 
     def report(self, outcome: Outcome) -> None:
         """Queue ``outcome`` for the sink (a source event; also after close, see
@@ -143,7 +133,7 @@ class Scheduler:
     def start_delivering(self) -> None:
         """``start()``'s source steps are done: run the first sync, then deliver."""
         self.delivering = True
-        self._sync_wanted = True
+        self.sync.wanted = True
 
     # ------------------------------------------------------------------ inputs: listeners
 
@@ -182,16 +172,16 @@ class Scheduler:
             return True
         if self.closed:
             return False
-        if self._sync_wanted and not self.syncing and self.delivering:
+        if self.sync.wanted and not self.sync.in_hand and self.delivering:
             return True
         return self.deliveries.has_ready()
 
     def next_job(self, now: float) -> Job | None:
         """The next job for a worker asking at ``now`` (None: nothing to do now)."""
         if not self.closed:
-            if self.deliveries.has_retries() or self.sync_retry_at is not None:
+            if self.deliveries.has_retries() or self.sync.retry_at is not None:
                 self._promote_due(now)
-            if self.running or self._sync_since is not None:
+            if self.running or self.sync.since is not None:
                 self._notice_slow(now)
         if self.outbox.ready():
             self.outbox.emitting = True
@@ -199,15 +189,9 @@ class Scheduler:
             return EmitJob(self.outbox.take())
         if self.closed:  # only outcomes still go out
             return None
-        if self._sync_wanted and not self.syncing and self.delivering:
-            self._sync_wanted = False
-            self.syncing = True
-            self._sync_since = now
-            self._sync_slow_reported = False
+        if self.sync.wanted and not self.sync.in_hand and self.delivering:
             self.in_hand += 1
-            keys = frozenset(self.sync_keys | self._failed_keys)
-            self.sync_keys.clear()
-            return SyncJob(keys, self.current)
+            return SyncJob(self.sync.take(now), self.current)
         record = self.deliveries.pop_ready()
         while record is not None:
             job = self._plan(record, now)
@@ -222,11 +206,12 @@ class Scheduler:
         due: float | None = None
         if not self.draining and not self.closed:
             due = self.deliveries.next_retry_due()
-            if self.sync_retry_at is not None and (due is None or self.sync_retry_at < due):
-                due = self.sync_retry_at
-        if self._sync_since is not None and not self._sync_slow_reported:
-            at = self._sync_since + self._slow_seconds
-            due = at if due is None or at < due else due
+            retry = self.sync.retry_at
+            if retry is not None and (due is None or retry < due):
+                due = retry
+        at = self.sync.slow_at(self._slow_seconds)
+        if at is not None and (due is None or at < due):
+            due = at
         if self.running:
             at_call = self.deliveries.slow_deadline(self._slow_seconds)
             if at_call is not None and (due is None or at_call < due):
@@ -250,21 +235,18 @@ class Scheduler:
     ) -> None:
         """Record a sync's result (publish a valid new revision; schedule a failed retry);
         ``wall`` is the wall-clock reading for people (``last_sync_wall``)."""
-        self.syncing = False
-        self._sync_since = None
+        self.sync.finished()
         self.in_hand -= 1
         if self.closed:  # stop() reported it as dropped: what it read stays unused
             self._maybe_stopped()
             return
         if isinstance(result, SyncFailed):
             self.pub.source_error = result.error
-            self._failed_keys = job.keys or frozenset({_DEFAULT_KEY})
-            if not self.intake_closed:
-                self.sync_retry_at = now + result.delay_seconds
-            keys = ", ".join(sorted(self._failed_keys))
+            retry_at = None if self.intake_closed else now + result.delay_seconds
+            keys = self.sync.failed(job.keys, retry_at)
             self.outbox.add("failed", error=f"sync of {keys} failed: {result.error}")
             return
-        self._failed_keys = frozenset()
+        self.sync.succeeded()
         self._publish(result, wall)
 
     def call_finished(
@@ -314,7 +296,7 @@ class Scheduler:
         """Nothing is left to run: no job ready or in hand, no outcome waiting."""
         return (
             not self.deliveries.has_queued()
-            and not (self._sync_wanted and self.delivering)
+            and not (self.sync.wanted and self.delivering)
             and self.in_hand == 0
             and not self.outbox.waiting()
         )
@@ -325,17 +307,13 @@ class Scheduler:
         self.closed = True
         number = self.current.number if self.current is not None else 0
         pending = self.deliveries.pending_retries(now, number)
-        if self.sync_retry_at is not None:
-            due_in = max(0.0, self.sync_retry_at - now)
-            pending += [
-                PendingRetry("source", key, 0, due_in)
-                for key in sorted(self._failed_keys or {_DEFAULT_KEY})
-            ]
+        retry_at = self.sync.retry_at
+        for key in self.sync.pending_keys():
+            assert retry_at is not None
+            pending.append(PendingRetry("source", key, 0, max(0.0, retry_at - now)))
         dropped = dict.fromkeys(self.deliveries.drop_ready())
-        if (self._sync_wanted and self.delivering) or self.syncing:
-            for key in sorted(self.sync_keys | self._failed_keys or {_DEFAULT_KEY}):
-                dropped[key] = None
-        self._sync_wanted = False
+        dropped.update(dict.fromkeys(self.sync.dropped_keys(self.delivering)))
+        self.sync.wanted = False
         self._maybe_stopped()
         return Leftovers(tuple(pending), tuple(dropped), self.deliveries.running_names())
 
@@ -357,14 +335,14 @@ class Scheduler:
         """Nothing queued, in hand or due at ``now`` (retries due later do not count)."""
         if self.deliveries.has_queued() or self.in_hand or self.outbox.waiting():
             return False
-        if self._sync_wanted and self.delivering:
+        if self.sync.wanted and self.delivering:
             return False
         if self.draining or self.closed:
             return True
         due = self.deliveries.next_retry_due()
         if due is not None and due <= now:
             return False
-        return self.sync_retry_at is None or self.sync_retry_at > now
+        return self.sync.retry_at is None or self.sync.retry_at > now
 
     def sections_between(
         self, previous: Revision[Any] | None, current: Revision[Any]
@@ -374,10 +352,7 @@ class Scheduler:
 
     def waiting_keys(self) -> int:
         """Source keys waiting for a sync (notified, or failed and due for a retry)."""
-        keys = set(self.sync_keys)
-        if self.sync_retry_at is not None:
-            keys |= self._failed_keys
-        return len(keys)
+        return self.sync.waiting_keys()
 
     def queued_deliveries(self) -> int:
         """Listener records requested or waiting for a retry."""
@@ -434,16 +409,14 @@ class Scheduler:
         if self.draining:
             return
         self.deliveries.promote_due(now)
-        if self.sync_retry_at is not None and self.sync_retry_at <= now:
-            self.sync_retry_at = None
-            self._sync_wanted = True
+        self.sync.promote_due(now)
 
     def _notice_slow(self, now: float) -> None:
         """Report running calls (and the sync) that outlived ``slow_seconds``."""
         slow = self._slow_seconds
-        since = self._sync_since
-        if since is not None and not self._sync_slow_reported and now >= since + slow:
-            self._sync_slow_reported = True
+        since = self.sync.since
+        if since is not None and not self.sync.slow_reported and now >= since + slow:
+            self.sync.slow_reported = True
             slow_sync = Outcome("slow", detail=f"sync running for {now - since:.3g}s")
             self.outbox.extend((slow_sync,), always=True)
         if self.running:
@@ -467,7 +440,7 @@ class Scheduler:
             # The source filters node updates by the label keys in force when they arrive:
             # one this document made relevant may have changed after the snapshot and been
             # filtered out. Read the source once more.
-            self._sync_wanted = True
+            self.sync.wanted = True
         self.outbox.extend(outcomes)
         if self.pub.current is before:
             return
