@@ -12,6 +12,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from manager.kit import (
     TIMEOUT,
     DeadlineClock,
@@ -24,6 +26,8 @@ from nodeconf import ConfigManager, Lifecycle, Outcome, RetryLater, Settings, St
 from nodeconf.concurrency.clock import DEFAULT_CLOCK, FakeClock
 from nodeconf.manager.source import SourceState
 from nodeconf.testing import RecordingListener, StaticSource
+
+pytestmark = pytest.mark.concurrency
 
 # -- 1. a sink that reacts to a source event ---------------------------------------------------
 
@@ -180,6 +184,7 @@ def test_a_slow_sync_is_reported() -> None:
 # -- 4. stop(timeout) from a listener ----------------------------------------------------------
 
 
+@pytest.mark.thread_unsafe(reason="looks for the stopper thread among all of the process's")
 def test_stop_from_a_listener_honours_its_timeout() -> None:
     """``stop(0.2)`` from a listener, with another listener hung, runs its stop sequence to a
     0.2 s deadline: the stopper thread is done long before ``Settings.stop_timeout_seconds``

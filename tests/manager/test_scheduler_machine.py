@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -32,6 +33,8 @@ from nodeconf.manager.jobs import (
 from nodeconf.manager.lifecycle import Lifecycle
 from nodeconf.manager.listeners import ListenerRecord, Revision
 from nodeconf.manager.scheduler import Scheduler
+
+pytestmark = pytest.mark.concurrency
 
 SECTIONS = ("a", "b", "c")
 CONFIGS = [(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]
