@@ -208,3 +208,16 @@ def test_a_worker_that_cannot_start_does_not_wedge_delivery(
     monkeypatch.undo()
     assert manager.stop(TIMEOUT).completed
     assert "could not start the manager thread" in caplog.text  # the pool did try to grow
+
+
+@pytest.mark.thread_unsafe(reason="counts the process's manager threads")
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_dispatch_threads_starts_that_many_workers(threads: int) -> None:
+    """``Settings(dispatch_threads=N)`` starts exactly N worker threads (issue 10: it used to
+    start N + 1)."""
+    settings = Settings(dispatch_threads=threads)
+    before = {t for t in threading.enumerate() if t.name.startswith("nodeconf-worker")}
+    with ConfigManager(StaticSource(cpu_qos(True)), settings=settings, clock=FakeClock()) as m:
+        assert m.wait_idle(TIMEOUT)
+        mine = {t for t in threading.enumerate() if t.name.startswith("nodeconf-worker")} - before
+        assert len(mine) == threads
