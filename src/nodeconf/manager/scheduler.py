@@ -27,14 +27,20 @@ Every job handed out is *in hand* until its ``*_finished`` event. Deadlines
 slow; ``next_job`` reports slow work (an outcome) once it is late.
 
 Stop: ``close_intake`` ignores further notifications and queues the retries due now (phase
-2 of the stop: drain); ``drained`` says nothing is left to run; ``close`` refuses every new job
-and reports what was left: retries not yet due, keys never run, calls still running.
+2 of the stop: drain); ``drained`` says nothing is left to run; ``close`` refuses every new
+sync and call (outcomes still go out) and reports what was left: retries not yet due, keys
+never run, calls still running.
+
+Parts, each pure and owned by the scheduler: ``syncs.SyncKey`` (the sync key),
+``deliveries.Deliveries`` (the listener FIFO, retries, running calls),
+``publication.Publication`` (the last-known-good and what the latest sync found) and
+``outcomes.Outbox`` (outcomes waiting for the sink).
 
 Invariants (checked by tests/manager/test_scheduler_machine.py after every step): a
 listener's applied revisions strictly increase; nothing invalid is delivered; at most one
-call per listener at a time; every notification is followed by a sync; no due work waits
-while a worker asks for a job; after ``close`` nothing is handed out; what is pending at
-``close`` is reported.
+call per listener at a time; every notification is followed by a sync; every pending retry
+and running job is covered by ``next_deadline``; after ``close`` only outcomes are handed
+out; what is pending at ``close`` is reported.
 
 Thread-safety: none; the owner guards every call with one lock (``pool.WorkerPool.lock``).
 """
@@ -71,7 +77,8 @@ class Scheduler:
     ``sections``: every section name of the schema; ``diff(old, new)``: the sections that
     differ between two configs (pure, cheap); ``slow_seconds``: when running work is slow;
     ``call_cap``: listener calls at once (None: unbounded); ``record_outcomes``: False when
-    nobody receives outcomes (they are then not built, except what ``wait`` needs).
+    nobody receives outcomes (they are then not built; source reports and slow notices are
+    still queued).
 
     Thread-safety: none (see the module docstring).
     """
