@@ -87,6 +87,7 @@ _NAMESPACED: Final = frozenset({KIND_CONFIGMAPS, KIND_PODS, KIND_EVENTS})
 
 _JSON: Final = "application/json"
 _MERGE_PATCH: Final = "application/merge-patch+json"
+_STRATEGIC_MERGE_PATCH: Final = "application/strategic-merge-patch+json"
 
 
 def _encode(body: Mapping[str, Any]) -> bytes:
@@ -491,6 +492,18 @@ class KubeClient:
             self.path(kind, name=name, namespace=namespace),
             body=patch,
             content_type=_MERGE_PATCH,
+        )
+
+    def status_patch(
+        self, kind: str, name: str, patch: Mapping[str, Any], *, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """PATCH the ``status`` subresource with a strategic merge patch (lists such as
+        ``status.conditions`` merge by their key instead of being replaced)."""
+        return self._send(
+            "PATCH",
+            self.path(kind, name=name, namespace=namespace) + "/status",
+            body=patch,
+            content_type=_STRATEGIC_MERGE_PATCH,
         )
 
     def _check_interrupted(self, method: str, path: str) -> None:
