@@ -424,15 +424,18 @@ class KubernetesSource:
         )
 
     def pod_condition_publisher(
-        self, *, settings: PodConditionSettings | None = None
+        self, *, jitter_seconds: float = 2.0, settings: PodConditionSettings | None = None
     ) -> PodConditionPublisher:
         """A ``PodConditionPublisher`` for this agent's pod with this source's client
-        configuration and clock (needs ``pod_name``); its retries use this source's backoff
-        unless ``settings`` say otherwise. The caller binds it to the manager and closes it."""
+        configuration and clock (needs ``pod_name``); without ``settings`` it waits a jitter
+        of up to ``jitter_seconds`` and retries with this source's backoff. The caller binds
+        it to the manager and closes it."""
         if not self.pod_name:
             raise ValueError("pod_condition_publisher() needs the source's pod_name")
         if settings is None:
-            settings = PodConditionSettings(backoff=self._settings.backoff)
+            settings = PodConditionSettings(
+                jitter_seconds=jitter_seconds, backoff=self._settings.backoff
+            )
         return PodConditionPublisher(
             namespace=self.namespace,
             pod_name=self.pod_name,
