@@ -2,7 +2,8 @@
 
 ``assess`` takes what three LISTs returned (the ConfigMap's document, the Nodes, the agent
 Pods) and computes, for every node, the effective config it should have (the same pure
-model as the agents, ``schema.evaluate``, cached per distinct label set) and compares its
+model as the agents, ``schema.evaluate``, cached per distinct set of the labels that matter,
+``schema.label_keys(document)``) and compares its
 hash (``podstatus.config_hash``) with the ``nodeconf.io/ConfigApplied`` condition of the
 agent pod on that node (``spec.nodeName``). States:
 
@@ -111,6 +112,9 @@ def assess(
             document = schema.parse(document_text)
         except DocumentError as exc:
             parse_error = str(exc)
+    # The labels that can change a node's config (``schema.label_keys``): the cache key, so
+    # nodes differing only in a hostname label share one evaluation.
+    keys = schema.label_keys(document) if not parse_error else frozenset()
     by_node: dict[str, Mapping[str, Any]] = {}
     for pod in sorted(pods, key=lambda p: str((p.get("metadata") or {}).get("name", ""))):
         node_name = str((pod.get("spec") or {}).get("nodeName") or "")
@@ -122,7 +126,7 @@ def assess(
         meta = node.get("metadata") or {}
         name = str(meta.get("name", ""))
         labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-        key = frozenset(labels.items())
+        key = frozenset((k, v) for k, v in labels.items() if k in keys)
         if key not in expected:
             expected[key] = _expect(schema, document, parse_error, labels)
         digest, error = expected[key]
