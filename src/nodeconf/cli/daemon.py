@@ -184,6 +184,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the effective config as JSON to PATH (atomically, mode 0644)",
     )
     out.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="persist each applied revision in DIR (created if missing; must be writable), "
+        "e.g. a hostPath such as /var/lib/nodeconf",
+    )
+    out.add_argument(
         "--exec-timeout",
         type=float,
         default=DEFAULT_EXEC_TIMEOUT_SECONDS,
@@ -248,6 +254,8 @@ class DaemonOptions:
     log_format: str
     shutdown_timeout_seconds: float
     kubernetes_settings: Any = None  # KubernetesSettings (lazy import: lightkube)
+    #: ``--state-dir``: where each applied revision is persisted (``None``: nowhere).
+    state_dir: str | None = None
     pod_condition: bool = True
     pod_condition_jitter_seconds: float = 2.0
     #: ``--schema FILE`` compiled (a ``JsonSchemaConfig``); ``None``: the colocation schema.
@@ -279,6 +287,14 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
             raise UsageError(
                 f"--write-effective {args.write_effective}: directory {directory} does not exist"
             )
+    if args.state_dir is not None:
+        from nodeconf.cli.statestore import StateStore  # noqa: PLC0415
+
+        try:
+            StateStore(args.state_dir).check_writable()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise UsageError(f"--state-dir {args.state_dir}: cannot write: {reason}") from exc
     poll_interval = (
         DEFAULT_POLL_INTERVAL_SECONDS if args.poll_interval is None else args.poll_interval
     )
@@ -320,6 +336,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         shutdown_timeout_seconds=args.shutdown_timeout,
         kubernetes_settings=kube_settings,
         schema=schema,
+        state_dir=args.state_dir,
         pod_condition=args.pod_condition,
         pod_condition_jitter_seconds=args.pod_condition_jitter,
     )
@@ -485,6 +502,8 @@ class Daemon:
         manager.add_listener(ChangeLog().sync_config, name="changelog", with_change=True)
         if opts.write_effective is not None:
             manager.add_listener(WriteEffective(opts.write_effective), name="write-effective")
+        if opts.state_dir is not None:
+            self._add_state_recorder(manager, source)
         hook: ExecHook | None = None
         if opts.exec_argv:
             hook = ExecHook(opts.exec_argv, timeout_seconds=opts.exec_timeout_seconds)
@@ -524,6 +543,23 @@ class Daemon:
             for closer in closers:
                 closer.close()
         return self._exit_code(report, starter, server_stopped)
+
+    def _add_state_recorder(self, manager: ConfigManager[Any], source: Any) -> None:
+        """Persist every applied revision in ``--state-dir``; log the one found there.
+        (Delivering it when the source cannot start is the manager's part, not done here.)"""
+        from nodeconf.cli.statestore import StateRecorder, StateStore  # noqa: PLC0415
+
+        store = StateStore(self.options.state_dir or "")
+        found = store.load()
+        if found is not None:
+            _log.info(
+                "state dir holds revision %d (sha256 %s) from document version %s",
+                found.revision,
+                found.sha256,
+                found.document_version or "-",
+            )
+        recorder = StateRecorder(store, source, manager.schema, manager.clock.wall)
+        manager.add_listener(recorder.sync_config, name=recorder.name, with_change=True)
 
     def _start(self, manager: Any) -> None:
         # Starter thread: manager.start() may wait long for a first complete state (an API
