@@ -135,7 +135,7 @@ def test_publishes_the_config_applied_condition_on_its_pod(
     )
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
     env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE, "POD_NAME": POD}
-    args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig)]
+    args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--status-addr", "0"]
     with Daemon(*args, "--pod-condition-jitter", "0", env=env) as daemon:
         daemon.wait_for("revision 1 synced to every listener")
         assert api.wait_for_requests(_status_patch, timeout=10.0)
@@ -165,7 +165,8 @@ def test_no_pod_condition_flag_writes_no_pod_status(api: KubeAPIServer, tmp_path
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
     env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE, "POD_NAME": POD}
     args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--no-pod-condition"]
-    with Daemon(*args, "--pod-condition-jitter", "0", env=env) as daemon:
+    args += ["--status-addr", "0"]
+    with Daemon(*args, env=env) as daemon:
         daemon.wait_for("revision 1 synced to every listener")
         assert daemon.terminate(signal.SIGTERM) == 0
     assert not any(_status_patch(r) for r in api.requests)
