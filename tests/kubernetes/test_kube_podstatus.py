@@ -246,3 +246,27 @@ def test_pending_before_any_config() -> None:
     manager: ConfigManager[Any] = ConfigManager(StaticSource(doc(1)))
     state = compute_state(manager.status(), manager.current, manager.schema)
     assert state == ConfigState(False, "Pending", 0, "", "", "no effective config yet")
+
+
+def test_an_error_computing_the_state_is_logged_and_retried(
+    api: KubeAPIServer, publisher: PodConditionPublisher, clock: FakeClock
+) -> None:
+    """A manager whose status cannot be read does not end the writer: it retries later."""
+
+    class Broken:
+        schema = None
+        current = None
+
+        def status(self) -> Any:
+            raise RuntimeError("status unavailable")
+
+    publisher.bind(Broken())  # type: ignore[arg-type]
+    publisher.emit(Outcome("synced", revision=1))
+    due = publisher.scheduled(WAIT)
+    assert due is not None
+    clock.set(due)
+    assert publisher.wait_stats(lambda stats: stats.failed == 1, WAIT)
+    retry = publisher.scheduled(WAIT)
+    assert retry is not None
+    assert retry > due
+    assert status_patches(api) == 0

@@ -201,7 +201,8 @@ class PodConditionSettings:
 
 @dataclass(frozen=True, slots=True)
 class PodConditionStats:
-    """``written`` (successful PATCHes), ``failed`` (failed ones, each retried),
+    """``written`` (successful PATCHes), ``failed`` (failed ones, and failures to compute
+    the state; each retried),
     ``unchanged`` (due writes skipped because the state equals the last written).
     Thread-safety: immutable."""
 
@@ -355,6 +356,11 @@ class PodConditionPublisher:
             retry_in: float | None = None
             try:
                 retry_in = self._publish()
+            except Exception:  # a bug must not end the writer: log, retry after the backoff
+                _log.exception("cannot compute or publish the pod condition")
+                retry_in = self._backoff.failure(self._clock.now())
+                with self._cond:
+                    self._bump("failed")
             finally:
                 with self._cond:
                     if retry_in is not None:
