@@ -111,3 +111,63 @@ def test_by_default_the_agent_writes_no_configmap_and_prepare_does(
         assert prepare.stdout == expected
         assert api.get("ConfigMap", CONFIGMAP, NAMESPACE) is not None
         assert daemon.terminate(signal.SIGTERM) == 0
+
+
+def _status_patch(record: object) -> bool:
+    return getattr(record, "method", "") == "PATCH" and str(getattr(record, "path", "")).endswith(
+        f"/pods/{POD}/status"
+    )
+
+
+def test_publishes_the_config_applied_condition_on_its_pod(
+    api: KubeAPIServer, tmp_path: Path
+) -> None:
+    """With a pod name the daemon publishes nodeconf.io/ConfigApplied (True/Applied) on its
+    pod through pods/status, leaving the pod's other conditions as they were."""
+    kubelet = [{"type": "Ready", "status": "True"}]
+    api.patch("pods", POD, {"status": {"conditions": kubelet}}, namespace=NAMESPACE)
+    api.create(
+        {
+            "kind": "ConfigMap",
+            "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE},
+            "data": {"colocation-config": '{"globalConfig": {}}'},
+        }
+    )
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
+    env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE, "POD_NAME": POD}
+    args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--status-addr", "0"]
+    with Daemon(*args, "--pod-condition-jitter", "0", env=env) as daemon:
+        daemon.wait_for("revision 1 synced to every listener")
+        assert api.wait_for_requests(_status_patch, timeout=10.0)
+        assert daemon.terminate(signal.SIGTERM) == 0
+    pod = api.get("pods", POD, NAMESPACE)
+    assert pod is not None
+    conditions = pod["status"]["conditions"]
+    assert conditions[0] == kubelet[0]
+    ours = conditions[1]
+    assert (ours["type"], ours["status"], ours["reason"]) == (
+        "nodeconf.io/ConfigApplied",
+        "True",
+        "Applied",
+    )
+    assert ours["message"].startswith("revision=1 sha256=")
+
+
+def test_no_pod_condition_flag_writes_no_pod_status(api: KubeAPIServer, tmp_path: Path) -> None:
+    """``--no-pod-condition`` turns the condition off: no request to pods/status."""
+    api.create(
+        {
+            "kind": "ConfigMap",
+            "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE},
+            "data": {"colocation-config": '{"globalConfig": {}}'},
+        }
+    )
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
+    env = {"POD_NAMESPACE": NAMESPACE, "NODE_NAME": NODE, "POD_NAME": POD}
+    args = ["--source", "kubernetes", "--kubeconfig", str(kubeconfig), "--no-pod-condition"]
+    args += ["--status-addr", "0"]
+    with Daemon(*args, env=env) as daemon:
+        daemon.wait_for("revision 1 synced to every listener")
+        assert daemon.terminate(signal.SIGTERM) == 0
+    assert not any(_status_patch(r) for r in api.requests)
+    assert any(r.method == "POST" and "/events" in r.path for r in api.requests)

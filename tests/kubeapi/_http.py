@@ -212,9 +212,10 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         if rest[0] == "namespaces" and len(rest) >= 3:
             namespace, rest = rest[1], rest[2:]
         info = RESOURCES.get(rest[0])
-        if info is None or len(rest) > 2:
+        subresource = rest[2] if len(rest) == 3 else ""
+        if info is None or len(rest) > 3 or (subresource and subresource not in info.subresources):
             raise _no_route()
-        name = rest[1] if len(rest) == 2 else None
+        name = rest[1] if len(rest) >= 2 else None
         if namespace is not None and not info.namespaced:
             raise _no_route()
         if name is None:
@@ -222,7 +223,7 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         else:
             if info.namespaced and namespace is None:
                 raise _no_route()
-            self._item(info, namespace, name, body, fault)
+            self._item(info, namespace, name, body, fault, subresource=subresource)
 
     def _collection(
         self, info: ResourceInfo, namespace: str | None, body: bytes, fault: Fault | None
@@ -246,8 +247,12 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         name: str,
         body: bytes,
         fault: Fault | None,
+        *,
+        subresource: str = "",
     ) -> None:
         store = self.api._store
+        if subresource and (self._watch or self.command not in ("GET", "PATCH")):
+            raise _not_allowed()
         if self._watch:  # legacy single-object watch = a watch selecting metadata.name
             self._serve_watch(info, namespace, fault, only_name=name)
             return
@@ -266,7 +271,10 @@ class APIRequestHandler(BaseHTTPRequestHandler):
             if patch_type is None:
                 message = f"the body of the request was in an unknown format: {content_type}"
                 raise KubeAPIError(status_failure(415, "UnsupportedMediaType", message))
-            self._send_json(200, store.patch(info, namespace, name, _parse(body), patch_type))
+            patched = store.patch(
+                info, namespace, name, _parse(body), patch_type, subresource=subresource
+            )
+            self._send_json(200, patched)
         elif self.command == "DELETE":
             options = _parse(body) if body.strip() else {}
             preconditions = options.get("preconditions") if isinstance(options, dict) else None

@@ -5,8 +5,11 @@ Pure functions over deep copies: no I/O, no threads; any thread may call them. E
 ``BadRequest``; a patch that cannot be applied (failed ``test``, missing path) is a 422
 ``Invalid``.
 
-Strategic merge patch is treated as a merge patch (lists are replaced whole rather than
-merged by key, and ``$patch`` directives are not understood): a deliberate simplification.
+Strategic merge patch is a merge patch in which the lists named in ``STRATEGIC_MERGE_KEYS``
+(``status.conditions``, keyed by ``type``, as on a Pod or a Node) are merged by key: an item
+of the patch replaces-by-merging the target's item with the same key and a new key is
+appended, the other items stay. Every other list is replaced whole, and ``$patch``
+directives are not understood: a deliberate simplification.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from typing import Any
 
 from kubeapi._resources import KubeAPIError, bad_request, status_failure
 
-__all__ = ["PATCH_TYPES", "apply_json_patch", "apply_merge_patch", "apply_patch"]
+__all__ = [
+    "PATCH_TYPES",
+    "STRATEGIC_MERGE_KEYS",
+    "apply_json_patch",
+    "apply_merge_patch",
+    "apply_patch",
+    "apply_strategic_merge_patch",
+]
 
 #: Content-Type -> short name accepted by ``KubeAPIServer.patch(patch_type=...)``.
 PATCH_TYPES: dict[str, str] = {
@@ -40,6 +50,43 @@ def apply_merge_patch(target: Any, patch: Any) -> Any:
             result.pop(key, None)
         else:
             result[key] = apply_merge_patch(result.get(key), value)
+    return result
+
+
+#: The lists a strategic merge patch merges by key: path of the list -> the key field.
+STRATEGIC_MERGE_KEYS: dict[tuple[str, ...], str] = {("status", "conditions"): "type"}
+
+
+def apply_strategic_merge_patch(target: Any, patch: Any, path: tuple[str, ...] = ()) -> Any:
+    """A merge patch whose lists in ``STRATEGIC_MERGE_KEYS`` merge item by item on their key."""
+    if not isinstance(patch, dict):
+        merge_key = STRATEGIC_MERGE_KEYS.get(path)
+        if merge_key is not None and isinstance(patch, list):
+            return _merge_list_by_key(target, patch, merge_key, path)
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = apply_strategic_merge_patch(result.get(key), value, (*path, key))
+    return result
+
+
+def _merge_list_by_key(
+    target: Any, patch: list[Any], merge_key: str, path: tuple[str, ...]
+) -> list[Any]:
+    result = copy.deepcopy(target) if isinstance(target, list) else []
+    for item in patch:
+        if not isinstance(item, dict) or merge_key not in item:
+            where = ".".join(path)
+            raise bad_request(f"{where}: every item of a strategic merge needs {merge_key!r}")
+        for index, existing in enumerate(result):
+            if isinstance(existing, dict) and existing.get(merge_key) == item[merge_key]:
+                result[index] = apply_merge_patch(existing, item)
+                break
+        else:
+            result.append(copy.deepcopy(item))
     return result
 
 
@@ -160,6 +207,8 @@ def apply_patch(target: dict[str, Any], patch: Any, patch_type: str) -> Any:
     if patch_type in ("merge", "strategic"):
         if not isinstance(patch, dict):
             raise bad_request("a merge patch must be a JSON object")
+        if patch_type == "strategic":
+            return apply_strategic_merge_patch(target, patch)
         return apply_merge_patch(target, patch)
     if patch_type == "json":
         return apply_json_patch(target, patch)

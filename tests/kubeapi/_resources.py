@@ -38,6 +38,8 @@ class ResourceInfo:
     namespaced: bool
     #: Field-selector labels accepted besides ``metadata.name`` / ``metadata.namespace``.
     extra_fields: tuple[str, ...] = ()
+    #: Subresources served (``status``: GET and PATCH of ``.../<name>/status``).
+    subresources: tuple[str, ...] = ()
 
     @property
     def list_kind(self) -> str:
@@ -49,12 +51,19 @@ RESOURCES: dict[str, ResourceInfo] = {
     info.plural: info
     for info in (
         ResourceInfo("configmaps", "ConfigMap", namespaced=True),
-        ResourceInfo("nodes", "Node", namespaced=False, extra_fields=("spec.unschedulable",)),
+        ResourceInfo(
+            "nodes",
+            "Node",
+            namespaced=False,
+            extra_fields=("spec.unschedulable",),
+            subresources=("status",),
+        ),
         ResourceInfo(
             "pods",
             "Pod",
             namespaced=True,
             extra_fields=("spec.nodeName", "spec.restartPolicy", "status.phase"),
+            subresources=("status",),
         ),
         ResourceInfo(
             "events",

@@ -289,11 +289,16 @@ class KubeAPIServer:
         patch: Any,
         namespace: str | None = None,
         patch_type: str = "merge",
+        *,
+        subresource: str = "",
     ) -> dict[str, Any]:
-        """Patch an object; ``patch_type`` is ``merge``, ``strategic`` or ``json``."""
+        """Patch an object; ``patch_type`` is ``merge``, ``strategic`` or ``json``;
+        ``subresource="status"`` keeps only the patched ``status``."""
         if patch_type not in _PATCH_TYPES:
             raise ValueError(f"patch_type must be one of {_PATCH_TYPES}, got {patch_type!r}")
-        return self._store.patch(resolve_resource(kind), namespace, name, patch, patch_type)
+        return self._store.patch(
+            resolve_resource(kind), namespace, name, patch, patch_type, subresource=subresource
+        )
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
         """Delete an object; return its last state (with the deletion's resourceVersion)."""

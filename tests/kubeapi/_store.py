@@ -278,15 +278,27 @@ class Store:
         name: str,
         patch: Any,
         patch_type: str,
+        *,
+        subresource: str = "",
     ) -> dict[str, Any]:
-        """PATCH: apply a merge or JSON patch; a resourceVersion in the result is a
-        precondition (409 when stale)."""
+        """PATCH: apply a merge, strategic merge or JSON patch; a resourceVersion in the
+        result is a precondition (409 when stale). With ``subresource="status"`` only the
+        patched object's ``status`` is kept (the rest of the patch is ignored, as the real
+        server does for ``/status``)."""
         with self._cond:
             key = self._key(info, namespace, name)
             current = self._objects[info.plural].get(key)
             if current is None:
                 raise self._not_found(info, name)
             patched = apply_patch(current, patch, patch_type)
+            if subresource == "status" and isinstance(patched, dict):
+                status = patched.get("status")
+                patched = copy.deepcopy(current)
+                patched["status"] = status if status is not None else {}
+                meta = patch.get("metadata") if isinstance(patch, dict) else None
+                rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+                if rv is not None:
+                    patched["metadata"]["resourceVersion"] = rv
             if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
                 raise KubeAPIError(status_failure(422, "Invalid", "patch removed the metadata"))
             for field in ("name", "namespace"):

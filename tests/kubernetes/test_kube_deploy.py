@@ -20,10 +20,16 @@ from tests.kubernetes.kube_helpers import (
 )
 
 from kubeapi import KubeAPIServer, RequestRecord
+from nodeconf import ConfigManager
 from nodeconf.cli.main import build_parser
 from nodeconf.manager.outcomes import Outcome
 from nodeconf.model import COLOCATION
-from nodeconf.sources.kubernetes import DEFAULT_CONFIGMAP, KubernetesSource
+from nodeconf.sources.kubernetes import (
+    DEFAULT_CONFIGMAP,
+    KubernetesSource,
+    PodConditionSettings,
+)
+from nodeconf.testing import StaticSource
 
 pytestmark = pytest.mark.kubernetes
 
@@ -70,6 +76,8 @@ def rbac_request(record: RequestRecord) -> tuple[str, str, str | None, str | Non
     namespace = parts[3] if parts[2] == "namespaces" else None
     rest = parts[4:] if namespace else parts[2:]
     resource, name = rest[0], (rest[1] if len(rest) > 1 else None)
+    if len(rest) > 2:  # a subresource: pods/status
+        resource = f"{resource}/{rest[2]}"
     if record.method == "GET":
         verb = "get" if name else ("watch" if record.watch else "list")
         if name is None:  # list/watch narrowed by a field selector count as that name
@@ -160,6 +168,16 @@ def test_cluster_permissions_are_nodes_events_and_pods_only() -> None:
     }
     assert (("events",), ("create", "patch")) in local
     assert (("pods",), ("get",)) in local
+    assert (("pods/status",), ("patch",)) in local
+
+
+def test_the_agent_may_patch_pod_status_but_never_write_pods() -> None:
+    """The condition needs ``patch`` on ``pods/status``; no rule lets the agent write a pod."""
+    assert allowed("patch", "pods/status", POD, NAMESPACE)
+    assert not allowed("patch", "pods/status", POD, "kube-system")
+    for verb in ("create", "update", "patch", "delete"):
+        assert not allowed(verb, "pods", POD, NAMESPACE)
+    assert not allowed("update", "pods/status", POD, NAMESPACE)
 
 
 def test_every_request_nodeconf_makes_is_allowed(api: KubeAPIServer, kubeconfig: str) -> None:
@@ -193,6 +211,9 @@ def test_every_request_nodeconf_makes_is_allowed(api: KubeAPIServer, kubeconfig:
         prepare=False,  # `nodeconf run`'s default
     )
     sink = src.event_sink()
+    publisher = src.pod_condition_publisher(settings=PodConditionSettings(jitter_seconds=0.0))
+    manager: ConfigManager[Any] = ConfigManager(StaticSource('{"globalConfig": {}}'))
+    publisher.bind(manager)
     try:
         src.start(RecordingContext())
         assert src.wait_synced(WAIT)
@@ -201,8 +222,11 @@ def test_every_request_nodeconf_makes_is_allowed(api: KubeAPIServer, kubeconfig:
         assert sink.wait_idle(WAIT)
         sink.emit(Outcome("synced", revision=2))  # identical: aggregated with a patch
         assert sink.wait_idle(WAIT)
+        publisher.emit(Outcome("synced", revision=1))  # the condition: pods/status patch
+        assert publisher.wait_stats(lambda stats: stats.written == 1, WAIT)
     finally:
         assert sink.close(WAIT)
+        assert publisher.close(WAIT)
         assert src.stop(WAIT)
 
     def asked(records: list[RequestRecord]) -> set[tuple[str, str, str | None, str | None]]:
@@ -215,6 +239,7 @@ def test_every_request_nodeconf_makes_is_allowed(api: KubeAPIServer, kubeconfig:
     }
     assert [a for a in by_prepare if not allowed(*a, rules=prepare_rules)] == []
     assert ("patch", "events") in {(verb, resource) for verb, resource, _, _ in by_agent}
+    assert ("patch", "pods/status") in {(verb, resource) for verb, resource, _, _ in by_agent}
     assert [a for a in by_agent if not allowed(*a)] == []
     assert api.get("configmaps", CONFIGMAP, NAMESPACE)["data"][KEY].count("evictingConfig") == 1  # type: ignore[index]
 

@@ -9,7 +9,8 @@ What it does, in order:
 2. builds the source (``FileSource`` for ``--source file``, ``KubernetesSource`` for
    ``--source kubernetes``, the default inside a pod), the listeners (``ChangeLog`` first, then
    ``--write-effective``, then ``--exec``) and the outcome sinks (log lines, Prometheus metrics,
-   and Kubernetes Events with the Kubernetes source);
+   and, with the Kubernetes source and a pod name, Kubernetes Events and the
+   ``nodeconf.io/ConfigApplied`` pod condition unless ``--no-pod-condition``);
 3. starts the status server (``--status-addr``; port 0 picks a free port, logged as
    ``status server listening on http://HOST:PORT``), then starts the manager on a starter
    thread;
@@ -79,6 +80,7 @@ STARTUP_TIMEOUT_SECONDS = 120.0
 DEFAULT_WATCH_IDLE_TIMEOUT_SECONDS = 150.0
 DEFAULT_BACKOFF_MAX_DELAY_SECONDS = 30.0
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
+DEFAULT_POD_CONDITION_JITTER_SECONDS = 2.0
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -124,6 +126,21 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     kube = parser.add_argument_group("kubernetes (--source kubernetes)")
     kube.add_argument(
+        "--pod-condition",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="publish the nodeconf.io/ConfigApplied condition on the agent's pod (needs a pod "
+        "name and patch on pods/status; default: on)",
+    )
+    kube.add_argument(
+        "--pod-condition-jitter",
+        type=float,
+        default=DEFAULT_POD_CONDITION_JITTER_SECONDS,
+        metavar="SECONDS",
+        help="spread each condition write by a random delay of up to this long, so thousands "
+        "of agents do not write at once (default: %(default)g)",
+    )
+    kube.add_argument(
         "--watch-idle-timeout",
         type=float,
         metavar="SECONDS",
@@ -165,6 +182,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--write-effective",
         metavar="PATH",
         help="write the effective config as JSON to PATH (atomically, mode 0644)",
+    )
+    out.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="persist each applied revision in DIR (created if missing; must be writable), "
+        "e.g. a hostPath such as /var/lib/nodeconf",
     )
     out.add_argument(
         "--exec-timeout",
@@ -231,6 +254,10 @@ class DaemonOptions:
     log_format: str
     shutdown_timeout_seconds: float
     kubernetes_settings: Any = None  # KubernetesSettings (lazy import: lightkube)
+    #: ``--state-dir``: where each applied revision is persisted (``None``: nowhere).
+    state_dir: str | None = None
+    pod_condition: bool = True
+    pod_condition_jitter_seconds: float = 2.0
     #: ``--schema FILE`` compiled (a ``JsonSchemaConfig``); ``None``: the colocation schema.
     schema: Any = None
 
@@ -260,9 +287,19 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
             raise UsageError(
                 f"--write-effective {args.write_effective}: directory {directory} does not exist"
             )
+    if args.state_dir is not None:
+        from nodeconf.cli.statestore import StateStore  # noqa: PLC0415
+
+        try:
+            StateStore(args.state_dir).check_writable()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise UsageError(f"--state-dir {args.state_dir}: cannot write: {reason}") from exc
     poll_interval = (
         DEFAULT_POLL_INTERVAL_SECONDS if args.poll_interval is None else args.poll_interval
     )
+    if not 0 <= args.pod_condition_jitter < float("inf"):
+        raise UsageError("--pod-condition-jitter must be a number of seconds >= 0")
     for flag, value in (
         ("--exec-timeout", args.exec_timeout),
         ("--shutdown-timeout", args.shutdown_timeout),
@@ -299,6 +336,9 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         shutdown_timeout_seconds=args.shutdown_timeout,
         kubernetes_settings=kube_settings,
         schema=schema,
+        state_dir=args.state_dir,
+        pod_condition=args.pod_condition,
+        pod_condition_jitter_seconds=args.pod_condition_jitter,
     )
 
 
@@ -441,7 +481,8 @@ class Daemon:
 
     def run(self) -> int:
         opts = self.options
-        source, event_sink = self._build_source()
+        source, event_sink, publisher = self._build_source()
+        closers: list[Any] = [s for s in (event_sink, publisher) if s is not None]
         metrics = None
         sinks: list[OutcomeSink] = [LogSink()]
         if opts.status_addr is not None:  # metrics only when something can scrape them
@@ -449,17 +490,20 @@ class Daemon:
 
             metrics = MetricsSink()
             sinks.append(metrics)
-        if event_sink is not None:
-            sinks.append(event_sink)
+        sinks.extend(closers)
         manager: ConfigManager[Any] = ConfigManager(
             source,
             schema=opts.schema if opts.schema is not None else COLOCATION,
             settings=Settings(stop_timeout_seconds=opts.shutdown_timeout_seconds),
             sink=FanOutSink(sinks),
         )
+        if publisher is not None:
+            publisher.bind(manager)
         manager.add_listener(ChangeLog().sync_config, name="changelog", with_change=True)
         if opts.write_effective is not None:
             manager.add_listener(WriteEffective(opts.write_effective), name="write-effective")
+        if opts.state_dir is not None:
+            self._add_state_recorder(manager, source)
         hook: ExecHook | None = None
         if opts.exec_argv:
             hook = ExecHook(opts.exec_argv, timeout_seconds=opts.exec_timeout_seconds)
@@ -469,8 +513,8 @@ class Daemon:
             metrics.bind(manager)
             server = _status_server(opts.status_addr, manager, metrics.registry, source)
             if server is None:
-                if event_sink is not None:
-                    event_sink.close()
+                for closer in closers:
+                    closer.close()
                 return EXIT_FAILED
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
@@ -496,9 +540,26 @@ class Daemon:
                 _log.warning("killed the --exec command still running at shutdown")
             if server is not None:
                 server_stopped = server.stop(_server_budget(deadline, opts))
-            if event_sink is not None:
-                event_sink.close()
+            for closer in closers:
+                closer.close()
         return self._exit_code(report, starter, server_stopped)
+
+    def _add_state_recorder(self, manager: ConfigManager[Any], source: Any) -> None:
+        """Persist every applied revision in ``--state-dir``; log the one found there.
+        (Delivering it when the source cannot start is the manager's part, not done here.)"""
+        from nodeconf.cli.statestore import StateRecorder, StateStore  # noqa: PLC0415
+
+        store = StateStore(self.options.state_dir or "")
+        found = store.load()
+        if found is not None:
+            _log.info(
+                "state dir holds revision %d (sha256 %s) from document version %s",
+                found.revision,
+                found.sha256,
+                found.document_version or "-",
+            )
+        recorder = StateRecorder(store, source, manager.schema, manager.clock.wall)
+        manager.add_listener(recorder.sync_config, name=recorder.name, with_change=True)
 
     def _start(self, manager: Any) -> None:
         # Starter thread: manager.start() may wait long for a first complete state (an API
@@ -546,8 +607,9 @@ class Daemon:
             return f"file {opts.path}"
         return f"ConfigMap {opts.namespace}/{opts.configmap} and Node {opts.node_name}"
 
-    def _build_source(self) -> tuple[Any, Any]:
-        """The source and, for Kubernetes with a pod name, its Event sink."""
+    def _build_source(self) -> tuple[Any, Any, Any]:
+        """The source and, for Kubernetes with a pod name, its Event sink and (unless
+        ``--no-pod-condition``) its pod condition publisher."""
         opts = self.options
         if opts.source == "file":
             from nodeconf.sources.file import FileSource  # noqa: PLC0415 - inotify_simple
@@ -563,7 +625,7 @@ class Daemon:
                 )
             except ValueError as exc:
                 raise UsageError(str(exc)) from exc
-            return source, None
+            return source, None, None
         from nodeconf.sources.kubernetes import KubernetesSource  # noqa: PLC0415 - lightkube
 
         try:
@@ -580,9 +642,17 @@ class Daemon:
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         if not opts.pod_name:
-            _log.warning("no --pod-name (or $POD_NAME): apply outcomes are not posted as Events")
-            return k8s, None
-        return k8s, k8s.event_sink()
+            _log.warning(
+                "no --pod-name (or $POD_NAME): apply outcomes are not posted as Events "
+                "nor published as a pod condition"
+            )
+            return k8s, None, None
+        publisher = None
+        if opts.pod_condition:
+            publisher = k8s.pod_condition_publisher(
+                jitter_seconds=opts.pod_condition_jitter_seconds
+            )
+        return k8s, k8s.event_sink(), publisher
 
 
 #: The status server's stop gets what remains of the shutdown budget, but at least this long

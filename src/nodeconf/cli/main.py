@@ -52,7 +52,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line (the ``run`` flags come from ``nodeconf.cli.daemon``)."""
     from nodeconf import __version__
-    from nodeconf.cli import daemon, offline, prepare
+    from nodeconf.cli import daemon, offline, prepare, rollout
 
     parser = _Parser(
         prog="nodeconf",
@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
             "create or backfill the ConfigMap once (an administrator's step)",
             prepare.add_prepare_arguments,
             prepare.run_prepare,
+        ),
+        (
+            "rollout",
+            "rollout status: which nodes applied the ConfigMap, which rejected it",
+            rollout.add_rollout_arguments,
+            rollout.run_rollout,
         ),
     ]
     for name, summary, add_arguments, handler in table:

@@ -2,12 +2,14 @@
 
 Public names: ``KubernetesSource`` (the ``Source``), ``KubernetesSettings`` and
 ``BackoffSettings`` (how it behaves), ``KubernetesEventSink`` and ``EventSinkSettings`` (apply
-outcomes as core/v1 Events on the agent's pod), ``KubeClient`` (the one adapter to lightkube).
+outcomes as core/v1 Events on the agent's pod), ``PodConditionPublisher`` and
+``PodConditionSettings`` (the ``nodeconf.io/ConfigApplied`` condition on the agent's pod),
+``KubeClient`` (the one adapter to lightkube).
 
 Module map: ``client`` (requests on lightkube's client, abortable watch streams),
 ``listwatch`` (our own list-watch loop), ``backoff`` (jittered capped reconnect delays),
 ``prepare`` (create/backfill the ConfigMap at start), ``source`` (``KubernetesSource``),
-``events`` (the Event recorder), ``settings``.
+``events`` (the Event recorder), ``podstatus`` (the pod condition), ``settings``.
 
 Needs the ``kubernetes`` extra (lightkube and httpx2; lightkube brings msgspec, which nodeconf
 does not import itself); nothing else in nodeconf imports this package.
@@ -25,10 +27,16 @@ from nodeconf.sources.kubernetes.events import (
     KubernetesEventSink,
 )
 from nodeconf.sources.kubernetes.listwatch import WatchStats
+from nodeconf.sources.kubernetes.podstatus import (
+    CONDITION_TYPE,
+    PodConditionPublisher,
+    PodConditionSettings,
+)
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
 from nodeconf.sources.kubernetes.source import DEFAULT_CONFIGMAP, DEFAULT_KEY, KubernetesSource
 
 __all__ = [
+    "CONDITION_TYPE",
     "DEFAULT_CONFIGMAP",
     "DEFAULT_KEY",
     "BackoffSettings",
@@ -38,5 +46,7 @@ __all__ = [
     "KubernetesEventSink",
     "KubernetesSettings",
     "KubernetesSource",
+    "PodConditionPublisher",
+    "PodConditionSettings",
     "WatchStats",
 ]

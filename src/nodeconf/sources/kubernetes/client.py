@@ -87,6 +87,7 @@ _NAMESPACED: Final = frozenset({KIND_CONFIGMAPS, KIND_PODS, KIND_EVENTS})
 
 _JSON: Final = "application/json"
 _MERGE_PATCH: Final = "application/merge-patch+json"
+_STRATEGIC_MERGE_PATCH: Final = "application/strategic-merge-patch+json"
 
 
 def _encode(body: Mapping[str, Any]) -> bytes:
@@ -470,6 +471,33 @@ class KubeClient:
         items = tuple(body.get("items") or ())
         return ListResult(str(meta.get("resourceVersion") or ""), items)
 
+    def list_all(
+        self,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 500,
+    ) -> ListResult:
+        """LIST a whole collection (cluster-wide for a cluster-scoped kind), page by page
+        (``limit``/``continue``, one consistent snapshot); the resourceVersion is the first
+        page's, the one a watch continues from."""
+        params: dict[str, str] = {"limit": str(page_size)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        path = self.path(kind, namespace=namespace)
+        items: list[dict[str, Any]] = []
+        version = ""
+        while True:
+            body = self._send("GET", path, params=params)
+            meta = body.get("metadata") or {}
+            version = version or str(meta.get("resourceVersion") or "")
+            items.extend(body.get("items") or ())
+            token = meta.get("continue")
+            if not token:
+                return ListResult(version, tuple(items))
+            params = {**params, "continue": str(token)}
+
     def create(
         self, kind: str, obj: Mapping[str, Any], *, namespace: str | None = None
     ) -> dict[str, Any]:
@@ -491,6 +519,18 @@ class KubeClient:
             self.path(kind, name=name, namespace=namespace),
             body=patch,
             content_type=_MERGE_PATCH,
+        )
+
+    def status_patch(
+        self, kind: str, name: str, patch: Mapping[str, Any], *, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """PATCH the ``status`` subresource with a strategic merge patch (lists such as
+        ``status.conditions`` merge by their key instead of being replaced)."""
+        return self._send(
+            "PATCH",
+            self.path(kind, name=name, namespace=namespace) + "/status",
+            body=patch,
+            content_type=_STRATEGIC_MERGE_PATCH,
         )
 
     def _check_interrupted(self, method: str, path: str) -> None:
@@ -567,14 +607,39 @@ class KubeClient:
         it also bounds the wait for the response headers). A non-2xx answer raises
         ``ApiStatusError`` (410 included); no answer raises ``ApiConnectionError``.
         """
+        return self.watch_collection(
+            kind,
+            namespace=namespace,
+            field_selector=f"metadata.name={name}",
+            resource_version=resource_version,
+            timeout_seconds=timeout_seconds,
+            idle_timeout_seconds=idle_timeout_seconds,
+        )
+
+    def watch_collection(
+        self,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str,
+        timeout_seconds: int,
+        idle_timeout_seconds: float,
+    ) -> WatchStream:
+        """Open a WATCH of a collection (narrowed by the selectors) from
+        ``resource_version``, with bookmarks; timeouts and errors as ``watch_named``."""
         path = self.path(kind, namespace=namespace)
         params = {
             "watch": "true",
-            "fieldSelector": f"metadata.name={name}",
             "resourceVersion": resource_version,
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout_seconds),
         }
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
         self._check_interrupted("WATCH", path)
         timeout = httpx2.Timeout(self._request_timeout_seconds, read=idle_timeout_seconds)
         try:

@@ -62,6 +62,7 @@ from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceEvent, SourceS
 from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, KIND_NODES, KubeClient
 from nodeconf.sources.kubernetes.events import EventSinkSettings, KubernetesEventSink
 from nodeconf.sources.kubernetes.listwatch import ListWatch, WatchStats, WatchTarget
+from nodeconf.sources.kubernetes.podstatus import PodConditionPublisher, PodConditionSettings
 from nodeconf.sources.kubernetes.prepare import PrepareResult, prepare_configmap
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
 
@@ -419,6 +420,27 @@ class KubernetesSource:
             node_name=self.node_name,
             client=self._root_client(),
             clock=clock if clock is not None else self._clock,
+            settings=settings,
+        )
+
+    def pod_condition_publisher(
+        self, *, jitter_seconds: float = 2.0, settings: PodConditionSettings | None = None
+    ) -> PodConditionPublisher:
+        """A ``PodConditionPublisher`` for this agent's pod with this source's client
+        configuration and clock (needs ``pod_name``); without ``settings`` it waits a jitter
+        of up to ``jitter_seconds`` and retries with this source's backoff. The caller binds
+        it to the manager and closes it."""
+        if not self.pod_name:
+            raise ValueError("pod_condition_publisher() needs the source's pod_name")
+        if settings is None:
+            settings = PodConditionSettings(
+                jitter_seconds=jitter_seconds, backoff=self._settings.backoff
+            )
+        return PodConditionPublisher(
+            namespace=self.namespace,
+            pod_name=self.pod_name,
+            client=self._root_client(),
+            clock=self._clock,
             settings=settings,
         )
 
