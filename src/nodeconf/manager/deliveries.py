@@ -36,7 +36,8 @@ class Deliveries:
         self._call_cap = call_cap
         self.listeners: list[ListenerRecord] = []  # registered, in registration order
         self._ready: deque[ListenerRecord] = deque()  # requested, each at most once
-        self._retries: list[tuple[float, int, ListenerRecord]] = []  # live while seq matches
+        # Pending retries: (due, seq, record), live while record.retry_seq == seq.
+        self.retries: list[tuple[float, int, ListenerRecord]] = []
         self._retry_seq = 0
         self.running: set[ListenerRecord] = set()  # records whose call is committed
         # Listener calls by result (only grow).
@@ -193,14 +194,11 @@ class Deliveries:
         record.next_retry_at = due
         self._retry_seq += 1
         record.retry_seq = self._retry_seq
-        heapq.heappush(self._retries, (due, self._retry_seq, record))
-
-    def has_retries(self) -> bool:
-        return bool(self._retries)
+        heapq.heappush(self.retries, (due, self._retry_seq, record))
 
     def promote_due(self, now: float) -> None:
         """Request every record whose retry is due at ``now``."""
-        heap = self._retries
+        heap = self.retries
         while heap and heap[0][0] <= now:
             _, seq, record = heapq.heappop(heap)
             if record.retry_seq == seq:
@@ -209,7 +207,7 @@ class Deliveries:
 
     def next_retry_due(self) -> float | None:
         """The earliest live retry's due time."""
-        heap = self._retries
+        heap = self.retries
         while heap and heap[0][2].retry_seq != heap[0][1]:
             heapq.heappop(heap)  # stale: cancelled or superseded
         return heap[0][0] if heap else None

@@ -41,7 +41,6 @@ from nodeconf.concurrency.clock import Clock
 from nodeconf.manager.jobs import (
     CallFailed,
     CallJob,
-    EmitJob,
     Evaluated,
     Job,
     SyncFailed,
@@ -247,14 +246,15 @@ class WorkerPool:
             while True:
                 with self.lock:
                     grown: list[threading.Thread] = []
+                    now = self._clock.now()
                     if job is not None:
-                        self._finish_locked(worker, job, result)
+                        self._finish_locked(worker, job, result, now)
                         job = None
                         if died is not None:
                             self._leave_locked(worker)
                             grown = self._replace_locked()
                     if died is None:
-                        job = self._take_locked(worker)
+                        job = self._take_locked(worker, now)
                         if job is not None:
                             grown = self.cover_locked()
                 if grown:
@@ -285,23 +285,22 @@ class WorkerPool:
                 self.notify_waiters_locked()
             self.start_threads(replacement)
 
-    def _finish_locked(self, worker: _Worker, job: Job, result: Result) -> None:
-        """Record ``job``'s result; the worker is available again."""
+    def _finish_locked(self, worker: _Worker, job: Job, result: Result, now: float) -> None:
+        """Record ``job``'s result at clock time ``now``; the worker is available again."""
         scheduler = self._scheduler
-        now = self._clock.now()
-        if isinstance(job, EmitJob):
-            scheduler.emit_finished()
+        if isinstance(job, CallJob):
+            assert isinstance(result, CallFailed | None)
+            scheduler.call_finished(job, result, now, self._clock.wall())
+            self._growth_failed = False  # a call slot changed: growing may work again
         elif isinstance(job, SyncJob):
             assert isinstance(result, Evaluated | SyncFailed)
             scheduler.sync_finished(job, result, now, self._clock.wall())
         else:
-            assert isinstance(job, CallJob)
-            assert isinstance(result, CallFailed | None)
-            scheduler.call_finished(job, result, now, self._clock.wall())
-            self._growth_failed = False  # a call slot changed: growing may work again
+            scheduler.emit_finished()
         worker.state = _WOKEN
         self._woken += 1
-        self.notify_waiters_locked()
+        if self._waiters:
+            self.cond.notify_all()
 
     def _replace_locked(self) -> list[threading.Thread]:
         """A worker died: start another one while the manager is live."""
@@ -309,11 +308,12 @@ class WorkerPool:
             return self.cover_locked()
         return [self._new_worker_locked()]
 
-    def _take_locked(self, worker: _Worker) -> Job | None:
-        """The next job for ``worker``, sleeping while there is none; None: leave."""
+    def _take_locked(self, worker: _Worker, now: float) -> Job | None:
+        """The next job for ``worker`` asking at ``now``, sleeping while there is none;
+        None: leave."""
         scheduler = self._scheduler
         while True:
-            job = scheduler.next_job(self._clock.now())
+            job = scheduler.next_job(now)
             if job is not None:
                 worker.state = _BUSY
                 self._woken -= 1
@@ -328,6 +328,7 @@ class WorkerPool:
             if self._waiters:  # slow work noticed, idle reached: tell waiters
                 self.cond.notify_all()
             self._sleep_locked(worker)
+            now = self._clock.now()
 
     def _sleep_locked(self, worker: _Worker) -> None:
         """Sleep until woken or until the earliest deadline, unless another idle worker

@@ -147,7 +147,7 @@ class Scheduler:
     def register(self, record: ListenerRecord) -> None:
         """Add ``record`` (last in order); request its first delivery when there is one."""
         self.listeners.append(record)
-        current = self.current
+        current = self.pub.current
         if current is not None and record.applied_revision >= current.number:
             self._holding_current += 1
         if (
@@ -161,7 +161,7 @@ class Scheduler:
     def unregister(self, record: ListenerRecord) -> None:
         """Remove ``record``: no call of it is handed out from now on; its retry is dropped."""
         self.deliveries.remove(record)
-        current = self.current
+        current = self.pub.current
         if current is not None and record.applied_revision >= current.number:
             self._holding_current -= 1
         self._synced_check()
@@ -186,7 +186,7 @@ class Scheduler:
     def next_job(self, now: float) -> Job | None:
         """The next job for a worker asking at ``now`` (None: nothing to do now)."""
         if not self.closed:
-            if self.deliveries.has_retries() or self.sync.retry_at is not None:
+            if self.deliveries.retries or self.sync.retry_at is not None:
                 self._promote_due(now)
             if self.running or self.sync.since is not None:
                 self._notice_slow(now)
@@ -198,7 +198,7 @@ class Scheduler:
             return None
         if self.sync.wanted and not self.sync.in_hand and self.delivering:
             self.in_hand += 1
-            return SyncJob(self.sync.take(now), self.current)
+            return SyncJob(self.sync.take(now), self.pub.current)
         record = self.deliveries.pop_ready()
         while record is not None:
             job = self._plan(record, now)
@@ -267,12 +267,15 @@ class Scheduler:
         if result is None:
             recovered = self.deliveries.applied(record, revision, wall)
             self.last_success_wall = wall
-            if not record.removed and revision is self.current:
+            if not record.removed and revision is self.pub.current:
                 self._holding_current += 1
-            self.outbox.add("applied", revision=number, listener=record.name, attempt=attempt)
-            if recovered:
-                self.outbox.add("recovered", revision=number, listener=record.name, attempt=attempt)
-            self._synced_check()
+            if self.outbox.recording:
+                self.outbox.add("applied", revision=number, listener=record.name, attempt=attempt)
+                if recovered:
+                    name = record.name
+                    self.outbox.add("recovered", revision=number, listener=name, attempt=attempt)
+            if self._holding_current >= len(self.listeners):
+                self._synced_check()
         else:
             retry = not (record.removed or self.closed)
             kind, detail = self.deliveries.failed(record, number, result, now, retry=retry)
@@ -288,7 +291,8 @@ class Scheduler:
             record.again = False
             if self.delivering and not self.closed:
                 self.deliveries.request(record)
-        self._maybe_stopped()
+        if self.closed:
+            self._maybe_stopped()
 
     # ------------------------------------------------------------------ stop
 
@@ -374,7 +378,7 @@ class Scheduler:
 
     def _plan(self, record: ListenerRecord, now: float) -> CallJob | None:
         """Commit a call for ``record`` (None: nothing to do, or advanced without a call)."""
-        current = self.current
+        current = self.pub.current
         if (
             record.removed
             or current is None
@@ -383,7 +387,7 @@ class Scheduler:
         ):
             return None
         previous = record.delivered
-        sections = self.sections_between(previous, current)
+        sections = self.pub.sections_between(previous, current)
         if previous is not None and (
             not sections or (record.sections is not None and not sections & record.sections)
         ):
@@ -431,7 +435,7 @@ class Scheduler:
 
     def _synced_check(self) -> None:
         """Announce "synced" once per revision, when every listener holds it."""
-        current = self.current
+        current = self.pub.current
         if current is None or self._synced_revision >= current.number:
             return
         if self._holding_current < len(self.listeners):
