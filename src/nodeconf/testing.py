@@ -30,7 +30,7 @@ Thread-safety: ``RecordingListener`` and ``StaticSource`` are safe from any thre
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from nodeconf.concurrency.clock import FakeClock
@@ -156,6 +156,14 @@ class RecordingListener:
         a failure bound) passes first."""
         with self._cond:
             return self._cond.wait_for(lambda: len(self._calls) >= n, timeout)
+
+    def wait_applied(self, predicate: Callable[[Any], bool], timeout: float | None = 10.0) -> bool:
+        """Block until the config of the last call that returned normally satisfies
+        ``predicate``; False if ``timeout`` (real seconds, a failure bound) passes first."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: bool(self._applied) and predicate(self._applied[-1]), timeout
+            )
 
     def __repr__(self) -> str:
         with self._cond:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -73,29 +72,8 @@ def gpu_document(cap: int, *, pool_cap: int = 500, pool: str = "big") -> str:
     )
 
 
-class Waiting(RecordingListener):
-    """A ``RecordingListener`` a test can wait on with a predicate over the configs applied.
-
-    Thread-safety: as ``RecordingListener``; ``_seen`` is notified after every call.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._seen = threading.Condition()
-
-    def sync_config(self, config: Any, change: Any = None) -> None:
-        try:
-            super().sync_config(config, change)
-        finally:
-            with self._seen:
-                self._seen.notify_all()
-
-    def wait_applied(self, predicate: Callable[[Any], bool], timeout: float = WAIT) -> bool:
-        """Wait until the last config applied satisfies ``predicate``."""
-        with self._seen:
-            return self._seen.wait_for(
-                lambda: bool(self.applied) and predicate(self.applied[-1]), timeout
-            )
+#: A listener a test can wait on (``RecordingListener.wait_applied``).
+Waiting = RecordingListener
 
 
 class Outcomes:

@@ -22,7 +22,6 @@ from typing import Any
 import httpx2
 
 from kubeapi import KubeAPIServer
-from nodeconf.manager.listeners import Change
 from nodeconf.manager.outcomes import Outcome
 from nodeconf.manager.source import SourceEvent
 from nodeconf.sources.kubernetes import BackoffSettings, KubernetesSettings
@@ -191,28 +190,8 @@ class RecordingTransport(httpx2.BaseTransport):
 
 
 class WatchingListener(RecordingListener):
-    """A ``RecordingListener`` a test can wait on with any predicate over what it holds.
-
-    Thread-safety: as ``RecordingListener``; ``_seen`` is notified after every call.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._seen = threading.Condition()
-
-    def sync_config(self, config: Any, change: Change | None = None) -> None:
-        try:
-            super().sync_config(config, change)
-        finally:
-            with self._seen:
-                self._seen.notify_all()
-
-    def wait_applied(self, predicate: Callable[[Any], bool], timeout: float = WAIT) -> bool:
-        """Wait until the last config applied (returned normally) satisfies ``predicate``."""
-        with self._seen:
-            return self._seen.wait_for(
-                lambda: bool(self.applied) and predicate(self.applied[-1]), timeout
-            )
+    """A ``RecordingListener`` (register it ``with_change=True``) that also lists the revision
+    of every call. Thread-safety: as ``RecordingListener``."""
 
     def revisions(self) -> list[int]:
         """The revision of every call, in order."""

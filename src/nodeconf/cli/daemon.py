@@ -14,8 +14,11 @@ What it does, in order:
 3. starts the status server (``--status-addr``; port 0 picks a free port, logged as
    ``status server listening on http://HOST:PORT``), then starts the manager on a starter
    thread;
-4. the main thread blocks on one ``threading.Event``, set by the SIGTERM/SIGINT handler or by a
-   start-up failure (no polling);
+4. the main thread blocks (``select``, no timeout) on a pipe that the interpreter's signal
+   wake-up fd and a start-up failure write to, until the SIGTERM/SIGINT handler or the failure
+   has set one ``threading.Event``. A plain ``Event.wait`` is not enough: the kernel may hand
+   the signal to another thread, and the main thread, blocked in a lock, would never run the
+   Python handler (no polling either way);
 5. runs the two-phase stop, kills an ``--exec`` hook still running and stops the status
    server, all within one ``--shutdown-timeout`` budget, and exits 0 when the stop completed
    in time, 1 otherwise (an overrun is logged as an error), or when start-up failed.
@@ -34,9 +37,11 @@ installed there). ``Daemon._start_error`` is written by the starter thread befor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import select
 import shutil
 import signal
 import threading
@@ -473,6 +478,9 @@ class Daemon:
     def __init__(self, options: DaemonOptions) -> None:
         self.options = options
         self._wake = threading.Event()  # set by a signal handler or by a failed start
+        # Written to by the interpreter when a signal arrives (set_wakeup_fd), on whichever
+        # thread, and by a failed start: the main thread's select wakes on it. Set in run().
+        self._wake_pipe: tuple[int, int] | None = None
         self._start_error: BaseException | None = None  # written by the starter before _wake
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -526,14 +534,21 @@ class Daemon:
         )
         server_stopped = True
         deadline: float | None = None
+        self._wake_pipe = os.pipe()
+        for fd in self._wake_pipe:
+            os.set_blocking(fd, False)
+        previous_fd = signal.set_wakeup_fd(self._wake_pipe[1], warn_on_full_buffer=False)
         try:
             starter.start()
-            self._wake.wait()  # a signal, or a failed start; never a timeout
+            self._wait_for_wake()  # a signal, or a failed start; never a timeout
             # One budget for the whole stop: the manager, the starter and the status server.
             deadline = time.monotonic() + opts.shutdown_timeout_seconds
             report = manager.stop(opts.shutdown_timeout_seconds)
             starter.join(max(0.0, deadline - time.monotonic()))
         finally:
+            signal.set_wakeup_fd(previous_fd)
+            for fd in self._wake_pipe:
+                os.close(fd)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             if hook is not None and hook.kill_running():
@@ -561,6 +576,16 @@ class Daemon:
         recorder = StateRecorder(store, source, manager.schema, manager.clock.wall)
         manager.add_listener(recorder.sync_config, name=recorder.name, with_change=True)
 
+    def _wait_for_wake(self) -> None:
+        """Main thread: block until ``_wake`` is set. Every wake-up source also writes to the
+        pipe, and the Python signal handler runs on this thread once ``select`` returns."""
+        assert self._wake_pipe is not None
+        read_end = self._wake_pipe[0]
+        while not self._wake.is_set():
+            select.select([read_end], [], [])
+            with contextlib.suppress(BlockingIOError):  # drained by an earlier round
+                os.read(read_end, 512)
+
     def _start(self, manager: Any) -> None:
         # Starter thread: manager.start() may wait long for a first complete state (an API
         # server that is not reachable yet); the main thread stays free to react to signals.
@@ -569,6 +594,8 @@ class Daemon:
         except BaseException as exc:  # reported by the main thread
             self._start_error = exc
             self._wake.set()
+            if self._wake_pipe is not None:
+                os.write(self._wake_pipe[1], b"!")  # wake the main thread's select
         else:
             if manager.lifecycle in (Lifecycle.STARTING, Lifecycle.RUNNING):
                 _log.info("started: following %s", self._describe_source())
