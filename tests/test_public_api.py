@@ -31,6 +31,7 @@ def test_nodeconf_exports() -> None:
         "DocumentError",
         "EffectiveConfig",
         "Evaluation",
+        "Fallback",
         "FanOutSink",
         "Issue",
         "JsonConfig",

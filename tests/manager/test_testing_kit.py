@@ -53,6 +53,7 @@ def test_manager_exports() -> None:
             "KEY_DOCUMENT",
             "KEY_NODE",
             "Cancellable",
+            "Fallback",
             "Change",
             "ChangeListener",
             "ConfigListener",

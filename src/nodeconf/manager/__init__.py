@@ -11,7 +11,8 @@ per-listener retries and an exact two-phase stop. The modules, one concept each:
 * ``revisions``: evaluation of a source state into a revision;
 * ``stopping``: the two-phase stop and its report;
 * ``listeners``: what a listener is, ``Change`` and ``Revision``;
-* ``settings``: ``Settings``; ``lifecycle``: ``Lifecycle``;
+* ``settings``: ``Settings``; ``lifecycle``: ``Lifecycle``; ``fallback``: ``Fallback``;
+* ``starting``: ``start()``'s source steps (also resumed in the background after a fallback);
 * ``reports``: ``ManagerStatus``, ``ListenerStatus``, ``StopReport``, ``PendingRetry``;
 * ``source``: the source seam; ``outcomes``: the outcome sink seam.
 
@@ -21,6 +22,7 @@ Threads and locks are described in docs/threading.md.
 from __future__ import annotations
 
 from nodeconf.manager.config_manager import ConfigManager
+from nodeconf.manager.fallback import Fallback
 from nodeconf.manager.lifecycle import Lifecycle, Started
 from nodeconf.manager.listeners import Change, ChangeListener, ConfigListener, Listener, Revision
 from nodeconf.manager.outcomes import FanOutSink, NullSink, Outcome, OutcomeKind, OutcomeSink
@@ -44,6 +46,7 @@ __all__ = [
     "ChangeListener",
     "ConfigListener",
     "ConfigManager",
+    "Fallback",
     "FanOutSink",
     "Lifecycle",
     "Listener",

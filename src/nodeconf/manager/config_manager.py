@@ -22,6 +22,9 @@ What it promises:
   within the caller's timeout; then nothing is ever called again, and what was left is
   reported. ``stop()`` is safe from any thread, including a listener, a sink, a signal handler
   and ``start()``'s own thread.
+* **A fallback at start.** ``start(timeout, fallback=Fallback(config))`` delivers a persisted
+  last-known-good when the source gives no first state in time (an API-server outage after a
+  restart); the source's first valid state supersedes it.
 * **Quiet when idle.** With nothing queued, running or scheduled, no thread has a timeout.
 
 The parts (docs/threading.md draws them): ``scheduler`` decides everything (pure, no
@@ -35,6 +38,7 @@ clock (a ``FakeClock`` in tests); the ``timeout`` arguments of ``start``, ``stop
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -42,7 +46,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from nodeconf.concurrency.clock import Clock, default_clock
-from nodeconf.errors import LifecycleError
+from nodeconf.errors import LifecycleError, SourceError
+from nodeconf.manager.fallback import Fallback
+from nodeconf.manager.jobs import Resumed
 from nodeconf.manager.lifecycle import Lifecycle, Started
 from nodeconf.manager.listeners import (
     Change,
@@ -60,7 +66,7 @@ from nodeconf.manager.running import JobRunner
 from nodeconf.manager.scheduler import Scheduler
 from nodeconf.manager.settings import Settings
 from nodeconf.manager.source import Source, SourceEvent
-from nodeconf.manager.starting import await_first, source_steps
+from nodeconf.manager.starting import SourceSteps, await_first
 from nodeconf.manager.stopping import StopSequence
 from nodeconf.model.colocation import COLOCATION
 
@@ -68,6 +74,8 @@ if TYPE_CHECKING:
     from nodeconf.model.seam import ConfigSchema
 
 __all__ = ["ConfigManager"]
+
+log = logging.getLogger("nodeconf.manager")
 
 C = TypeVar("C")
 
@@ -148,7 +156,14 @@ class ConfigManager(Generic[C]):
             call_cap=self._settings.max_dispatch_threads,
             record_outcomes=not isinstance(sink, NullSink),
         )
-        self._runner = JobRunner(source, Evaluator(self._schema), sink, self._settings, self._clock)
+        self._runner = JobRunner(
+            source,
+            Evaluator(self._schema),
+            sink,
+            self._settings,
+            self._clock,
+            resume=self._resume_source,
+        )
         self._pool = WorkerPool(
             self._scheduler,
             self._runner,
@@ -164,6 +179,9 @@ class ConfigManager(Generic[C]):
             source_stop_seconds=self._settings.stop_timeout_seconds,
         )
         self._context = _Context(self)
+        self._steps = SourceSteps(
+            source, self._schema, self._context, self._stopping, self._resume_failed
+        )
         for listener in listeners:
             self.add_listener(listener)
 
@@ -204,7 +222,9 @@ class ConfigManager(Generic[C]):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, timeout: float | None = None) -> Started:
+    def start(
+        self, timeout: float | None = None, *, fallback: Fallback[C] | None = None
+    ) -> Started:
         """Prepare through the source, wait for its first complete state, compute the first
         revision, tell every listener once, then keep running in the background.
 
@@ -213,8 +233,20 @@ class ConfigManager(Generic[C]):
         (real seconds) passed. Raises ``LifecycleError`` unless the manager is new, and
         ``SourceError`` when the source cannot prepare or sync (the manager is then stopped).
         If ``stop()`` is called meanwhile, it returns ``Started.STOPPED`` without raising.
+
+        With a ``fallback``, the source gets ``fallback.after_seconds`` (at most ``timeout``);
+        when its steps fail or run out by then, the fallback's config is delivered instead
+        (``Started.RESTORED``, see ``Fallback``) and the source's start-up goes on in the
+        background until its first complete state supersedes it, or the stop. A source that
+        is not ``Cancellable`` then makes ``stop()`` wait for that background wait.
         """
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        now = time.monotonic()
+        deadline = None if timeout is None else now + max(0.0, timeout)
+        steps_deadline = deadline
+        if fallback is not None:
+            steps_deadline = now + fallback.after_seconds
+            if deadline is not None:
+                steps_deadline = min(steps_deadline, deadline)
         pool, scheduler, stopping = self._pool, self._scheduler, self._stopping
         with pool.lock:
             if scheduler.lifecycle is not Lifecycle.NEW:
@@ -223,17 +255,33 @@ class ConfigManager(Generic[C]):
                 )
             scheduler.lifecycle = Lifecycle.STARTING
             pool.notify_waiters_locked()
+        restoring = False
         with stopping.transition:
             with pool.lock:
                 if scheduler.lifecycle is not Lifecycle.STARTING:  # stop() came first
                     return Started.STOPPED
                 stopping.start_ident = threading.get_ident()
             try:
-                source_steps(self._source, self._schema, self._context, stopping, deadline)
+                self._steps.run(steps_deadline)
+            except SourceError as exc:
+                stopped = self.lifecycle is not Lifecycle.STARTING
+                if fallback is None or stopped:
+                    stopping.abort_start()
+                    if stopped:  # stop() cut the source's steps short (cancel): not a failure
+                        return Started.STOPPED
+                    raise
+                log.warning(
+                    "the source gave no first state within %gs (%s): delivering the fallback "
+                    "from %s; the source's start-up goes on in the background",
+                    fallback.after_seconds,
+                    exc,
+                    fallback.origin,
+                )
+                restoring = True
             except Exception:
                 stopped = self.lifecycle is not Lifecycle.STARTING
                 stopping.abort_start()
-                if stopped:  # stop() cut the source's steps short (cancel): not a failure
+                if stopped:
                     return Started.STOPPED
                 raise
             except BaseException:
@@ -246,13 +294,30 @@ class ConfigManager(Generic[C]):
                 stopped = scheduler.lifecycle is not Lifecycle.STARTING
                 if not stopped:
                     first = list(scheduler.listeners)
-                    scheduler.start_delivering()
+                    if restoring:
+                        assert fallback is not None
+                        sections = frozenset(self._sections)
+                        revision = Revision(1, fallback.config, sections, restored=True)
+                        scheduler.restore(revision, fallback)
+                    else:
+                        scheduler.start_delivering()
                     threads = pool.launch_locked()
             if stopped:  # stop() was called during the source steps: finish it here
                 stopping.abort_start()
                 return Started.STOPPED
             pool.start_threads(threads)
         return await_first(pool, scheduler, first, deadline)
+
+    def _resume_source(self) -> Resumed:
+        """A worker's ``ResumeJob``: the source's start-up steps after a fallback."""
+        return self._steps.resume()
+
+    def _resume_failed(self, error: str) -> None:
+        """A step of the resumed start-up failed: report it (no lock held by the caller)."""
+        with self._pool.lock:
+            self._scheduler.resume_failed(error)
+            grown = self._pool.cover_locked()
+        self._pool.start_threads(grown)
 
     def stop(self, timeout: float | None = None) -> StopReport:
         """Stop in two phases and report what was left undone.

@@ -24,6 +24,8 @@ __all__ = [
     "Evaluated",
     "Job",
     "Leftovers",
+    "ResumeJob",
+    "Resumed",
     "SyncFailed",
     "SyncJob",
 ]
@@ -53,7 +55,12 @@ class EmitJob(NamedTuple):
     outcomes: tuple[Outcome, ...]
 
 
-Job = SyncJob | CallJob | EmitJob
+class ResumeJob(NamedTuple):
+    """After a fallback: carry on with the source's start-up steps, and wait for its first
+    complete state (long: it ends when the source is synced or stopped)."""
+
+
+Job = SyncJob | CallJob | EmitJob | ResumeJob
 
 
 class Evaluated(NamedTuple):
@@ -84,6 +91,13 @@ class CallFailed(NamedTuple):
     error: str
     retry_in: float | None
     rejected: bool = False
+
+
+class Resumed(NamedTuple):
+    """How a ``ResumeJob`` ended: ``synced`` (the source has its first complete state; False
+    when the steps were cancelled by a stop, or the source could not start)."""
+
+    synced: bool
 
 
 @dataclass(frozen=True, slots=True)

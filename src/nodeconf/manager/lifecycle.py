@@ -49,6 +49,10 @@ class Started(enum.Enum):
       read of the source failed (it is retried). ``status()`` says which.
     * ``INVALID``: the first effective config is invalid: no listener was called;
       ``status()`` says why.
+    * ``RESTORED``: the source gave no first complete state in time (``Fallback``): the
+      fallback config was delivered as the last-known-good, and the source's start-up goes on
+      in the background; its first valid state supersedes the fallback. ``status()`` says
+      whether every listener applied it (``restored_from``, the listeners).
     * ``TIMED_OUT``: ``start``'s timeout passed first; delivery goes on in the background.
     * ``STOPPED``: ``stop()`` was called meanwhile.
 
@@ -58,6 +62,7 @@ class Started(enum.Enum):
     APPLIED = "applied"
     PENDING = "pending"
     INVALID = "invalid"
+    RESTORED = "restored"
     TIMED_OUT = "timed-out"
     STOPPED = "stopped"
 

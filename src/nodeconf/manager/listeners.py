@@ -62,7 +62,9 @@ class Revision(Generic[C]):
     """One valid effective config the manager numbered.
 
     ``number`` counts distinct valid configs from 1; ``changed`` names the sections that
-    differ from the previous revision (every section for revision 1).
+    differ from the previous revision (every section for revision 1). ``restored`` is True
+    for the ``Fallback`` that ``start()`` delivered because the source gave no first state in
+    time (it was not computed from the source).
 
     Thread-safety: immutable.
     """
@@ -70,6 +72,7 @@ class Revision(Generic[C]):
     number: int
     config: C
     changed: frozenset[str]
+    restored: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,8 @@ class Change(Generic[C]):
     the revision and config this listener last applied successfully (0 and ``None`` the first
     time); ``sections`` are the sections that differ between ``previous`` and the delivered
     config (every section the first time); ``attempt`` is 1 on the first try of this revision,
-    2 on the first retry, and so on.
+    2 on the first retry, and so on. ``restored`` says the delivered config is ``start()``'s
+    ``Fallback`` (a last-known-good from before a restart), not one computed from the source.
 
     Thread-safety: immutable.
     """
@@ -90,6 +94,7 @@ class Change(Generic[C]):
     sections: frozenset[str]
     previous: C | None
     attempt: int = 1
+    restored: bool = False
 
 
 def describe_listener(listener: object) -> str:

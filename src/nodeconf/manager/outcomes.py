@@ -32,6 +32,7 @@ OutcomeKind = Literal[
     "synced",  # every listener holds the current revision
     "slow",  # a listener call has been running longer than Settings.slow_listener_seconds
     "source",  # a SourceEvent was reported (document deleted, watch restarted, ...)
+    "restored",  # start() delivered its Fallback: the source gave no first state in time
 ]
 
 

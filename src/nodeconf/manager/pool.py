@@ -3,8 +3,9 @@
 ``WorkerPool`` owns every worker thread of a manager: it starts them, wakes them, replaces
 one that dies, and lets them go. Each worker loops: in one locked step it records the result
 of its last job with the scheduler and takes the next job (``Scheduler.next_job``), then runs
-that job with no lock held (``Runner.run``). While it has nothing to do it sleeps on its own
-condition.
+that job with no lock held (``Runner.run``): a sync, a listener call, a batch of outcomes for
+the sink, or (after a fallback) the source's resumed start-up. While it has nothing to do it
+sleeps on its own condition.
 
 Who is available. A worker is *idle* (asleep, possibly with a deadline), *woken* (it will
 look at the scheduler before it sleeps again) or *busy* (running a job: a sync, a listener
@@ -43,6 +44,8 @@ from nodeconf.manager.jobs import (
     CallJob,
     Evaluated,
     Job,
+    Resumed,
+    ResumeJob,
     SyncFailed,
     SyncJob,
 )
@@ -54,7 +57,7 @@ log = logging.getLogger("nodeconf.manager")
 
 _IDLE, _WOKEN, _BUSY, _LEFT = range(4)
 
-Result = Evaluated | SyncFailed | CallFailed | None
+Result = Evaluated | SyncFailed | CallFailed | Resumed | None
 
 
 class Runner(Protocol):
@@ -295,6 +298,9 @@ class WorkerPool:
         elif isinstance(job, SyncJob):
             assert isinstance(result, Evaluated | SyncFailed)
             scheduler.sync_finished(job, result, now, self._clock.wall())
+        elif isinstance(job, ResumeJob):
+            assert isinstance(result, Resumed)
+            scheduler.resume_finished(result)
         else:
             scheduler.emit_finished()
         worker.state = _WOKEN

@@ -4,8 +4,10 @@
 warnings and the label keys that matter, and either a new valid revision (it becomes the
 last-known-good, ``current``) or why the latest evaluation is invalid (``current`` stays).
 It returns the outcomes to report; handing the new revision to listeners is the scheduler's
-job. It also keeps the sections that differ between two revisions, cached per revision pair
-(every listener a revision goes to shares the few entries).
+job. ``restore`` publishes ``start()``'s ``Fallback`` instead, until the first valid
+evaluation supersedes it (``restored_from`` is then cleared). It also keeps the sections
+that differ between two revisions, cached per revision pair (every listener a revision goes
+to shares the few entries).
 
 Pure: no threads, no clock, no I/O. Part of the scheduler's state, guarded by its owner.
 
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nodeconf.errors import Issue
+from nodeconf.manager.fallback import Fallback
 from nodeconf.manager.jobs import Evaluated
 from nodeconf.manager.listeners import Revision
 from nodeconf.manager.outcomes import Outcome
@@ -52,6 +55,22 @@ class Publication:
         self.last_sync_wall: float | None = None
         self.evaluations_total = 0  # syncs that read the source and evaluated
         self.invalid_total = 0  # of those, the invalid ones
+        self.restored_from = ""  # the fallback in force (its origin); "" once superseded
+        self.restored_revision: int | None = None  # that fallback's own revision
+
+    def restore(self, revision: Revision[Any], fallback: Fallback[Any]) -> list[Outcome]:
+        """Publish ``revision`` (``fallback``'s config, ``restored``) as the last-known-good
+        before any evaluation; return the outcome to report."""
+        self.current = revision
+        self.latest_valid = True
+        self.restored_from = fallback.origin
+        self.restored_revision = fallback.revision
+        self.document_version = fallback.document_version
+        self.document_present = True
+        detail = f"from {fallback.origin}"
+        if fallback.revision:
+            detail += f" (its revision {fallback.revision})"
+        return [Outcome("restored", revision=revision.number, detail=detail)]
 
     def publish(self, result: Evaluated, wall: float) -> tuple[list[Outcome], bool]:
         """Record ``result``; return the outcomes to report and whether the label keys grew
@@ -81,6 +100,8 @@ class Publication:
         self.last_error = ""
         self.issues = ()
         new = result.new
+        self.restored_from = ""
+        self.restored_revision = None
         if recovered:
             number = new.number if new is not None else current.number if current else 0
             outcomes.append(Outcome("recovered", revision=number, detail="config valid again"))

@@ -103,6 +103,11 @@ class ManagerStatus:
     findings. ``source_error`` is the last failure to read the source (empty once a sync
     succeeds; the sync is retried with backoff). ``document_version`` is the source's version
     of the document last evaluated; ``document_present`` is False after it was deleted.
+    ``restored_from`` names the ``Fallback`` in force when ``start()`` delivered one because
+    the source gave no first state in time (``""`` otherwise, and once the source's first
+    valid evaluation superseded it); ``restored_revision`` is that fallback's own revision
+    where it was persisted (``None`` when none is in force); ``document_version`` is then the
+    fallback's.
 
     Queue and counter fields feed metrics: ``sync_queue_depth`` is source keys waiting for a
     sync, ``delivery_queue_depth`` listeners waiting for a call (ready or delayed),
@@ -126,6 +131,8 @@ class ManagerStatus:
     source_error: str
     document_version: str
     document_present: bool
+    restored_from: str
+    restored_revision: int | None
     listeners: tuple[ListenerStatus, ...]
     sync_queue_depth: int
     delivery_queue_depth: int
@@ -164,6 +171,8 @@ class ManagerStatus:
             "source_error": self.source_error,
             "document_version": self.document_version,
             "document_present": self.document_present,
+            "restored_from": self.restored_from,
+            "restored_revision": self.restored_revision,
             "listeners": [listener.to_json() for listener in self.listeners],
             "sync_queue_depth": self.sync_queue_depth,
             "delivery_queue_depth": self.delivery_queue_depth,
@@ -258,6 +267,8 @@ def snapshot(s: Scheduler, clock_now: float) -> ManagerStatus:
         source_error=pub.source_error,
         document_version=pub.document_version,
         document_present=pub.document_present,
+        restored_from=pub.restored_from,
+        restored_revision=pub.restored_revision,
         listeners=tuple(_listener_status(r) for r in s.listeners),
         sync_queue_depth=s.waiting_keys(),
         delivery_queue_depth=s.queued_deliveries(),

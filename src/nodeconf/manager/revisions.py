@@ -41,7 +41,8 @@ class Evaluator:
         self._label_keys = schema.label_keys(None)
 
     def evaluate(self, state: SourceState, previous: Revision[Any] | None) -> Evaluated:
-        """Evaluate ``state``; ``previous`` is the current revision (numbering follows it)."""
+        """Evaluate ``state``; ``previous`` is the current revision (numbering follows it; a
+        ``restored`` one is superseded even by an equal config)."""
         present = state.document is not None
         document, problem = self._document_for(state)
         if problem is not None:
@@ -67,7 +68,9 @@ class Evaluator:
             )
         config = evaluation.config
         new = None
-        if previous is None or previous.config != config:
+        # A restored fallback is always superseded by the first valid evaluation: listeners
+        # whose sections did not change are advanced to it without a call.
+        if previous is None or previous.restored or previous.config != config:
             changed = self._schema.changed_sections(
                 previous.config if previous is not None else None, config
             )

@@ -6,7 +6,9 @@
   ``SyncFailed`` retried after the sync's own backoff;
 * ``CallJob``: the listener; an ``Exception`` becomes a ``CallFailed`` (``RetryLater`` with its
   delay, ``Reject`` not retried, anything else after the listener's own backoff);
-* ``EmitJob``: each outcome to the sink, in order; a raising sink is logged and skipped.
+* ``EmitJob``: each outcome to the sink, in order; a raising sink is logged and skipped;
+* ``ResumeJob``: the source's start-up steps, resumed after a fallback (``resume``, given by
+  the manager: ``starting.SourceSteps.resume``).
 
 A ``BaseException`` is not caught here: the pool records ``aborted(job, error)`` for the job
 (retried like a failure, so nothing is lost), then replaces the worker.
@@ -32,12 +34,16 @@ from nodeconf.manager.jobs import (
     CallJob,
     Evaluated,
     Job,
+    Resumed,
+    ResumeJob,
     SyncFailed,
     SyncJob,
 )
 from nodeconf.manager.listeners import ListenerRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from nodeconf.concurrency.clock import Clock
     from nodeconf.manager.outcomes import Outcome, OutcomeSink
     from nodeconf.manager.revisions import Evaluator
@@ -70,8 +76,11 @@ class JobRunner:
         sink: OutcomeSink,
         settings: Settings,
         clock: Clock,
+        *,
+        resume: Callable[[], Resumed],
     ) -> None:
         self._source = source
+        self._resume = resume
         self._evaluator = evaluator
         self._sink = sink
         s = settings
@@ -90,10 +99,12 @@ class JobRunner:
             BucketRateLimiter(s.retry_bucket_rate_per_second, s.retry_bucket_burst, clock),
         )
 
-    def run(self, job: Job) -> Evaluated | SyncFailed | CallFailed | None:
+    def run(self, job: Job) -> Evaluated | SyncFailed | CallFailed | Resumed | None:
         """Carry out ``job`` (no lock held)."""
         if isinstance(job, CallJob):
             return self._call(job)
+        if isinstance(job, ResumeJob):
+            return self._resume()
         if isinstance(job, SyncJob):
             try:
                 result = self._evaluator.evaluate(self._source.snapshot(), job.previous)
@@ -108,8 +119,11 @@ class JobRunner:
         self.emit(job.outcomes)
         return None
 
-    def aborted(self, job: Job, error: BaseException) -> SyncFailed | CallFailed | None:
-        """The result recorded for ``job`` ended by ``error``: retried like a failure."""
+    def aborted(self, job: Job, error: BaseException) -> SyncFailed | CallFailed | Resumed | None:
+        """The result recorded for ``job`` ended by ``error``: retried like a failure (a
+        resumed start-up is reported, not retried: the fallback stays in force)."""
+        if isinstance(job, ResumeJob):
+            return Resumed(synced=False)
         if isinstance(job, CallJob):
             return CallFailed(one_line(error), self._listener_limiter.when(job.record))
         if isinstance(job, SyncJob):

@@ -22,6 +22,13 @@ There are three kinds of work, handed out by ``next_job`` in this order:
    once, and always with the newest revision. A record whose watched sections did not change
    is advanced without a call. At most ``call_cap`` calls run at once (``None``: no bound).
 
+Restore: when ``start()``'s source steps ran out and a ``Fallback`` was given, ``restore``
+publishes it (a revision marked ``restored``) and requests every listener; a ``ResumeJob``
+(handed out once, before syncs) carries on with the source's start-up on a worker, and syncs
+wait until it reports the source's first complete state (``resume_finished``). Until then the
+manager is not ``idle`` (it waits for the source, as long as the outage lasts); the stop
+cancels the wait.
+
 Every job handed out is *in hand* until its ``*_finished`` event. Deadlines
 (``next_deadline``) are the earliest retry due and the moment a running call or sync becomes
 slow; ``next_job`` reports slow work (an outcome) once it is late.
@@ -51,6 +58,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nodeconf.manager.deliveries import Deliveries
+from nodeconf.manager.fallback import Fallback
 from nodeconf.manager.jobs import (
     CallFailed,
     CallJob,
@@ -58,6 +66,8 @@ from nodeconf.manager.jobs import (
     Evaluated,
     Job,
     Leftovers,
+    Resumed,
+    ResumeJob,
     SyncFailed,
     SyncJob,
 )
@@ -103,7 +113,11 @@ class Scheduler:
         self.deliveries = Deliveries(call_cap)
         self.listeners = self.deliveries.listeners  # registration order (the same list)
         self.running = self.deliveries.running  # records whose call is committed (the same set)
-        self.in_hand = 0  # jobs handed out and not finished
+        self.in_hand = 0  # jobs handed out and not finished (the resume job aside)
+        # After a fallback: the source's start-up resumes on a worker; syncs wait for it.
+        self.resume_wanted = False  # a ResumeJob must be handed out
+        self.resume_in_hand = False  # the ResumeJob runs
+        self.awaiting_source = False  # no first complete state yet: syncs wait
         # The sync.
         self.sync = SyncKey()
         # Outcomes waiting for the sink, and whether a batch is in hand.
@@ -142,6 +156,32 @@ class Scheduler:
         self.delivering = True
         self.sync.wanted = True
 
+    def restore(self, revision: Revision[Any], fallback: Fallback[Any]) -> None:
+        """``start()``'s source steps ran out: publish ``revision`` (``fallback``'s config,
+        ``restored``) and deliver it; the source's steps resume in a ``ResumeJob``."""
+        self.outbox.extend(self.pub.restore(revision, fallback), always=True)
+        self.delivering = True
+        self.awaiting_source = True
+        self.resume_wanted = True
+        self._holding_current = 0
+        for record in self.listeners:
+            self.deliveries.request(record)
+
+    def resume_failed(self, error: str) -> None:
+        """A step of the ``ResumeJob`` failed (``error``, one line): report it now."""
+        self.pub.source_error = error
+        self.outbox.extend((Outcome("source", detail="source-error", error=error),), always=True)
+
+    def resume_finished(self, result: Resumed) -> None:
+        """The ``ResumeJob`` ended: with the source synced, the first sync follows (without a
+        first state, syncs keep waiting: the fallback stays)."""
+        self.resume_in_hand = False
+        if result.synced:
+            self.awaiting_source = False
+            if not self.intake_closed:
+                self.sync.wanted = True
+        self._maybe_stopped()
+
     # ------------------------------------------------------------------ inputs: listeners
 
     def register(self, record: ListenerRecord) -> None:
@@ -179,7 +219,9 @@ class Scheduler:
             return True
         if self.closed:
             return False
-        if self.sync.wanted and not self.sync.in_hand and self.delivering:
+        if self.resume_wanted and not self.intake_closed:
+            return True
+        if self.sync.wanted and not self.sync.in_hand and self._syncing():
             return True
         return self.deliveries.has_ready()
 
@@ -196,7 +238,11 @@ class Scheduler:
             return EmitJob(self.outbox.take())
         if self.closed:  # only outcomes still go out
             return None
-        if self.sync.wanted and not self.sync.in_hand and self.delivering:
+        if self.resume_wanted and not self.intake_closed:
+            self.resume_wanted = False
+            self.resume_in_hand = True
+            return ResumeJob()
+        if self.sync.wanted and not self.sync.in_hand and self._syncing():
             self.in_hand += 1
             return SyncJob(self.sync.take(now), self.pub.current)
         record = self.deliveries.pop_ready()
@@ -226,8 +272,9 @@ class Scheduler:
         return due
 
     def thread_cap(self, min_workers: int) -> int:
-        """How many workers may exist: one per possible call, plus one free."""
-        return self.deliveries.thread_cap(min_workers)
+        """How many workers may exist: one per possible call, plus one free (and one more
+        while the resume job runs)."""
+        return self.deliveries.thread_cap(min_workers) + self.resume_in_hand
 
     # ------------------------------------------------------------------ results
 
@@ -298,8 +345,9 @@ class Scheduler:
 
     def close_intake(self, now: float) -> None:
         """Phase 2 begins: ignore notifications, queue the retries due now, keep later ones
-        pending."""
+        pending (a resume job not yet handed out never is)."""
         self.intake_closed = True
+        self.resume_wanted = False
         self._promote_due(now)
         self.draining = True
 
@@ -307,8 +355,9 @@ class Scheduler:
         """Nothing is left to run: no job ready or in hand, no outcome waiting."""
         return (
             not self.deliveries.has_queued()
-            and not (self.sync.wanted and self.delivering)
+            and not (self.sync.wanted and self._syncing())
             and self.in_hand == 0
+            and not self.resume_in_hand
             and not self.outbox.waiting()
         )
 
@@ -323,7 +372,7 @@ class Scheduler:
             assert retry_at is not None
             pending.append(PendingRetry("source", key, 0, max(0.0, retry_at - now)))
         dropped = dict.fromkeys(self.deliveries.drop_ready())
-        dropped.update(dict.fromkeys(self.sync.dropped_keys(self.delivering)))
+        dropped.update(dict.fromkeys(self.sync.dropped_keys(self._syncing())))
         self.sync.wanted = False
         self._maybe_stopped()
         return Leftovers(tuple(pending), tuple(dropped), self.deliveries.running_names())
@@ -346,7 +395,7 @@ class Scheduler:
         """Nothing queued, in hand or due at ``now`` (retries due later do not count)."""
         if self.deliveries.has_queued() or self.in_hand or self.outbox.waiting():
             return False
-        if self.sync.wanted and self.delivering:
+        if (self.sync.wanted and self._syncing()) or self.resume_wanted or self.resume_in_hand:
             return False
         if self.draining or self.closed:
             return True
@@ -371,9 +420,18 @@ class Scheduler:
 
     # ------------------------------------------------------------------ internals
 
+    def _syncing(self) -> bool:
+        """Syncs may run: delivery started and the source has its first complete state."""
+        return self.delivering and not self.awaiting_source
+
     def _maybe_stopped(self) -> None:
         """STOPPING -> STOPPED once closed with nothing in hand."""
-        if self.closed and self.in_hand == 0 and self.lifecycle is Lifecycle.STOPPING:
+        if (
+            self.closed
+            and self.in_hand == 0
+            and not self.resume_in_hand
+            and self.lifecycle is Lifecycle.STOPPING
+        ):
             self.lifecycle = Lifecycle.STOPPED
 
     def _plan(self, record: ListenerRecord, now: float) -> CallJob | None:
@@ -402,6 +460,7 @@ class Scheduler:
             sections=sections,
             previous=previous.config if previous is not None else None,
             attempt=attempt,
+            restored=current.restored,
         )
         return CallJob(record, current, change, retrying)
 

@@ -17,6 +17,9 @@ Phase 1 and ``start()``. ``transition`` serialises ``start()``'s source steps wi
 so ``Source.stop`` never races ``Source.start``. When ``start()`` is inside them, the driver
 asks a ``Cancellable`` source to cut them short and waits for ``transition`` within its
 deadline; ``start()`` then sees ``STOPPING`` and ends the stop itself (``abort_start``).
+The steps resumed on a worker after a fallback (``starting.SourceSteps.resume``) hold
+``transition`` too and are cut short the same way; they end without starting anything, and
+the driver goes on with phase 1.
 
 Thread-safety: ``transition`` as above; every other field is guarded by the pool's lock.
 The source's ``stop``/``cancel`` and the sink run with no lock held.
@@ -129,6 +132,11 @@ class StopSequence:
             self._drive(deadline)
         return self._await(deadline)
 
+    def live(self) -> bool:
+        """No stop has begun (the manager is starting or running)."""
+        with self._pool.lock:
+            return self._scheduler.lifecycle in _LIVE
+
     def mark_source_started(self) -> None:
         """``start()`` reached ``Source.start``: phase 1 must stop the source."""
         with self._pool.lock:
@@ -168,10 +176,12 @@ class StopSequence:
                 self._pool.notify_waiters_locked()
 
     def _drive(self, deadline: float) -> None:
-        """Run both phases (exactly one thread per manager gets here)."""
+        """Run both phases (exactly one thread per manager gets here); phase 1 holds
+        ``transition``, phase 2 does not (a resumed start-up waiting for it then ends)."""
         if not self.transition.acquire(blocking=False):
-            # start() is inside the source's steps: end them early if the source can; start()
-            # then sees STOPPING and finishes the stop itself.
+            # start() (or its steps resumed after a fallback) is inside the source's steps:
+            # end them early if the source can; start() then sees STOPPING and finishes the
+            # stop itself, a resumed start-up just ends.
             if isinstance(self._source, Cancellable):
                 try:
                     self._source.cancel()
@@ -183,17 +193,20 @@ class StopSequence:
                 log.warning("stop(): start() still busy with the source at the deadline")
                 return
         try:
-            self._phases(deadline)
+            source_stopped = self._phase1(deadline)
         finally:
             self.transition.release()
+        if source_stopped is not None:
+            self._phase2(deadline, source_stopped)
 
-    def _phases(self, deadline: float) -> None:
-        pool, scheduler = self._pool, self._scheduler
-        with pool.lock:
-            if self.report is not None:  # start() failed or aborted: already stopped
-                return
+    def _phase1(self, deadline: float) -> bool | None:
+        """Stop the source (``transition`` held); whether it stopped in time. None: ``start()``
+        failed or aborted, the manager is already stopped."""
+        with self._pool.lock:
+            if self.report is not None:
+                return None
             started = self.source_started
-        # Phase 1: the source. When it returns, no further notification arrives.
+        # When the source's stop returns, no further notification arrives.
         source_stopped = True
         if started:
             try:
@@ -201,7 +214,12 @@ class StopSequence:
             except Exception:
                 log.exception("source.stop() failed")
                 source_stopped = False
-        # Phase 2: drain what is queued (retries due now included), within the deadline.
+        return source_stopped
+
+    def _phase2(self, deadline: float, source_stopped: bool) -> None:
+        """Drain what is queued (retries due now included) within the deadline, close the
+        scheduler, report, and wait for the threads."""
+        pool, scheduler = self._pool, self._scheduler
         with pool.lock:
             scheduler.close_intake(self._clock.now())
             grown = pool.cover_locked()

@@ -179,6 +179,12 @@ class ManagerCollector:
             "Revision of the latest valid effective config (0 before the first).",
             view.last_known_good_revision,
         )
+        yield GaugeMetricFamily(
+            "nodeconf_restored_config",
+            "1 while the config in force is a persisted last-known-good restored at start "
+            "(the source gave no first state in time), else 0.",
+            view.restored,
+        )
         if view.seconds_since_last_apply is not None:
             yield GaugeMetricFamily(
                 "nodeconf_seconds_since_last_successful_apply",
@@ -206,6 +212,7 @@ class StateView:
         "current_revision",
         "last_known_good_revision",
         "queue_depth",
+        "restored",
         "seconds_since_last_apply",
     )
 
@@ -217,7 +224,9 @@ class StateView:
         last_known_good_revision: int,
         seconds_since_last_apply: float | None,
         consecutive_failures: dict[str, int],
+        restored: int = 0,
     ) -> None:
+        self.restored = restored
         self.queue_depth = queue_depth
         self.current_revision = current_revision
         self.last_known_good_revision = last_known_good_revision
@@ -233,6 +242,7 @@ class StateView:
             current_revision=status.revision or 0,
             last_known_good_revision=status.last_known_good_revision or 0,
             seconds_since_last_apply=None if last is None else max(0.0, now_wall - last),
+            restored=1 if status.restored_from else 0,
             consecutive_failures={
                 listener.name: listener.consecutive_failures for listener in status.listeners
             },

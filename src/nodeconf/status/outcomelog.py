@@ -87,6 +87,11 @@ def _line(o: Outcome) -> tuple[int, str]:
         level = logging.INFO if o.detail in _QUIET_SOURCE_EVENTS else logging.WARNING
         text = f"{o.detail}: {o.error}" if o.detail and o.error else (o.detail or o.error)
         return level, f"source: {text}"
+    if kind == "restored":
+        return logging.WARNING, (
+            f"restored revision {o.revision} {o.detail}: the source gave no first state in time;"
+            " the live document will supersede it"
+        )
     if kind == "slow":
         return logging.WARNING, (
             f"listener {o.listener} is slow on revision {o.revision}: {o.detail or o.error}"

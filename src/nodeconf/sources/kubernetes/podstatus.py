@@ -12,7 +12,9 @@ What is published (``compute_state``, from ``manager.status()`` and ``manager.cu
 * ``reason``: ``Applied``; ``InvalidDocument`` (the latest evaluation is invalid, the
   last-known-good stays in force); ``ListenerRejected`` (a listener raised ``Reject`` for the
   current revision); ``ListenerFailing`` (a listener failed and is retrying); ``Pending``
-  (no config yet, or a listener has not applied the current revision yet);
+  (no config yet, a listener has not applied the current revision yet, or the config in
+  force is the persisted last-known-good restored at start, until the live document
+  supersedes it: then ``revision`` and ``resourceVersion`` are the persisted ones);
 * ``message``, a stable form (``format_message`` / ``parse_message``)::
 
       revision=<n> sha256=<hex> resourceVersion=<rv> reason=<short human text>
@@ -170,6 +172,9 @@ def compute_state(status: ManagerStatus, current: Any, schema: Any) -> ConfigSta
         return state(False, "InvalidDocument", status.last_error + where)
     if current is None:
         return state(False, "Pending", status.source_error or "no effective config yet")
+    if status.restored_from:
+        text = f"restored from {status.restored_from}; waiting for the live document"
+        return ConfigState(False, "Pending", status.restored_revision or number, digest, rv, text)
     for listener in status.listeners:
         if listener.rejected_revision == number:
             return state(False, "ListenerRejected", f"{listener.name}: {listener.last_error}")
