@@ -11,8 +11,10 @@ import pytest
 from tests.kubernetes.kube_helpers import NAMESPACE, POD, WAIT
 
 from kubeapi import Fault, KubeAPIServer
-from nodeconf import ConfigManager, Outcome, Reject
+from nodeconf import ConfigManager, Fallback, Outcome, Reject, Started
 from nodeconf.concurrency.clock import FakeClock
+from nodeconf.concurrency.latch import Latch
+from nodeconf.model.colocation import COLOCATION
 from nodeconf.sources.kubernetes import (
     CONDITION_TYPE,
     BackoffSettings,
@@ -246,6 +248,37 @@ def test_pending_before_any_config() -> None:
     manager: ConfigManager[Any] = ConfigManager(StaticSource(doc(1)))
     state = compute_state(manager.status(), manager.current, manager.schema)
     assert state == ConfigState(False, "Pending", 0, "", "", "no effective config yet")
+
+
+def test_a_restored_config_is_pending_with_the_persisted_revision() -> None:
+    """While the fallback restored at start is in force, the condition is False/Pending and
+    carries the persisted revision and resourceVersion, with the restored config's hash."""
+    source = _UnsyncedSource(doc(1))
+    manager: ConfigManager[Any] = ConfigManager(source)
+    config = COLOCATION.evaluate(COLOCATION.parse(doc(2)), {}).config
+    fallback = Fallback(config, after_seconds=0.0, revision=9, document_version="77", origin="x")
+    try:
+        assert manager.start(WAIT, fallback=fallback) is Started.RESTORED
+        state = compute_state(manager.status(), manager.current, manager.schema)
+    finally:
+        manager.stop(WAIT)
+    expected_hash = config_hash(COLOCATION, config)
+    text = "restored from x; waiting for the live document"
+    assert state == ConfigState(False, "Pending", 9, expected_hash, "77", text)
+
+
+class _UnsyncedSource(StaticSource):
+    """A StaticSource that never has a first complete state until cancelled (an outage)."""
+
+    def __init__(self, document: Any) -> None:
+        super().__init__(document)
+        self._gone = Latch()
+
+    def wait_synced(self, timeout: float | None) -> bool:
+        return self._gone.wait(timeout)
+
+    def cancel(self) -> None:
+        self._gone.cancel()
 
 
 def test_an_error_computing_the_state_is_logged_and_retried(

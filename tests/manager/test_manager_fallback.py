@@ -94,9 +94,13 @@ def test_the_fallback_is_delivered_when_the_source_gives_no_first_state() -> Non
         assert manager.start(TIMEOUT, fallback=_fallback()) is Started.RESTORED
         assert listener.applied == [_config(True)]
         change = listener.changes[0]
-        assert change is not None and change.restored and change.revision == 1
+        assert change is not None
+        assert change.restored
+        assert change.revision == 1
         current = manager.current
-        assert current is not None and current.restored and current.number == 1
+        assert current is not None
+        assert current.restored
+        assert current.number == 1
         status = manager.status()
         assert status.restored_from == "state dir /var/lib/nodeconf"
         assert status.restored_revision == 7
@@ -105,7 +109,8 @@ def test_the_fallback_is_delivered_when_the_source_gives_no_first_state() -> Non
         assert status.synced
         assert sink.wait_for(lambda seen: any(o.kind == "restored" for o in seen))
         restored = sink.of("restored")[0]
-        assert restored.revision == 1 and "state dir /var/lib/nodeconf" in restored.detail
+        assert restored.revision == 1
+        assert "state dir /var/lib/nodeconf" in restored.detail
         assert "revision 7" in restored.detail
     finally:
         report = manager.stop(TIMEOUT)
@@ -122,11 +127,15 @@ def test_the_live_document_supersedes_the_fallback() -> None:
         source.come_back()
         assert listener.wait_applied(lambda config: config == _config(False), TIMEOUT)
         change = listener.changes[-1]
-        assert change is not None and not change.restored and change.revision == 2
+        assert change is not None
+        assert not change.restored
+        assert change.revision == 2
         assert manager.wait_idle(TIMEOUT)
         status = manager.status()
-        assert status.restored_from == "" and status.restored_revision is None
-        assert status.revision == 2 and status.evaluations_total == 1
+        assert status.restored_from == ""
+        assert status.restored_revision is None
+        assert status.revision == 2
+        assert status.evaluations_total == 1
     finally:
         assert manager.stop(TIMEOUT).completed
 
@@ -141,12 +150,14 @@ def test_a_live_config_equal_to_the_fallback_supersedes_it_without_a_call() -> N
         source.come_back()
         assert manager.wait_idle(TIMEOUT)
         status = manager.status()
-        assert status.evaluations_total == 1 and status.restored_from == ""
+        assert status.evaluations_total == 1
+        assert status.restored_from == ""
         assert status.last_known_good_revision == 2
         assert status.listener(status.listeners[0].name).applied_revision == 2
         assert len(listener.calls) == 1
         current = manager.current
-        assert current is not None and not current.restored
+        assert current is not None
+        assert not current.restored
     finally:
         assert manager.stop(TIMEOUT).completed
 
@@ -167,7 +178,8 @@ def test_notifications_before_the_first_state_run_no_sync() -> None:
         assert later.wait_for_calls(1, TIMEOUT)
         assert later.wait_applied(lambda config: config == _config(True), TIMEOUT)
         status = manager.status()
-        assert status.evaluations_total == 0 and status.sync_queue_depth == 1
+        assert status.evaluations_total == 0
+        assert status.sync_queue_depth == 1
         assert status.restored_from != ""
         source.come_back()
         assert listener.wait_applied(lambda config: config == _config(False), TIMEOUT)
@@ -185,7 +197,8 @@ def test_an_invalid_live_document_leaves_the_fallback_in_force() -> None:
         source.come_back()
         assert manager.wait_idle(TIMEOUT)
         status = manager.status()
-        assert status.evaluations_total == 1 and status.last_error != ""
+        assert status.evaluations_total == 1
+        assert status.last_error != ""
         assert status.last_known_good_revision == 1
         assert status.restored_from == "state dir /var/lib/nodeconf"
         assert listener.applied == [_config(True)]
@@ -205,7 +218,8 @@ def test_a_failing_prepare_is_retried_once_in_the_background_then_the_source_sta
         assert source.started.wait(TIMEOUT)
         assert sink.wait_for(lambda seen: any(o.detail == "source-error" for o in seen))
         error = next(o for o in sink.outcomes if o.detail == "source-error").error
-        assert error.startswith("prepare: SourceError") and "refused" in error
+        assert error.startswith("prepare: SourceError")
+        assert "refused" in error
         assert source.prepares == 2
         assert manager.status().source_error == error
         source.come_back()
@@ -244,7 +258,8 @@ def test_stop_during_the_background_wait_is_complete_and_prompt() -> None:
     assert manager.start(TIMEOUT, fallback=_fallback()) is Started.RESTORED
     assert source.waiting.wait(TIMEOUT)
     report = manager.stop(TIMEOUT)
-    assert report.completed and report.source_stopped
+    assert report.completed
+    assert report.source_stopped
     assert manager.lifecycle is Lifecycle.STOPPED
     assert source.cancelled.is_set()
 
@@ -265,7 +280,8 @@ def test_stop_from_the_listener_receiving_the_fallback_is_complete() -> None:
     started = manager.start(TIMEOUT, fallback=_fallback())
     assert started in (Started.RESTORED, Started.STOPPED)
     assert manager.stop(TIMEOUT).completed
-    assert reports and reports[0].stopped_from_listener
+    assert reports
+    assert reports[0].stopped_from_listener
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,7 @@ DEFAULT_POLL_INTERVAL_SECONDS = 1.0
 #: Bound on start-up (prepare, first complete state, first listener calls). Preparing the
 #: ConfigMap alone may retry for a minute (spec section 3).
 STARTUP_TIMEOUT_SECONDS = 120.0
+DEFAULT_RESTORE_AFTER_SECONDS = 10.0
 
 #: KubernetesSettings' defaults, for the help text (a test pins them to the dataclass; the
 #: kubernetes package is imported only when the kubernetes source is used).
@@ -192,7 +193,17 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--state-dir",
         metavar="DIR",
         help="persist each applied revision in DIR (created if missing; must be writable), "
-        "e.g. a hostPath such as /var/lib/nodeconf",
+        "e.g. a hostPath such as /var/lib/nodeconf; at start, when the source gives no first "
+        "state within --restore-after, the persisted config is delivered until the live "
+        "document supersedes it",
+    )
+    out.add_argument(
+        "--restore-after",
+        type=float,
+        default=DEFAULT_RESTORE_AFTER_SECONDS,
+        metavar="SECONDS",
+        help="with --state-dir: how long to wait at start for the source's first state "
+        "before delivering the persisted config (default: %(default)g)",
     )
     out.add_argument(
         "--exec-timeout",
@@ -261,6 +272,8 @@ class DaemonOptions:
     kubernetes_settings: Any = None  # KubernetesSettings (lazy import: lightkube)
     #: ``--state-dir``: where each applied revision is persisted (``None``: nowhere).
     state_dir: str | None = None
+    #: ``--restore-after``: seconds to wait for the source before restoring the state dir's.
+    restore_after_seconds: float = 10.0
     pod_condition: bool = True
     pod_condition_jitter_seconds: float = 2.0
     #: ``--schema FILE`` compiled (a ``JsonSchemaConfig``); ``None``: the colocation schema.
@@ -312,6 +325,11 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
     ):
         if not 0 < value < float("inf"):
             raise UsageError(f"{flag} must be a positive number of seconds")
+    if not 0 <= args.restore_after <= STARTUP_TIMEOUT_SECONDS:
+        raise UsageError(
+            f"--restore-after must be a number of seconds from 0 to {STARTUP_TIMEOUT_SECONDS:g}"
+            f" (the start-up timeout), got {args.restore_after:g}"
+        )
     kube_settings = _kubernetes_settings(args) if source == "kubernetes" else None
     try:
         status_addr = parse_address(args.status_addr)
@@ -342,6 +360,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> D
         kubernetes_settings=kube_settings,
         schema=schema,
         state_dir=args.state_dir,
+        restore_after_seconds=args.restore_after,
         pod_condition=args.pod_condition,
         pod_condition_jitter_seconds=args.pod_condition_jitter,
     )
@@ -510,8 +529,11 @@ class Daemon:
         manager.add_listener(ChangeLog().sync_config, name="changelog", with_change=True)
         if opts.write_effective is not None:
             manager.add_listener(WriteEffective(opts.write_effective), name="write-effective")
+        fallback = None
         if opts.state_dir is not None:
-            self._add_state_recorder(manager, source)
+            from nodeconf.cli.statestore import attach  # noqa: PLC0415
+
+            fallback = attach(manager, source, opts.state_dir, opts.restore_after_seconds)
         hook: ExecHook | None = None
         if opts.exec_argv:
             hook = ExecHook(opts.exec_argv, timeout_seconds=opts.exec_timeout_seconds)
@@ -530,7 +552,7 @@ class Daemon:
         # A daemon thread: if the source never returns from its start-up (an API server that
         # is never reachable) the process can still exit after a signal.
         starter = threading.Thread(
-            target=self._start, args=(manager,), name="nodeconf-start", daemon=True
+            target=self._start, args=(manager, fallback), name="nodeconf-start", daemon=True
         )
         server_stopped = True
         deadline: float | None = None
@@ -559,23 +581,6 @@ class Daemon:
                 closer.close()
         return self._exit_code(report, starter, server_stopped)
 
-    def _add_state_recorder(self, manager: ConfigManager[Any], source: Any) -> None:
-        """Persist every applied revision in ``--state-dir``; log the one found there.
-        (Delivering it when the source cannot start is the manager's part, not done here.)"""
-        from nodeconf.cli.statestore import StateRecorder, StateStore  # noqa: PLC0415
-
-        store = StateStore(self.options.state_dir or "")
-        found = store.load()
-        if found is not None:
-            _log.info(
-                "state dir holds revision %d (sha256 %s) from document version %s",
-                found.revision,
-                found.sha256,
-                found.document_version or "-",
-            )
-        recorder = StateRecorder(store, source, manager.schema, manager.clock.wall)
-        manager.add_listener(recorder.sync_config, name=recorder.name, with_change=True)
-
     def _wait_for_wake(self) -> None:
         """Main thread: block until ``_wake`` is set. Every wake-up source also writes to the
         pipe, and the Python signal handler runs on this thread once ``select`` returns."""
@@ -586,11 +591,11 @@ class Daemon:
             with contextlib.suppress(BlockingIOError):  # drained by an earlier round
                 os.read(read_end, 512)
 
-    def _start(self, manager: Any) -> None:
+    def _start(self, manager: Any, fallback: Any) -> None:
         # Starter thread: manager.start() may wait long for a first complete state (an API
         # server that is not reachable yet); the main thread stays free to react to signals.
         try:
-            manager.start(STARTUP_TIMEOUT_SECONDS)
+            manager.start(STARTUP_TIMEOUT_SECONDS, fallback=fallback)
         except BaseException as exc:  # reported by the main thread
             self._start_error = exc
             self._wake.set()

@@ -20,6 +20,13 @@ hash does not match, is ignored with one warning line and gives ``None``.
 ``StateStore.check_writable`` (at start-up) creates the directory if needed and writes and
 removes a probe file; the daemon turns its ``OSError`` into exit 2 naming ``--state-dir``.
 
+At start, ``attach`` registers the ``StateRecorder`` and turns the persisted state into the
+manager's ``Fallback`` (``rebuild``: the schema evaluates the persisted effective config as a
+document's ``globalConfig`` with the persisted labels, or else the persisted document, and
+the result must hash to ``sha256``; a state this schema cannot rebuild is ignored with one
+warning line). The recorder skips the restored delivery itself (``Change.restored``): the
+file already holds it, with more than the unsynced source could say.
+
 Thread-safety: ``StateStore`` holds only its path; ``save`` may run on any thread (the
 manager calls ``StateRecorder.sync_config`` from one worker at a time for this listener);
 concurrent saves each replace the file whole.
@@ -36,8 +43,17 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from nodeconf.cli.listeners import write_atomically
+from nodeconf.manager import ConfigManager, Fallback
 
-__all__ = ["STATE_FILE", "STATE_FORMAT", "PersistedState", "StateRecorder", "StateStore"]
+__all__ = [
+    "STATE_FILE",
+    "STATE_FORMAT",
+    "PersistedState",
+    "StateRecorder",
+    "StateStore",
+    "attach",
+    "rebuild",
+]
 
 STATE_FILE: Final = "last-known-good.json"
 STATE_FORMAT: Final = 1
@@ -174,6 +190,8 @@ class StateRecorder:
         self._wall = wall  # () -> seconds since the epoch (the clock's wall())
 
     def sync_config(self, config: Any, change: Any) -> None:
+        if change.restored:  # the persisted state itself: the file already holds it
+            return
         to_json = getattr(config, "to_json", None)
         effective = to_json() if callable(to_json) else self._schema.to_json(config)
         snapshot = self._source.snapshot()
@@ -190,3 +208,62 @@ class StateRecorder:
                 written_at=float(self._wall()),
             )
         )
+
+
+def rebuild(schema: Any, state: PersistedState) -> Any:
+    """The config of ``state`` for ``schema``, or ``None`` (one warning line) when neither
+    its effective config nor its document evaluates to a config with its hash."""
+    candidates = [json.dumps({"globalConfig": state.effective})]
+    if state.document is not None:
+        candidates.append(state.document)
+    for text in candidates:
+        try:
+            evaluation = schema.evaluate(schema.parse(text), state.labels)
+        except Exception:  # a document this schema cannot read: try the next
+            _log.debug("state file candidate unreadable", exc_info=True)
+            continue
+        if not evaluation.valid:
+            continue
+        config = evaluation.config
+        to_json = getattr(config, "to_json", None)
+        effective = to_json() if callable(to_json) else schema.to_json(config)
+        if _hash(effective) == state.sha256:
+            return config
+    _log.warning(
+        "ignoring the state file's revision %d: this schema does not rebuild its effective "
+        "config (sha256 %s)",
+        state.revision,
+        state.sha256,
+    )
+    return None
+
+
+def attach(
+    manager: ConfigManager[Any], source: Any, directory: str, restore_after: float
+) -> Fallback[Any] | None:
+    """Persist every revision ``manager`` applies in ``directory``; return the persisted
+    state as the ``Fallback`` for ``start()`` (``None``: nothing usable there)."""
+    store = StateStore(directory)
+    found = store.load()
+    recorder = StateRecorder(store, source, manager.schema, manager.clock.wall)
+    manager.add_listener(recorder.sync_config, name=recorder.name, with_change=True)
+    if found is None:
+        return None
+    config = rebuild(manager.schema, found)
+    if config is None:
+        return None
+    _log.info(
+        "state dir holds revision %d (sha256 %s) from document version %s: delivered if "
+        "the source gives no first state within %gs",
+        found.revision,
+        found.sha256,
+        found.document_version or "-",
+        restore_after,
+    )
+    return Fallback(
+        config,
+        after_seconds=restore_after,
+        revision=found.revision,
+        document_version=found.document_version,
+        origin=f"state dir {directory}",
+    )
