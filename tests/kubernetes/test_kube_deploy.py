@@ -280,3 +280,22 @@ def test_daemonset_arguments_are_accepted_by_nodeconf_run() -> None:
         NODE,
         POD,
     )
+
+
+def test_the_state_dir_is_a_host_path_handed_to_the_agent_by_a_chown_only_init() -> None:
+    """--state-dir names a hostPath mount (it must survive the pod); the only root step is an
+    init container that can do nothing but chown that directory to the agent's user."""
+    spec = one("DaemonSet", "nodeconf")["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    args = container["args"]
+    state_dir = args[args.index("--state-dir") + 1]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes[mounts[state_dir]]["hostPath"]["path"] == state_dir
+    (init,) = spec["initContainers"]
+    user = spec["securityContext"]["runAsUser"]
+    assert init["command"] == ["chown", f"{user}:{user}", state_dir]
+    sc = init["securityContext"]
+    assert sc["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN"]}
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
