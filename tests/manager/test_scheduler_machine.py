@@ -1,9 +1,11 @@
 """The scheduler, driven directly by a hypothesis state machine with time as an input.
 
-No thread is involved: the test plays the workers. Rules notify, hand out jobs, finish them
-(syncs valid, invalid or failed; calls succeeding, failing, rejecting, aborted by a
-``BaseException``, running past the slow threshold), add and remove listeners, advance the
-clock and stop at any point. After every step the invariants of ``nodeconf.manager.scheduler``
+No thread is involved: the test plays the workers. The machine starts either normally or
+from a restored fallback (``Scheduler.restore``, with the source's start-up resumed in a
+``ResumeJob``). Rules notify, hand out jobs, finish them (syncs valid, invalid or failed;
+calls succeeding, failing, rejecting, aborted by a ``BaseException``, running past the slow
+threshold; the resume job synced or not), add and remove listeners, advance the clock and
+stop at any point. After every step the invariants of ``nodeconf.manager.scheduler``
 are checked.
 """
 
@@ -27,9 +29,12 @@ from nodeconf.manager.jobs import (
     CallJob,
     EmitJob,
     Evaluated,
+    Resumed,
+    ResumeJob,
     SyncFailed,
     SyncJob,
 )
+from nodeconf.manager.fallback import Fallback
 from nodeconf.manager.lifecycle import Lifecycle
 from nodeconf.manager.listeners import ListenerRecord, Revision
 from nodeconf.manager.scheduler import Scheduler
@@ -49,8 +54,8 @@ def diff(old: Any, new: Any) -> frozenset[str]:
 class SchedulerMachine(RuleBasedStateMachine):
     """Plays workers against one ``Scheduler``."""
 
-    @initialize()
-    def begin(self) -> None:
+    @initialize(restored=st.booleans())
+    def begin(self, restored: bool) -> None:
         self.now = 0.0
         self.s = Scheduler(
             sections=frozenset(SECTIONS),
@@ -60,10 +65,18 @@ class SchedulerMachine(RuleBasedStateMachine):
             call_cap=None,
         )
         self.s.lifecycle = Lifecycle.STARTING
-        self.s.start_delivering()
-        self.pending_notify = True  # the first sync is wanted
-        self.in_flight: list[SyncJob | CallJob | EmitJob] = []
         self.published: set[int] = set()  # valid revision numbers
+        self.source_ready = not restored  # the source has its first complete state
+        self.resume: list[ResumeJob] = []  # the resume job in hand
+        if restored:
+            fallback = Fallback((0, 0, 0), origin="state dir x", revision=5)
+            self.s.restore(Revision(1, (0, 0, 0), frozenset(SECTIONS), restored=True), fallback)
+            self.published.add(1)
+            self.pending_notify = False  # nothing is synced before the source is
+        else:
+            self.s.start_delivering()
+            self.pending_notify = True  # the first sync is wanted
+        self.in_flight: list[SyncJob | CallJob | EmitJob] = []
         self.applied: dict[int, list[int]] = {}  # id(record) -> revisions applied
         self.records: list[ListenerRecord] = []
         self.closed_report: Any = None
@@ -109,10 +122,15 @@ class SchedulerMachine(RuleBasedStateMachine):
                 assert held.record.slow_reported == (self.now >= busy_since + SLOW)
         if job is None:
             return
+        if isinstance(job, ResumeJob):
+            assert not self.resume and not self.s.intake_closed, "one resume, before the stop"
+            self.resume.append(job)
+            return
         if self.s.closed:
             self.handed_after_close.append(job)
             assert isinstance(job, EmitJob), "only outcomes go out after close"
         if isinstance(job, SyncJob):
+            assert self.source_ready, "a sync before the source's first complete state"
             self.pending_notify = False
             assert not any(isinstance(j, SyncJob) for j in self.in_flight), "two syncs"
         if isinstance(job, CallJob):
@@ -136,7 +154,7 @@ class SchedulerMachine(RuleBasedStateMachine):
         else:
             previous = job.previous
             new = None
-            if previous is None or previous.config != config:
+            if previous is None or previous.restored or previous.config != config:
                 number = previous.number + 1 if previous is not None else 1
                 changed = diff(previous.config, config) if previous else frozenset(SECTIONS)
                 new = Revision(number, config, changed)
@@ -169,6 +187,15 @@ class SchedulerMachine(RuleBasedStateMachine):
             result = CallFailed("retry later", 5.0)
         self.s.call_finished(job, result, self.now, 0.0)
 
+    @precondition(lambda self: self.resume)
+    @rule(synced=st.booleans())
+    def finish_resume(self, synced: bool) -> None:
+        self.resume.clear()
+        if synced:
+            self.source_ready = True
+            self.pending_notify = not self.s.intake_closed
+        self.s.resume_finished(Resumed(synced=synced))
+
     @precondition(lambda self: any(isinstance(j, EmitJob) for j in self.in_flight))
     @rule()
     def finish_emit(self) -> None:
@@ -197,6 +224,8 @@ class SchedulerMachine(RuleBasedStateMachine):
     @invariant()
     def every_notification_is_followed_by_a_sync(self) -> None:
         if not hasattr(self, "s") or not self.pending_notify or self.s.closed:
+            return
+        if not self.source_ready:  # notifications wait for the source's first state
             return
         syncing = any(isinstance(j, SyncJob) for j in self.in_flight)
         emitting = any(isinstance(j, EmitJob) for j in self.in_flight)
@@ -238,8 +267,17 @@ class SchedulerMachine(RuleBasedStateMachine):
     def stopped_once_closed_and_nothing_in_hand(self) -> None:
         if not hasattr(self, "s") or not self.s.closed:
             return
-        if not self.in_flight:
+        if not self.in_flight and not self.resume:
             assert self.s.lifecycle is Lifecycle.STOPPED
+
+    @invariant()
+    def the_fallback_is_in_force_until_a_valid_sync(self) -> None:
+        if not hasattr(self, "s") or self.s.current is None:
+            return
+        restored = self.s.current.restored
+        assert restored == (self.s.pub.restored_from != "")
+        if restored:
+            assert self.s.pub.evaluations_total == self.s.pub.invalid_total
 
 
 SchedulerMachine.TestCase.settings = settings(

@@ -39,14 +39,12 @@ clock (a ``FakeClock`` in tests); the ``timeout`` arguments of ``start``, ``stop
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from nodeconf.concurrency.clock import Clock, default_clock
-from nodeconf.errors import LifecycleError, SourceError
 from nodeconf.manager.fallback import Fallback
 from nodeconf.manager.jobs import Resumed
 from nodeconf.manager.lifecycle import Lifecycle, Started
@@ -66,7 +64,7 @@ from nodeconf.manager.running import JobRunner
 from nodeconf.manager.scheduler import Scheduler
 from nodeconf.manager.settings import Settings
 from nodeconf.manager.source import Source, SourceEvent
-from nodeconf.manager.starting import SourceSteps, await_first
+from nodeconf.manager.starting import StartSequence
 from nodeconf.manager.stopping import StopSequence
 from nodeconf.model.colocation import COLOCATION
 
@@ -179,8 +177,13 @@ class ConfigManager(Generic[C]):
             source_stop_seconds=self._settings.stop_timeout_seconds,
         )
         self._context = _Context(self)
-        self._steps = SourceSteps(
-            source, self._schema, self._context, self._stopping, self._resume_failed
+        self._starting = StartSequence(
+            source,
+            self._schema,
+            self._context,
+            pool=self._pool,
+            scheduler=self._scheduler,
+            stopping=self._stopping,
         )
         for listener in listeners:
             self.add_listener(listener)
@@ -240,84 +243,11 @@ class ConfigManager(Generic[C]):
         background until its first complete state supersedes it, or the stop. A source that
         is not ``Cancellable`` then makes ``stop()`` wait for that background wait.
         """
-        now = time.monotonic()
-        deadline = None if timeout is None else now + max(0.0, timeout)
-        steps_deadline = deadline
-        if fallback is not None:
-            steps_deadline = now + fallback.after_seconds
-            if deadline is not None:
-                steps_deadline = min(steps_deadline, deadline)
-        pool, scheduler, stopping = self._pool, self._scheduler, self._stopping
-        with pool.lock:
-            if scheduler.lifecycle is not Lifecycle.NEW:
-                raise LifecycleError(
-                    f"start() called on a {scheduler.lifecycle} manager: a manager starts once"
-                )
-            scheduler.lifecycle = Lifecycle.STARTING
-            pool.notify_waiters_locked()
-        restoring = False
-        with stopping.transition:
-            with pool.lock:
-                if scheduler.lifecycle is not Lifecycle.STARTING:  # stop() came first
-                    return Started.STOPPED
-                stopping.start_ident = threading.get_ident()
-            try:
-                self._steps.run(steps_deadline)
-            except SourceError as exc:
-                stopped = self.lifecycle is not Lifecycle.STARTING
-                if fallback is None or stopped:
-                    stopping.abort_start()
-                    if stopped:  # stop() cut the source's steps short (cancel): not a failure
-                        return Started.STOPPED
-                    raise
-                log.warning(
-                    "the source gave no first state within %gs (%s): delivering the fallback "
-                    "from %s; the source's start-up goes on in the background",
-                    fallback.after_seconds,
-                    exc,
-                    fallback.origin,
-                )
-                restoring = True
-            except Exception:
-                stopped = self.lifecycle is not Lifecycle.STARTING
-                stopping.abort_start()
-                if stopped:
-                    return Started.STOPPED
-                raise
-            except BaseException:
-                stopping.abort_start()
-                raise
-            finally:
-                with pool.lock:
-                    stopping.start_ident = None
-            with pool.lock:
-                stopped = scheduler.lifecycle is not Lifecycle.STARTING
-                if not stopped:
-                    first = list(scheduler.listeners)
-                    if restoring:
-                        assert fallback is not None
-                        sections = frozenset(self._sections)
-                        revision = Revision(1, fallback.config, sections, restored=True)
-                        scheduler.restore(revision, fallback)
-                    else:
-                        scheduler.start_delivering()
-                    threads = pool.launch_locked()
-            if stopped:  # stop() was called during the source steps: finish it here
-                stopping.abort_start()
-                return Started.STOPPED
-            pool.start_threads(threads)
-        return await_first(pool, scheduler, first, deadline)
+        return self._starting.start(timeout, fallback)
 
     def _resume_source(self) -> Resumed:
         """A worker's ``ResumeJob``: the source's start-up steps after a fallback."""
-        return self._steps.resume()
-
-    def _resume_failed(self, error: str) -> None:
-        """A step of the resumed start-up failed: report it (no lock held by the caller)."""
-        with self._pool.lock:
-            self._scheduler.resume_failed(error)
-            grown = self._pool.cover_locked()
-        self._pool.start_threads(grown)
+        return self._starting.resume()
 
     def stop(self, timeout: float | None = None) -> StopReport:
         """Stop in two phases and report what was left undone.

@@ -15,17 +15,21 @@ Thread-safety: ``SourceSteps`` as its docstring says; ``await_first`` is called 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
-from nodeconf.errors import SourceError
+from nodeconf.errors import LifecycleError, SourceError
 from nodeconf.manager.jobs import Resumed
 from nodeconf.manager.lifecycle import Lifecycle, Started
+from nodeconf.manager.listeners import Revision
 from nodeconf.manager.running import one_line
 from nodeconf.manager.stopping import remaining
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from nodeconf.manager.fallback import Fallback
     from nodeconf.manager.listeners import ListenerRecord
     from nodeconf.manager.pool import WorkerPool
     from nodeconf.manager.scheduler import Scheduler
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
     from nodeconf.manager.stopping import StopSequence
     from nodeconf.model.seam import ConfigSchema
 
-__all__ = ["SourceSteps", "await_first"]
+__all__ = ["SourceSteps", "StartSequence", "await_first"]
 
 log = logging.getLogger("nodeconf.manager")
 
@@ -116,6 +120,122 @@ class SourceSteps:
         if synced:
             log.info("the source has its first complete state: it supersedes the fallback")
         return Resumed(synced=synced)
+
+
+class StartSequence:
+    """``ConfigManager.start()``: the lifecycle checks, the source's steps (``SourceSteps``),
+    the fallback when they run out, the workers' launch and the wait for the first
+    deliveries (``await_first``).
+
+    Thread-safety: ``start`` is called once, by ``start()``'s caller; ``resume`` by the worker
+    holding the ``ResumeJob``; both take the pool's lock for short steps only and call the
+    source with no lock held but ``transition``.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        schema: ConfigSchema[Any],
+        context: SourceContext,
+        *,
+        pool: WorkerPool,
+        scheduler: Scheduler,
+        stopping: StopSequence,
+    ) -> None:
+        self._pool = pool
+        self._scheduler = scheduler
+        self._stopping = stopping
+        self._sections = frozenset(schema.section_names())
+        self._steps = SourceSteps(source, schema, context, stopping, self._resume_failed)
+
+    def start(self, timeout: float | None, fallback: Fallback[Any] | None) -> Started:
+        """``ConfigManager.start`` (see its docstring)."""
+        now = time.monotonic()
+        deadline = None if timeout is None else now + max(0.0, timeout)
+        steps_deadline = deadline
+        if fallback is not None:
+            steps_deadline = now + fallback.after_seconds
+            if deadline is not None:
+                steps_deadline = min(steps_deadline, deadline)
+        pool, scheduler, stopping = self._pool, self._scheduler, self._stopping
+        with pool.lock:
+            if scheduler.lifecycle is not Lifecycle.NEW:
+                raise LifecycleError(
+                    f"start() called on a {scheduler.lifecycle} manager: a manager starts once"
+                )
+            scheduler.lifecycle = Lifecycle.STARTING
+            pool.notify_waiters_locked()
+        with stopping.transition:
+            with pool.lock:
+                if scheduler.lifecycle is not Lifecycle.STARTING:  # stop() came first
+                    return Started.STOPPED
+                stopping.start_ident = threading.get_ident()
+            try:
+                restoring = self._run_steps(steps_deadline, fallback)
+            finally:
+                with pool.lock:
+                    stopping.start_ident = None
+            if restoring is None:
+                return Started.STOPPED
+            with pool.lock:
+                stopped = scheduler.lifecycle is not Lifecycle.STARTING
+                if not stopped:
+                    first = list(scheduler.listeners)
+                    if restoring and fallback is not None:
+                        revision = Revision(1, fallback.config, self._sections, restored=True)
+                        scheduler.restore(revision, fallback)
+                    else:
+                        scheduler.start_delivering()
+                    threads = pool.launch_locked()
+            if stopped:  # stop() was called during the source steps: finish it here
+                stopping.abort_start()
+                return Started.STOPPED
+            pool.start_threads(threads)
+        return await_first(pool, scheduler, first, deadline)
+
+    def resume(self) -> Resumed:
+        """The ``ResumeJob``: the source's steps left after a fallback (on a worker)."""
+        return self._steps.resume()
+
+    def _run_steps(self, deadline: float | None, fallback: Fallback[Any] | None) -> bool | None:
+        """The source's steps (``transition`` held): False when they succeeded, True when the
+        fallback must be delivered, None when a stop cut them short (the stop is finished).
+        Raises what they raised otherwise, the manager then stopped."""
+        stopping = self._stopping
+        try:
+            self._steps.run(deadline)
+        except SourceError as exc:
+            stopped = not stopping.live()
+            if fallback is None or stopped:
+                stopping.abort_start()
+                if stopped:  # stop() cut the source's steps short (cancel): not a failure
+                    return None
+                raise
+            log.warning(
+                "the source gave no first state within %gs (%s): delivering the fallback "
+                "from %s; the source's start-up goes on in the background",
+                fallback.after_seconds,
+                exc,
+                fallback.origin,
+            )
+            return True
+        except Exception:
+            stopped = not stopping.live()
+            stopping.abort_start()
+            if stopped:
+                return None
+            raise
+        except BaseException:
+            stopping.abort_start()
+            raise
+        return False
+
+    def _resume_failed(self, error: str) -> None:
+        """A step of the resumed start-up failed: report it (no lock held by the caller)."""
+        with self._pool.lock:
+            self._scheduler.resume_failed(error)
+            grown = self._pool.cover_locked()
+        self._pool.start_threads(grown)
 
 
 def await_first(
