@@ -24,6 +24,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from nodeconf.manager.fallback import Fallback
 from nodeconf.manager.jobs import (
     CallFailed,
     CallJob,
@@ -34,7 +35,6 @@ from nodeconf.manager.jobs import (
     SyncFailed,
     SyncJob,
 )
-from nodeconf.manager.fallback import Fallback
 from nodeconf.manager.lifecycle import Lifecycle
 from nodeconf.manager.listeners import ListenerRecord, Revision
 from nodeconf.manager.scheduler import Scheduler
@@ -123,7 +123,8 @@ class SchedulerMachine(RuleBasedStateMachine):
         if job is None:
             return
         if isinstance(job, ResumeJob):
-            assert not self.resume and not self.s.intake_closed, "one resume, before the stop"
+            assert not self.resume, "one resume job at a time"
+            assert not self.s.intake_closed, "no resume job once the stop began"
             self.resume.append(job)
             return
         if self.s.closed:
