@@ -124,6 +124,10 @@ class Scheduler:
         self.outbox = Outbox(record_outcomes)
         # Publication: the last-known-good and what the latest sync found.
         self.pub = Publication(sections, diff, label_keys)
+        # The Change of first attempts, by (previous revision, current revision): every
+        # listener moving between the same two revisions gets the same immutable object
+        # (a frozen dataclass costs microseconds to build). Emptied at each publication.
+        self._first_changes: dict[tuple[int, int], Change[Any]] = {}
         self._synced_revision = 0  # newest revision announced "synced"
         self._holding_current = 0  # registered records with applied_revision >= current
         self.last_success_wall: float | None = None
@@ -454,14 +458,19 @@ class Scheduler:
         retrying = record.consecutive_failures > 0
         attempt = self.deliveries.begin_call(record, current.number, now)
         self.in_hand += 1
-        change = Change(
-            revision=current.number,
-            previous_revision=previous.number if previous is not None else 0,
-            sections=sections,
-            previous=previous.config if previous is not None else None,
-            attempt=attempt,
-            restored=current.restored,
-        )
+        key = (previous.number if previous is not None else 0, current.number)
+        change = self._first_changes.get(key) if attempt == 1 else None
+        if change is None:
+            change = Change(
+                revision=current.number,
+                previous_revision=key[0],
+                sections=sections,
+                previous=previous.config if previous is not None else None,
+                attempt=attempt,
+                restored=current.restored,
+            )
+            if attempt == 1:
+                self._first_changes[key] = change
         return CallJob(record, current, change, retrying)
 
     def _advance(self, record: ListenerRecord, current: Revision[Any]) -> None:
@@ -514,6 +523,7 @@ class Scheduler:
         self.outbox.extend(outcomes)
         if self.pub.current is before:
             return
+        self._first_changes.clear()
         self._holding_current = 0
         if self.delivering and not self.closed:
             for record in self.listeners:
