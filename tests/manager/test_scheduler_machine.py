@@ -121,6 +121,7 @@ class SchedulerMachine(RuleBasedStateMachine):
                 assert busy_since is not None
                 assert held.record.slow_reported == (self.now >= busy_since + SLOW)
         if job is None:
+            assert not self.s.outbox.ready(), "an outcome left waiting with no job handed out"
             return
         if isinstance(job, ResumeJob):
             assert not self.resume, "one resume job at a time"
@@ -285,3 +286,41 @@ SchedulerMachine.TestCase.settings = settings(
     max_examples=200, stateful_step_count=50, deadline=None
 )
 TestSchedulerMachine = SchedulerMachine.TestCase
+
+
+def test_a_listener_advanced_without_a_call_still_gets_its_synced_outcome_out() -> None:
+    """The last listener advanced without a call (its sections did not change) announces
+    "synced" inside ``next_job``; that same ``next_job`` hands the outcome out instead of
+    returning None, so no outcome waits while every worker sleeps (found under free
+    threading: ``wait_idle`` never returned)."""
+    s = Scheduler(
+        sections=frozenset(SECTIONS),
+        diff=diff,
+        label_keys=frozenset(),
+        slow_seconds=SLOW,
+        call_cap=None,
+    )
+    s.lifecycle = Lifecycle.RUNNING
+    record = ListenerRecord(lambda config: None, "l", frozenset({"a"}))
+    s.register(record)
+    s.start_delivering()
+    for number, config in ((1, (0, 0, 0)), (2, (0, 1, 0))):
+        sync = s.next_job(0.0)
+        assert isinstance(sync, SyncJob)
+        changed = diff(sync.previous.config, config) if sync.previous else frozenset(SECTIONS)
+        new = Revision(number, config, changed)
+        s.sync_finished(sync, Evaluated("v", True, new, label_keys=frozenset()), 0.0, 0.0)
+        job = s.next_job(0.0)
+        while isinstance(job, EmitJob):
+            s.emit_finished()
+            job = s.next_job(0.0)
+        if number == 1:
+            assert isinstance(job, CallJob)
+            s.call_finished(job, None, 0.0, 0.0)
+            job = s.next_job(0.0)
+            assert isinstance(job, EmitJob)
+            s.emit_finished()
+            s.notify("configmap")
+    # Revision 2 changed only section "b": the listener was advanced, and "synced" went out.
+    assert record.applied_revision == 2
+    assert not s.outbox.ready()

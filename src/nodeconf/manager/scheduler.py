@@ -255,6 +255,10 @@ class Scheduler:
             if job is not None:
                 return job
             record = self.deliveries.pop_ready()
+        if self.outbox.ready():  # a listener advanced without a call announced "synced"
+            self.outbox.emitting = True
+            self.in_hand += 1
+            return EmitJob(self.outbox.take())
         return None
 
     def next_deadline(self) -> float | None:
