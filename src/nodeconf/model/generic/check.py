@@ -9,9 +9,8 @@
   value is its own ``default`` (if any) with the defaults of its properties filled in where
   that default does not set them. Defaults inside ``items`` or ``additionalProperties`` are
   not applied (there is no element or key to apply them to).
-* ``overlay(spec, base, layer)``: ``layer`` over ``base``: two objects merge key by key at every
-  depth; anything else (a scalar, an array, ``null``) replaces what was there. Keys the schema
-  does not know (and does not allow) are left out: they were reported while parsing.
+* the layer merge (``layer`` over ``base``: objects key by key at every depth, anything else
+  replaces) is ``nodeconf.model.generic.merge``.
 * ``scan(spec, value, prefix, findings)``: warnings for unknown keys in one layer of a document,
   counting every key it passes (for the duplicate-key check).
 
@@ -29,7 +28,7 @@ from nodeconf.model.findings import Findings
 from nodeconf.model.generic.compiled import Problem, checker, render, scanner
 from nodeconf.model.generic.spec import UNSET, Spec
 
-__all__ = ["Parts", "Problem", "defaults_of", "overlay", "render_path", "scan", "validate"]
+__all__ = ["Parts", "Problem", "defaults_of", "render_path", "scan", "validate"]
 
 #: A path inside a config: keys and array indices.
 Parts = tuple[str | int, ...]
@@ -76,55 +75,6 @@ def _merge_plain(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
         old = out.get(key)
         out[key] = _merge_plain(old, value) if type(old) is dict and type(value) is dict else value
     return out
-
-
-def overlay(spec: Spec | None, base: object, layer: object, skip: str | None = None) -> object:
-    """``layer`` over ``base`` (see the module docstring). Shares unchanged subtrees of
-    ``base`` and ``layer`` (nothing here mutates them); returns new dicts where it merged.
-    The key ``skip`` of ``layer`` (an override's selector) is left out."""
-    if type(layer) is not dict or type(base) is not dict:
-        return _known(spec, layer)
-    out = dict(base)
-    for key, value in layer.items():
-        if key == skip:
-            continue
-        if spec is None:
-            sub = None
-        else:
-            sub = spec.properties.get(key)
-            if sub is None:
-                if spec.additional is None:
-                    continue  # unknown: warned about while parsing, left out
-                sub = spec.additional if isinstance(spec.additional, Spec) else None
-        old = out.get(key, UNSET)
-        out[key] = _known(sub, value) if old is UNSET else overlay(sub, old, value)
-    return out
-
-
-def _known(spec: Spec | None, value: object) -> object:
-    """``value`` without the keys the schema does not know (a copy only where one is left
-    out)."""
-    if spec is None:
-        return value
-    if type(value) is dict:
-        properties, additional = spec.properties, spec.additional
-        if additional is None and any(k not in properties for k in value):
-            return {k: _known(properties[k], v) for k, v in value.items() if k in properties}
-        child = additional if isinstance(additional, Spec) else None
-        changed = False
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            sub = properties.get(k, child)
-            new = _known(sub, v)
-            changed = changed or new is not v
-            out[k] = new
-        return out if changed else value
-    if type(value) is list and spec.items is not None:
-        items = spec.items
-        new_list = [_known(items, v) for v in value]
-        if any(a is not b for a, b in zip(new_list, value, strict=True)):
-            return new_list
-    return value
 
 
 def scan(
