@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from nodeconf.errors import Issue
+from nodeconf.model.generic.accept import acceptor
 from nodeconf.model.generic.check import Parts, Problem, defaults_of, render_path, validate
 from nodeconf.model.generic.document import GLOBAL, NODES, SELECTOR, LayeredDocument
 from nodeconf.model.generic.merge import merger
@@ -86,13 +87,15 @@ class Layers:
     Thread-safety: immutable; the defaults object is never mutated (merges copy).
     """
 
-    __slots__ = ("defaults", "every", "merge_layer", "spec")
+    __slots__ = ("accept", "defaults", "every", "merge_layer", "spec")
 
     def __init__(self, spec: Spec, every: bool = False) -> None:
         self.spec = spec
         self.every = every
         #: ``(base, layer, skip)``: one layer over the config below it (``merge.merger``).
         self.merge_layer = merger(spec)
+        #: ``True`` only for a valid config (``accept.acceptor``).
+        self.accept = acceptor(spec)
         found = defaults_of(spec)
         self.defaults: dict[str, Any] = found if type(found) is dict else {}
 
@@ -139,8 +142,8 @@ class Layers:
         return DEFAULTS
 
     def problems(self, merged: dict[str, Any]) -> list[Problem]:
-        """Every problem of the merged config against the schema."""
-        return validate(self.spec, merged)
+        """Every problem of the merged config against the schema (the quick yes first)."""
+        return [] if self.accept(merged) else validate(self.spec, merged)
 
     def rule_problems(
         self, rules: Callable[[Any], Iterable[Issue]], config: object

@@ -75,8 +75,10 @@ class Spec:
     title: str | None = None
     description: str | None = None
     #: The compiled validator and scan (``nodeconf.model.generic.compiled``), merge and clean
-    #: (``nodeconf.model.generic.merge``), set on first use.
+    #: (``nodeconf.model.generic.merge``) and quick acceptance (``...generic.accept``), set on
+    #: first use.
     compiled_check: Any = field(default=None, init=False, repr=False, compare=False)
+    compiled_accept: Any = field(default=None, init=False, repr=False, compare=False)
     compiled_scan: Any = field(default=None, init=False, repr=False, compare=False)
     compiled_merge: Any = field(default=None, init=False, repr=False, compare=False)
     compiled_clean: Any = field(default=None, init=False, repr=False, compare=False)
