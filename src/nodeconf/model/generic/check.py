@@ -1,4 +1,4 @@
-"""The checks of a generic config, its defaults, the layer merge and the unknown-key scan.
+"""The checks of a generic config, and its defaults.
 
 * ``validate(spec, value)`` returns **every** problem of ``value``, each as
   ``(parts, value, message)`` where ``parts`` is the path inside the config (keys and array
@@ -9,26 +9,23 @@
   value is its own ``default`` (if any) with the defaults of its properties filled in where
   that default does not set them. Defaults inside ``items`` or ``additionalProperties`` are
   not applied (there is no element or key to apply them to).
-* the layer merge (``layer`` over ``base``: objects key by key at every depth, anything else
-  replaces) is ``nodeconf.model.generic.merge``.
-* ``scan(spec, value, prefix, findings)``: warnings for unknown keys in one layer of a document,
-  counting every key it passes (for the duplicate-key check).
 
-Validation and the scan are compiled per ``Spec`` (``nodeconf.model.generic.compiled``).
+Validation is compiled per ``Spec`` (``nodeconf.model.generic.compiled``), with a quick yes
+for a valid value first (``accept``); the layer merge is ``merge``, the unknown-key scan of a
+document's layers ``scan``.
 
-Thread-safety: pure functions over immutable specs; ``scan`` writes only the caller's
-``Findings``.
+Thread-safety: pure functions over immutable specs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nodeconf.model.findings import Findings
-from nodeconf.model.generic.compiled import Problem, checker, render, scanner
+from nodeconf.model.generic.compiled import Problem, checker, render
+from nodeconf.model.generic.merge import plain_merge
 from nodeconf.model.generic.spec import UNSET, Spec
 
-__all__ = ["Parts", "Problem", "defaults_of", "render_path", "scan", "validate"]
+__all__ = ["Parts", "Problem", "defaults_of", "render_path", "validate"]
 
 #: A path inside a config: keys and array indices.
 Parts = tuple[str | int, ...]
@@ -58,7 +55,7 @@ def defaults_of(spec: Spec) -> object:
         return found if found else UNSET
     if type(own) is not dict:
         return _copy(own)
-    return _merge_plain(found, _copy(own))
+    return plain_merge(found, _copy(own), None)
 
 
 def _copy(value: Any) -> Any:
@@ -67,19 +64,3 @@ def _copy(value: Any) -> Any:
     if type(value) is list:
         return [_copy(v) for v in value]
     return value
-
-
-def _merge_plain(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in layer.items():
-        old = out.get(key)
-        out[key] = _merge_plain(old, value) if type(old) is dict and type(value) is dict else value
-    return out
-
-
-def scan(
-    spec: Spec, value: object, prefix: str, findings: Findings, skip: str | None = None
-) -> None:
-    """Warn about every unknown key of one layer (``value``, found at ``prefix``); the key
-    ``skip`` of ``value`` (an override's selector) is not looked at."""
-    scanner(spec)(value, prefix, (), findings, skip)

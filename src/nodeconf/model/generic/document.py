@@ -37,8 +37,7 @@ from typing import Any, Final
 
 from nodeconf.errors import Issue
 from nodeconf.model.findings import Findings
-from nodeconf.model.generic.check import scan
-from nodeconf.model.generic.compiled import scanner
+from nodeconf.model.generic.scan import entry_scanner, scanner
 from nodeconf.model.generic.spec import Spec
 from nodeconf.model.jsontext import (
     decode_object,
@@ -149,7 +148,7 @@ def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
     for key, value in tree.items():
         if key == GLOBAL:
             if type(value) is dict:
-                scan(spec, value, GLOBAL, f)
+                scanner(spec)(value, GLOBAL, (), f)
                 global_config = value
             elif value is not None:
                 f.wrong_type(GLOBAL, value, "an object")
@@ -171,7 +170,7 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
         f.wrong_type(NODES, raw, "an array")
         return ()
     out: list[Entry] = []
-    top = scanner(spec)
+    top = entry_scanner(spec, SELECTOR)
     append = out.append
     for i, entry in enumerate(raw):
         if type(entry) is not dict:
@@ -180,6 +179,6 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
             else:
                 f.wrong_type(f"{NODES}[{i}]", entry, "an object (a selector and config keys)")
             continue
-        top(entry, "", (_NODES_CHAIN, i), f, SELECTOR)  # the path is built only to warn
+        top(entry, "", (_NODES_CHAIN, i), f)  # the path is built only to warn
         append((i, entry, compile_override_selector(entry.get(SELECTOR), i, f)))
     return tuple(out)

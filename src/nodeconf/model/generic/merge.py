@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from nodeconf.model.generic.spec import UNSET, Spec
 
-__all__ = ["Clean", "Merge", "cleaner", "merger"]
+__all__ = ["Clean", "Merge", "cleaner", "merger", "plain_merge"]
 
 #: ``(base, layer, skip)`` -> the merged object (both arguments objects).
 Merge = Callable[[dict[str, Any], Mapping[str, Any], "str | None"], dict[str, Any]]
@@ -38,9 +38,7 @@ Clean = Callable[[Any], Any]
 _Sub = tuple[Merge, "Clean | None"]
 
 
-def _plain_merge(
-    base: dict[str, Any], layer: Mapping[str, Any], skip: str | None
-) -> dict[str, Any]:
+def plain_merge(base: dict[str, Any], layer: Mapping[str, Any], skip: str | None) -> dict[str, Any]:
     """The merge where the schema says nothing: every key kept, objects merged at any depth."""
     out = dict(base)
     for key, value in layer.items():
@@ -48,12 +46,12 @@ def _plain_merge(
             continue
         old = out.get(key)
         out[key] = (
-            _plain_merge(old, value, None) if type(old) is dict and type(value) is dict else value
+            plain_merge(old, value, None) if type(old) is dict and type(value) is dict else value
         )
     return out
 
 
-_PLAIN: Final[_Sub] = (_plain_merge, None)
+_PLAIN: Final[_Sub] = (plain_merge, None)
 
 
 def merger(spec: Spec) -> Merge:
