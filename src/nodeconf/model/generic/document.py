@@ -33,11 +33,13 @@ cache (``selector_label_keys``) is a benign race (every thread computes an equal
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import repeat
 from typing import Any, Final
 
 from nodeconf.errors import Issue
 from nodeconf.model.findings import Findings
-from nodeconf.model.generic.scan import entry_scanner, scanner
+from nodeconf.model.generic.compiled import Chain
+from nodeconf.model.generic.scan import entry_scanners, scanner
 from nodeconf.model.generic.spec import Spec
 from nodeconf.model.jsontext import (
     decode_object,
@@ -45,6 +47,7 @@ from nodeconf.model.jsontext import (
     find_duplicates,
     may_have_duplicates,
 )
+from nodeconf.model.selectorbatch import plain_selectors
 from nodeconf.model.selectors import (
     CompiledSelector,
     as_selector,
@@ -163,14 +166,33 @@ def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
 
 
 def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
-    """Check every ``nodesConfig`` entry's keys and compile its selector (once per entry)."""
+    """Check every ``nodesConfig`` entry's keys and compile its selector (once per entry).
+
+    The common document (every entry an object, every key known, every selector a plain
+    valid ``matchLabels``) is read in batch (``scan.Batch``, ``model.selectorbatch``); what a
+    batch cannot vouch for is read entry by entry, which reports each problem in document
+    order (a batch that succeeds has nothing to report, so the order is the same).
+    """
     if raw is None:
         return ()
     if type(raw) is not list:
         f.wrong_type(NODES, raw, "an array")
         return ()
+    scan_one, scan_all = entry_scanners(spec, SELECTOR)
+    labels: list[dict[str, str]] | None = None
+    try:  # ``dict.get`` refuses an entry that is not an object: then read entry by entry
+        selectors = list(map(dict.get, raw, repeat(SELECTOR)))
+    except TypeError:
+        selectors = None
+    if raw and selectors is not None:
+        keys = scan_all(raw)
+        if keys is not None:
+            f.keys += keys
+            scan_one = _scanned
+        labels = plain_selectors(selectors, f)
+        if keys is not None and labels is not None:
+            return tuple(zip(range(len(raw)), raw, labels, strict=True))
     out: list[Entry] = []
-    top = entry_scanner(spec, SELECTOR)
     append = out.append
     for i, entry in enumerate(raw):
         if type(entry) is not dict:
@@ -179,6 +201,15 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
             else:
                 f.wrong_type(f"{NODES}[{i}]", entry, "an object (a selector and config keys)")
             continue
-        top(entry, "", (_NODES_CHAIN, i), f)  # the path is built only to warn
-        append((i, entry, compile_override_selector(entry.get(SELECTOR), i, f)))
+        scan_one(entry, "", (_NODES_CHAIN, i), f)  # the path is built only to warn
+        selector = (
+            labels[i]
+            if labels is not None
+            else compile_override_selector(entry.get(SELECTOR), i, f)
+        )
+        append((i, entry, selector))
     return tuple(out)
+
+
+def _scanned(value: object, prefix: str, chain: Chain, f: Findings) -> None:
+    """The scan of an entry the batch scan already vouched for."""

@@ -22,6 +22,7 @@ Thread-safety: the closures are pure (they write only the caller's ``Findings``)
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain, repeat
 from typing import Any, Final
 
 from nodeconf.model.findings import Findings
@@ -29,10 +30,14 @@ from nodeconf.model.generic.compiled import Chain, flatten, render
 from nodeconf.model.generic.spec import Spec
 from nodeconf.model.jsontext import count_keys
 
-__all__ = ["Scan", "entry_scanner", "scanner"]
+__all__ = ["Batch", "Scan", "entry_scanners", "scanner"]
 
 #: ``(value, prefix, chain, findings)``: warn about the unknown keys of ``value``.
 Scan = Callable[[Any, str, Chain, Findings], None]
+#: Values of one spec (every override, or every value of one property) -> the number of keys
+#: in them, or ``None`` when some key may be unknown (then scan each value). The batch of the
+#: overrides (``entry_scanners``) takes objects only.
+Batch = Callable[[list[Any]], "int | None"]
 #: A property the scan visits: the key set of an object of scalars (checked inline by the
 #: parent; ``None`` for anything else) and the property's scan.
 _Child = tuple["frozenset[str] | None", Scan]
@@ -49,14 +54,15 @@ def scanner(spec: Spec) -> Scan:
     return found
 
 
-def entry_scanner(spec: Spec, skip: str) -> Scan:
-    """The scan of an override of ``spec``, which does not look at its key ``skip`` (compiled
-    once, kept on the spec; ``skip`` is always the same key)."""
-    found: tuple[str, Scan] | None = spec.compiled_entry_scan
+def entry_scanners(spec: Spec, skip: str) -> tuple[Scan, Batch]:
+    """The scan of one override of ``spec``, which does not look at its key ``skip``, and the
+    batch scan of every override at once (compiled once, kept on the spec; ``skip`` is always
+    the same key)."""
+    found: tuple[str, Scan, Batch] | None = spec.compiled_entry_scan
     if found is None or found[0] != skip:
-        found = (skip, _compile(spec, skip))
+        found = (skip, _compile(spec, skip), _batch(spec, skip))
         object.__setattr__(spec, "compiled_entry_scan", found)
-    return found[1]
+    return found[1], found[2]
 
 
 def _free(value: Any, prefix: str, chain: Chain, f: Findings) -> None:
@@ -134,3 +140,57 @@ def _compile(spec: Spec, skip: str | None) -> Scan:
                     items(item, prefix, (chain, i), f)
 
     return scan
+
+
+_DICT: Final = frozenset({dict})
+_LIST: Final = frozenset({list})
+_CONTAINERS: Final = frozenset({dict, list})
+
+
+def _no_keys(values: list[Any]) -> int | None:
+    """The batch of values that should hold no object or array."""
+    return None if set(map(type, values)) & _CONTAINERS else 0
+
+
+def _batch(spec: Spec, skip: str | None) -> Batch:
+    """The batch scan of ``spec``: what the scan of each value would count when it would warn
+    about nothing, found with a few passes in C per property (see ``Batch``)."""
+    items = _batch(spec.items, None) if spec.items is not None else _no_keys
+    if not spec.properties:
+
+        def leaves(values: list[Any]) -> int | None:
+            """Scalars (passed by) or arrays; an object here is left to the scan."""
+            types = set(map(type, values))
+            if types == _LIST:
+                return items(list(chain.from_iterable(values)))
+            return None if types & _CONTAINERS else 0
+
+        return leaves
+    allowed = frozenset(spec.properties) if skip is None else frozenset((*spec.properties, skip))
+    children = {k: _batch(v, None) for k, v in spec.properties.items() if not _keyless(v)}
+
+    def objects(values: list[dict[str, Any]]) -> int | None:
+        keys = set().union(*values)
+        if not allowed.issuperset(keys):
+            return None
+        n = sum(map(len, values))
+        for key in keys.intersection(children):
+            # Falsy values (null, {}, [], 0, "") hold no key: the scan passes them by too.
+            found = children[key](list(filter(None, map(dict.get, values, repeat(key)))))
+            if found is None:
+                return None
+            n += found
+        return n
+
+    if skip is not None:
+        return objects  # the overrides, every one an object (the caller checked)
+
+    def batch(values: list[Any]) -> int | None:
+        types = set(map(type, values))
+        if types == _DICT:
+            return objects(values)
+        if types == _LIST:
+            return items(list(chain.from_iterable(values)))
+        return None if types & _CONTAINERS else 0
+
+    return batch
