@@ -52,16 +52,36 @@ CONFIG_VALUES: dict[str, Any] = {
 }
 
 
+CLEAN_VALUES: dict[str, Any] = {
+    "level": st.sampled_from(["debug", "warn"]),
+    "paths": st.just(["/a"]),
+    "limits": st.fixed_dictionaries({}, optional={"rate": st.integers(1, 9)}),
+    "output": st.just({"compression": "zstd"}),
+}
+CLEAN_SELECTORS = st.dictionaries(
+    st.sampled_from(["pool", "topology.kubernetes.io/zone"]),
+    st.sampled_from(["gpu", "p0001", "edge-1", "a.b_c", ""]),
+    min_size=1,
+).map(lambda m: {"matchLabels": m})
+
+
 @st.composite
 def overrides(draw: st.DrawFn) -> list[Any]:
-    """Override lists that are mostly plain, with every kind of flaw now and then."""
+    """Override lists long enough to be read in batch: clean ones (each key known, each
+    selector plain and valid), some with one flaw of any kind in one entry."""
     out: list[Any] = []
-    for _ in range(draw(st.integers(0, 5))):
-        keys = draw(st.lists(st.sampled_from(sorted(CONFIG_VALUES)), max_size=3, unique=True))
-        entry = {k: draw(CONFIG_VALUES[k]) for k in keys}
-        if draw(st.integers(0, 9)):
-            entry["selector"] = draw(SELECTORS)
+    for _ in range(draw(st.integers(8, 12))):
+        keys = draw(st.lists(st.sampled_from(sorted(CLEAN_VALUES)), max_size=3, unique=True))
+        entry = {k: draw(CLEAN_VALUES[k]) for k in keys}
+        entry["selector"] = draw(CLEAN_SELECTORS)
         out.append(entry)
+    if draw(st.booleans()):
+        entry = out[draw(st.integers(0, len(out) - 1))]
+        key = draw(st.sampled_from([*sorted(CONFIG_VALUES), "selector", "selector!"]))
+        if key == "selector!":
+            del entry["selector"]
+        else:
+            entry[key] = draw(SELECTORS if key == "selector" else CONFIG_VALUES[key])
     return out
 
 

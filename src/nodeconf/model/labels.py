@@ -58,6 +58,8 @@ _NAME_MAX = NAME_MAX
 _PREFIX_MAX = PREFIX_MAX
 _NAME = re.compile(NAME_PATTERN)
 _DNS1123_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN_PATTERN)
+#: A valid key, lengths aside: an optional prefix and ``/``, then a name.
+_SHORT_KEY = re.compile(f"(?:{DNS1123_SUBDOMAIN_PATTERN}/)?{NAME_PATTERN}")
 
 _NAME_RULE = (
     "must be 63 characters or less, consist of alphanumeric characters, '-', '_' or '.', "
@@ -72,6 +74,8 @@ def parse_bool(value: str | None) -> bool:
 
 def label_key_error(key: str) -> str | None:
     """Why ``key`` is not a valid Kubernetes label key, or ``None`` if it is."""
+    if len(key) <= _NAME_MAX and _SHORT_KEY.fullmatch(key):  # no part can be too long
+        return None
     prefix, slash, name = key.rpartition("/")
     if slash:
         if "/" in prefix:

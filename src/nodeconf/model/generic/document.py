@@ -168,9 +168,9 @@ def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
 def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
     """Check every ``nodesConfig`` entry's keys and compile its selector (once per entry).
 
-    The common document (every entry an object, every key known, every selector a plain
-    valid ``matchLabels``) is read in batch (``scan.Batch``, ``model.selectorbatch``); what a
-    batch cannot vouch for is read entry by entry, which reports each problem in document
+    The common document with many overrides (every entry an object, every key known, every
+    selector a plain valid ``matchLabels``) is read in batch (``scan.Batch``,
+    ``model.selectorbatch``); what a batch cannot vouch for is read entry by entry, which reports each problem in document
     order (a batch that succeeds has nothing to report, so the order is the same).
     """
     if raw is None:
@@ -180,11 +180,13 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
         return ()
     scan_one, scan_all = entry_scanners(spec, SELECTOR)
     labels: list[dict[str, str]] | None = None
-    try:  # ``dict.get`` refuses an entry that is not an object: then read entry by entry
-        selectors = list(map(dict.get, raw, repeat(SELECTOR)))
-    except TypeError:
-        selectors = None
-    if raw and selectors is not None:
+    selectors: list[object] | None = None
+    if len(raw) >= _BATCH_FROM:
+        try:  # ``dict.get`` refuses an entry that is not an object: then read entry by entry
+            selectors = list(map(dict.get, raw, repeat(SELECTOR)))
+        except TypeError:
+            selectors = None
+    if selectors is not None:
         keys = scan_all(raw)
         if keys is not None:
             f.keys += keys
@@ -209,6 +211,11 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
         )
         append((i, entry, selector))
     return tuple(out)
+
+
+#: Fewer overrides are read entry by entry: a batch's fixed cost (a few dozen C calls) would
+#: exceed what it saves.
+_BATCH_FROM: Final = 8
 
 
 def _scanned(value: object, prefix: str, chain: Chain, f: Findings) -> None:
