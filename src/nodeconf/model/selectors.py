@@ -284,19 +284,17 @@ def _labels_path(where: str | int, key: str) -> str:
 
 
 def _key_reason(key: str, f: Findings) -> str | None:
-    try:
-        return f.key_reasons[key]
-    except KeyError:
+    reason = f.key_reasons.get(key, _MISSING)  # a memo miss is common: no KeyError raised
+    if reason is _MISSING:
         reason = f.key_reasons[key] = label_key_error(key)
-        return reason
+    return reason  # type: ignore[return-value]
 
 
 def _value_reason(value: str, f: Findings) -> str | None:
-    try:
-        return f.value_reasons[value]
-    except KeyError:
+    reason = f.value_reasons.get(value, _MISSING)
+    if reason is _MISSING:
         reason = f.value_reasons[value] = label_value_error(value)
-        return reason
+    return reason  # type: ignore[return-value]
 
 
 def _expressions_path(where: str | int) -> str:

@@ -170,8 +170,9 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
 
     The common document with many overrides (every entry an object, every key known, every
     selector a plain valid ``matchLabels``) is read in batch (``scan.Batch``,
-    ``model.selectorbatch``); what a batch cannot vouch for is read entry by entry, which reports each problem in document
-    order (a batch that succeeds has nothing to report, so the order is the same).
+    ``model.selectorbatch``); what a batch cannot vouch for is read entry by entry, which
+    reports each problem in document order (a batch that succeeds has nothing to report, so
+    the order is the same).
     """
     if raw is None:
         return ()
