@@ -267,11 +267,20 @@ def may_have_duplicates(text: str, keys: int) -> bool:
     Each count below is at least the number of keys written in the text (every key is a
     string followed by ``:``); when one equals ``keys``, no key was collapsed. Cheapest first:
     every ``:`` less those of ``://`` (a key's colon is never followed by ``//``, while URLs in
-    values are common), then every closing quote followed by a colon.
+    values are common); then every ``:`` that follows a ``"`` or a blank (a key's colon
+    follows its closing quote, directly or after blanks, while the colon of a port in a URL
+    follows a letter or digit: each colon is counted once, by the character before it); then
+    every closing quote followed by a colon.
     """
     if text.count(":") - text.count("://") == keys:
         return False
+    if sum(text.count(pair) for pair in _BEFORE_COLON) == keys:
+        return False
     return len(_KEY_END.findall(text)) != keys
+
+
+#: A key's colon and the character before it: its closing quote, or a blank.
+_BEFORE_COLON: Final = ('":', " :", "\n:", "\t:", "\r:")
 
 
 class _Duplicates(dict[str, Any]):

@@ -1,10 +1,10 @@
 """Node labels: the label keys nodeconf reads, Kubernetes label syntax, Go's ``ParseBool``.
 
 * ``label_key_error`` / ``label_value_error`` check Kubernetes syntax and return a readable
-  reason (or ``None`` when valid). A key is an optional DNS-1123 subdomain prefix (at most 253
-  characters) and ``/``, then a name of at most 63 characters matching
-  ``([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]``; a value is empty or a name-like string of at
-  most 63 characters.
+  reason (or ``None`` when valid); ``all_label_values`` checks many values at once. A key is
+  an optional DNS-1123 subdomain prefix (at most 253 characters) and ``/``, then a name of at
+  most 63 characters matching ``([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]``; a value is empty
+  or a name-like string of at most 63 characters.
 * ``parse_bool`` is Go's ``strconv.ParseBool`` reduced to what Volcano does with it: ``1 t T
   TRUE true True`` are true; anything else (the false spellings, garbage, no label) is false.
 * ``parse_label_pairs`` reads ``k=v,k2=v2`` (the CLI's ``--node-labels``) and raises
@@ -28,6 +28,7 @@ __all__ = [
     "NAME_PATTERN",
     "OVERSUBSCRIPTION_LABEL",
     "PREFIX_MAX",
+    "all_label_values",
     "label_key_error",
     "label_value_error",
     "parse_bool",
@@ -57,6 +58,8 @@ _NAME_MAX = NAME_MAX
 _PREFIX_MAX = PREFIX_MAX
 _NAME = re.compile(NAME_PATTERN)
 _DNS1123_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN_PATTERN)
+#: A valid key, lengths aside: an optional prefix and ``/``, then a name.
+_SHORT_KEY = re.compile(f"(?:{DNS1123_SUBDOMAIN_PATTERN}/)?{NAME_PATTERN}")
 
 _NAME_RULE = (
     "must be 63 characters or less, consist of alphanumeric characters, '-', '_' or '.', "
@@ -71,6 +74,8 @@ def parse_bool(value: str | None) -> bool:
 
 def label_key_error(key: str) -> str | None:
     """Why ``key`` is not a valid Kubernetes label key, or ``None`` if it is."""
+    if len(key) <= _NAME_MAX and _SHORT_KEY.fullmatch(key):  # no part can be too long
+        return None
     prefix, slash, name = key.rpartition("/")
     if slash:
         if "/" in prefix:
@@ -96,6 +101,24 @@ def label_value_error(value: str) -> str | None:
     if len(value) > _NAME_MAX or not _NAME.fullmatch(value):
         return f"label value {value!r} {_NAME_RULE}"
     return None
+
+
+#: Label values, one a line (an empty line is the empty value).
+_NAME_LINES = re.compile(f"(?:{NAME_PATTERN})?(?:\n(?:{NAME_PATTERN})?)*")
+
+
+def all_label_values(values: list[str], joined: str) -> bool:
+    """Whether every string of ``values`` is a valid label value (``label_value_error`` gives
+    ``None`` for each), in one pass over their text (``joined``: ``"".join(values)``): the
+    check of many selectors at once."""
+    if not values:
+        return True
+    if max(map(len, values)) > _NAME_MAX:
+        return False
+    if joined.isascii() and joined.isalnum():  # letters and digits only: valid whatever the cut
+        return True
+    lines = "\n".join(values)
+    return lines.count("\n") == len(values) - 1 and _NAME_LINES.fullmatch(lines) is not None
 
 
 def parse_label_pairs(text: str) -> dict[str, str]:

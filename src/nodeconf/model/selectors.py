@@ -167,7 +167,11 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
             for key, value in match_labels.items():
                 if type(value) is not str or len(value) > _NAME_MAX:
                     break
-                if value and _NAME_FULLMATCH(value) is None:
+                if (
+                    value
+                    and not (value.isalnum() and value.isascii())
+                    and not _NAME_FULLMATCH(value)
+                ):
                     break
                 reason = key_reasons.get(key, _MISSING)
                 if reason is _MISSING:
@@ -280,32 +284,33 @@ def _labels_path(where: str | int, key: str) -> str:
 
 
 def _key_reason(key: str, f: Findings) -> str | None:
-    try:
-        return f.key_reasons[key]
-    except KeyError:
+    reason = f.key_reasons.get(key, _MISSING)  # a memo miss is common: no KeyError raised
+    if reason is _MISSING:
         reason = f.key_reasons[key] = label_key_error(key)
-        return reason
+    return reason  # type: ignore[return-value]
 
 
 def _value_reason(value: str, f: Findings) -> str | None:
-    try:
-        return f.value_reasons[value]
-    except KeyError:
+    reason = f.value_reasons.get(value, _MISSING)
+    if reason is _MISSING:
         reason = f.value_reasons[value] = label_value_error(value)
-        return reason
+    return reason  # type: ignore[return-value]
+
+
+def _expressions_path(where: str | int) -> str:
+    return f"{_base(where)}.matchExpressions"
 
 
 def _match_expressions(
     raw: object, where: str | int, f: Findings
 ) -> tuple[Requirement, ...] | None:
-    path = f"{_base(where)}.matchExpressions"
     if type(raw) is not list:
-        f.wrong_type(path, raw, "an array of label selector requirements")
+        f.wrong_type(_expressions_path(where), raw, "an array of label selector requirements")
         return None
     ok = True
     out: list[Requirement] = []
     for i, item in enumerate(raw):
-        requirement = _requirement(item, f"{path}[{i}]", f)
+        requirement = _requirement(item, where, i, f)
         if requirement is None:
             ok = False
         else:
@@ -313,11 +318,17 @@ def _match_expressions(
     return tuple(out) if ok else None
 
 
-def _requirement(raw: object, path: str, f: Findings) -> Requirement | None:
+def _requirement(raw: object, where: str | int, index: int, f: Findings) -> Requirement | None:
+    """``matchExpressions[index]`` of the selector at ``where``; its path is built only to
+    report a problem."""
+
+    def path() -> str:
+        return f"{_expressions_path(where)}[{index}]"
+
     if raw is None:  # Go decodes a null item as an empty requirement (operator "": invalid)
         raw = {}
     if type(raw) is not dict:
-        f.wrong_type(path, raw, "an object with key, operator and values")
+        f.wrong_type(path(), raw, "an object with key, operator and values")
         return None
     f.keys += len(raw)
     key: object = ""
@@ -326,10 +337,10 @@ def _requirement(raw: object, path: str, f: Findings) -> Requirement | None:
     for name, value in raw.items():
         field = name if name in _EXPRESSION_KEYS else _EXPRESSION_FOLD.match(name)
         if field is None:
-            f.unknown(path, name, value, _EXPRESSION_KEYS)
+            f.unknown(path(), name, value, _EXPRESSION_KEYS)
             continue
         if field != name:
-            f.folded(path, name, value, field)
+            f.folded(path(), name, value, field)
         if field == "key":
             if value is not None:  # null leaves a Go string as it is
                 key = value
@@ -340,22 +351,22 @@ def _requirement(raw: object, path: str, f: Findings) -> Requirement | None:
             values = value
     typed = True
     if type(key) is not str:
-        f.wrong_type(f"{path}.key", key, "a string")
+        f.wrong_type(f"{path()}.key", key, "a string")
         typed = False
     if type(op) is not str:
-        f.wrong_type(f"{path}.operator", op, "a string")
+        f.wrong_type(f"{path()}.operator", op, "a string")
         typed = False
     items: list[str] = []
     if values is not None:
         if type(values) is not list:
-            f.wrong_type(f"{path}.values", values, "an array of strings")
+            f.wrong_type(f"{path()}.values", values, "an array of strings")
             typed = False
         else:
             for j, v in enumerate(values):
                 if v is None:  # Go decodes a null item of a []string as ""
                     items.append("")
                 elif type(v) is not str:
-                    f.wrong_type(f"{path}.values[{j}]", v, "a string")
+                    f.wrong_type(f"{path()}.values[{j}]", v, "a string")
                     typed = False
                 else:
                     items.append(v)
@@ -367,7 +378,7 @@ def _requirement(raw: object, path: str, f: Findings) -> Requirement | None:
 
 
 def _checked_requirement(
-    key: str, op: str, values: list[str], path: str, f: Findings
+    key: str, op: str, values: list[str], path: Callable[[], str], f: Findings
 ) -> Requirement | None:
     def invalid(where: str, value: object, reason: str) -> None:
         f.warn(where, value, f"{_INVALID}{reason}", "invalid selector")
@@ -376,25 +387,25 @@ def _checked_requirement(
     # then (``labels.NewRequirement``) the key, the number of values, each value.
     if op not in OPERATORS:
         invalid(
-            f"{path}.operator",
+            f"{path()}.operator",
             op,
             f"{op!r} is not a valid label selector operator (use {', '.join(OPERATORS)})",
         )
         return None
     reason = _key_reason(key, f)
     if reason:
-        invalid(f"{path}.key", key, reason)
+        invalid(f"{path()}.key", key, reason)
         return None
     if op in (_IN, _NOT_IN):
         if not values:
-            invalid(f"{path}.values", values, f"operator {op} needs at least one value")
+            invalid(f"{path()}.values", values, f"operator {op} needs at least one value")
             return None
     elif values:
-        invalid(f"{path}.values", values, f"operator {op} must have no values")
+        invalid(f"{path()}.values", values, f"operator {op} must have no values")
         return None
     for j, v in enumerate(values):
         reason = _value_reason(v, f)
         if reason:
-            invalid(f"{path}.values[{j}]", v, reason)
+            invalid(f"{path()}.values[{j}]", v, reason)
             return None
     return (key, op, frozenset(values))

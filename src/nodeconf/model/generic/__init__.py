@@ -11,7 +11,11 @@ Module map (one concept each):
 * ``spec`` - ``Spec``, one schema node, whichever way the schema was written;
 * ``fromjsonschema`` - a JSON Schema (draft 2020-12 subset) to a ``Spec``; refuses the rest;
 * ``fromdataclass`` - a frozen dataclass to a ``Spec`` and a shape that builds instances;
-* ``check`` - validation (every problem, with its path), defaults, the merge, unknown keys;
+* ``compiled`` - the validator, compiled per ``Spec`` (every problem, with its path);
+* ``accept`` - the quick yes for a valid config, before the validator;
+* ``check`` - validation and the defaults layer;
+* ``merge`` - the layer merge, compiled per ``Spec``;
+* ``scan`` - the unknown-key scan of a document's layers, one by one or in batch;
 * ``document`` - the layered document and its parser (selectors from ``model.selectors``);
 * ``layered`` - the layering, blame (which layer wrote a value), the node-free check;
 * ``jsonconfig`` - ``JsonSchemaConfig`` and its effective config ``JsonConfig``;

@@ -1,4 +1,4 @@
-"""A ``Spec`` compiled into closures: the validator and the unknown-key scan.
+"""A ``Spec`` compiled into closures: the validator.
 
 Each ``Spec`` node becomes one closure that holds only the checks that node has (a leaf with
 just a type is a set-membership test), with its children's closures bound in. This runs for
@@ -6,10 +6,11 @@ every override of every document, so two rules keep it cheap: nothing is allocat
 value that passes, and a path is a chain of ``(parent, key)`` pairs turned into parts only for
 a problem or a warning.
 
-``checker(spec)`` and ``scanner(spec)`` compile once per ``Spec`` and keep the result on it
-(a benign race: two threads may both compile; they get equal closures and one is kept).
+``checker(spec)`` compiles once per ``Spec`` and keeps the result on it (a benign race: two
+threads may both compile; they get equal closures and one is kept). The unknown-key scan is
+``scan``, the merge ``merge``, the quick yes for a valid config ``accept``.
 
-Thread-safety: the closures are pure (``scan`` writes only the caller's ``Findings``).
+Thread-safety: the closures are pure.
 """
 
 from __future__ import annotations
@@ -17,18 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from nodeconf.model.findings import Findings
 from nodeconf.model.generic.spec import UNSET, Spec, json_equal, show
-from nodeconf.model.jsontext import count_keys, join_path
+from nodeconf.model.jsontext import join_path
 
-__all__ = ["Chain", "Problem", "checker", "flatten", "render", "scanner"]
+__all__ = ["Chain", "Problem", "checker", "flatten", "render"]
 
 #: A path being walked: ``()`` at the root, else ``(parent chain, key or index)``.
 Chain = tuple[Any, ...]
 #: One problem: its parts (keys and indices), the value (``None`` when missing), the rule.
 Problem = tuple[tuple[str | int, ...], object, str]
 Check = Callable[[object, Chain, list[Problem]], None]
-Scan = Callable[[object, str, Chain, Findings, "str | None"], None]
 
 _PY: Final[dict[str, tuple[type, ...]]] = {
     "null": (type(None),),
@@ -251,88 +250,3 @@ def _object_check(spec: Spec) -> Check | None:
                 out.append(((*flatten(chain), key), item, _FORBIDDEN))
 
     return check
-
-
-def scanner(spec: Spec) -> Scan:
-    """The unknown-key scan closure of ``spec`` (compiled once, kept on the spec)."""
-    found: Scan | None = spec.compiled_scan
-    if found is None:
-        found = _compile_scan(spec)
-        object.__setattr__(spec, "compiled_scan", found)
-    return found
-
-
-def _free(value: object, prefix: str, chain: Chain, f: Findings, skip: str | None) -> None:
-    f.keys += count_keys(value)
-
-
-def _keyless(spec: Spec) -> bool:
-    """Whether no valid value of ``spec`` holds an object key (a scalar, or an array of them)."""
-    types = spec.types
-    if types is None or "object" in types:
-        return False
-    return spec.items is None or _keyless(spec.items)
-
-
-def _compile_scan(spec: Spec) -> Scan:
-    additional = spec.additional
-    if (
-        not spec.properties
-        and not isinstance(additional, Spec)
-        and (spec.items is None or additional is False)
-    ):
-        return _free  # a leaf (a dict here is a type error, reported by the validator)
-    if not spec.properties and additional is None and scanner(spec.items) is _free:  # type: ignore[arg-type]
-        return _free  # an array of leaves
-    known = tuple(spec.properties)
-    if additional is None and all(_keyless(v) for v in spec.properties.values()):
-        return _flat_scan(frozenset(known), known)
-    properties = {k: scanner(v) for k, v in spec.properties.items()}
-    extra: Scan | None = (
-        scanner(additional)
-        if isinstance(additional, Spec)
-        else _free
-        if additional or not spec.properties
-        else None
-    )
-    items = scanner(spec.items) if spec.items is not None else _free
-
-    def scan(value: object, prefix: str, chain: Chain, f: Findings, skip: str | None) -> None:
-        """``skip``: a key of ``value`` not to look at (an override's selector)."""
-        t = type(value)
-        if t is dict:
-            f.keys += len(value)  # type: ignore[arg-type]
-            get = properties.get
-            for key, item in value.items():  # type: ignore[attr-defined]
-                sub = get(key)
-                if sub is None:
-                    if key == skip:
-                        continue
-                    if extra is None:
-                        f.unknown(render(prefix, flatten(chain)), key, item, known)
-                        continue
-                    sub = extra
-                if type(item) is dict or type(item) is list:
-                    sub(item, prefix, (chain, key), f, None)
-        elif t is list:
-            for i, item in enumerate(value):  # type: ignore[arg-type]
-                if type(item) is dict or type(item) is list:
-                    items(item, prefix, (chain, i), f, None)
-
-    return scan
-
-
-def _flat_scan(known_set: frozenset[str], known: tuple[str, ...]) -> Scan:
-    """The scan of an object whose properties are all scalars (or arrays of them): one set
-    comparison when every key is known. Keys inside a value of the wrong type are not
-    counted: the duplicate check then takes its slow, exact path."""
-
-    def scan(value: object, prefix: str, chain: Chain, f: Findings, skip: str | None) -> None:
-        if type(value) is dict:
-            f.keys += len(value)
-            if not value.keys() <= known_set:
-                for key, item in value.items():
-                    if key not in known_set and key != skip:
-                        f.unknown(render(prefix, flatten(chain)), key, item, known)
-
-    return scan

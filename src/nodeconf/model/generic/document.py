@@ -33,12 +33,13 @@ cache (``selector_label_keys``) is a benign race (every thread computes an equal
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import repeat
 from typing import Any, Final
 
 from nodeconf.errors import Issue
 from nodeconf.model.findings import Findings
-from nodeconf.model.generic.check import scan
-from nodeconf.model.generic.compiled import scanner
+from nodeconf.model.generic.compiled import Chain
+from nodeconf.model.generic.scan import entry_scanners, scanner
 from nodeconf.model.generic.spec import Spec
 from nodeconf.model.jsontext import (
     decode_object,
@@ -46,6 +47,7 @@ from nodeconf.model.jsontext import (
     find_duplicates,
     may_have_duplicates,
 )
+from nodeconf.model.selectorbatch import plain_selectors
 from nodeconf.model.selectors import (
     CompiledSelector,
     as_selector,
@@ -149,7 +151,7 @@ def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
     for key, value in tree.items():
         if key == GLOBAL:
             if type(value) is dict:
-                scan(spec, value, GLOBAL, f)
+                scanner(spec)(value, GLOBAL, (), f)
                 global_config = value
             elif value is not None:
                 f.wrong_type(GLOBAL, value, "an object")
@@ -164,14 +166,36 @@ def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
 
 
 def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
-    """Check every ``nodesConfig`` entry's keys and compile its selector (once per entry)."""
+    """Check every ``nodesConfig`` entry's keys and compile its selector (once per entry).
+
+    The common document with many overrides (every entry an object, every key known, every
+    selector a plain valid ``matchLabels``) is read in batch (``scan.Batch``,
+    ``model.selectorbatch``); what a batch cannot vouch for is read entry by entry, which
+    reports each problem in document order (a batch that succeeds has nothing to report, so
+    the order is the same).
+    """
     if raw is None:
         return ()
     if type(raw) is not list:
         f.wrong_type(NODES, raw, "an array")
         return ()
+    scan_one, scan_all = entry_scanners(spec, SELECTOR)
+    labels: list[dict[str, str]] | None = None
+    selectors: list[object] | None = None
+    if len(raw) >= _BATCH_FROM:
+        try:  # ``dict.get`` refuses an entry that is not an object: then read entry by entry
+            selectors = list(map(dict.get, raw, repeat(SELECTOR)))
+        except TypeError:
+            selectors = None
+    if selectors is not None:
+        keys = scan_all(raw)
+        if keys is not None:
+            f.keys += keys
+            scan_one = _scanned
+        labels = plain_selectors(selectors, f)
+        if keys is not None and labels is not None:
+            return tuple(zip(range(len(raw)), raw, labels, strict=True))
     out: list[Entry] = []
-    top = scanner(spec)
     append = out.append
     for i, entry in enumerate(raw):
         if type(entry) is not dict:
@@ -180,6 +204,20 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
             else:
                 f.wrong_type(f"{NODES}[{i}]", entry, "an object (a selector and config keys)")
             continue
-        top(entry, "", (_NODES_CHAIN, i), f, SELECTOR)  # the path is built only to warn
-        append((i, entry, compile_override_selector(entry.get(SELECTOR), i, f)))
+        scan_one(entry, "", (_NODES_CHAIN, i), f)  # the path is built only to warn
+        selector = (
+            labels[i]
+            if labels is not None
+            else compile_override_selector(entry.get(SELECTOR), i, f)
+        )
+        append((i, entry, selector))
     return tuple(out)
+
+
+#: Fewer overrides are read entry by entry: a batch's fixed cost (a few dozen C calls) would
+#: exceed what it saves.
+_BATCH_FROM: Final = 8
+
+
+def _scanned(value: object, prefix: str, chain: Chain, f: Findings) -> None:
+    """The scan of an entry the batch scan already vouched for."""

@@ -62,9 +62,12 @@ class Shape:
     target: Any = None  # the Enum or dataclass type
     inner: Shape | None = None
     fields: tuple[tuple[str, Shape], ...] = ()
+    #: An enum's members by value (what ``Enum(value)`` looks up first, without its call).
+    members: Mapping[object, Any] | None = None
 
 
 _PLAIN: Final = Shape("plain")
+_MISSING: Final = object()
 _CONSTRAINTS: Final = {
     "minimum": "minimum",
     "maximum": "maximum",
@@ -175,7 +178,8 @@ class _Reader:
                     raise TypeError(
                         f"{where}: enum {tp.__name__} has a value {v!r} that is not a JSON scalar"
                     )
-            return Spec(enum=values), Shape("enum", tp)
+            members = MappingProxyType({m.value: m for m in tp})
+            return Spec(enum=values), Shape("enum", tp, members=members)
         if origin is typing.Union or origin is types.UnionType:
             args = typing.get_args(tp)
             others = [a for a in args if a is not type(None)]
@@ -292,7 +296,11 @@ def build(shape: Shape, value: Any, *, checked: bool) -> Any:
         return None if value is None else build(shape.inner, value, checked=checked)
     if kind == "enum":
         try:
-            return shape.target(value)
+            found = shape.members.get(value, _MISSING)  # type: ignore[union-attr]
+        except TypeError:  # an unhashable value (unchecked): the enum refuses it below
+            found = _MISSING
+        try:
+            return shape.target(value) if found is _MISSING else found
         except ValueError:
             if checked:
                 raise

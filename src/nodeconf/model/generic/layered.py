@@ -8,7 +8,7 @@ The effective config of a node (spec of issue 11):
    the schema opts in (``overrides="every-match"``), every matching override in document order;
 
 each layer merged over the one below: objects key by key at every depth, while scalars, arrays
-and ``null`` replace what was there (``nodeconf.model.generic.check.overlay``). A document
+and ``null`` replace what was there (``nodeconf.model.generic.merge``). A document
 without ``globalConfig`` is one with an empty ``globalConfig``; no document at all gives the
 defaults.
 
@@ -33,16 +33,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from nodeconf.errors import Issue
-from nodeconf.model.generic.check import Parts, Problem, defaults_of, overlay, render_path, validate
+from nodeconf.model.generic.accept import acceptor
+from nodeconf.model.generic.check import Parts, Problem, defaults_of, render_path, validate
 from nodeconf.model.generic.document import GLOBAL, NODES, SELECTOR, LayeredDocument
+from nodeconf.model.generic.merge import merger
 from nodeconf.model.generic.spec import Spec
 
 __all__ = ["DEFAULTS", "Layers", "Merged", "parse_parts"]
 
 DEFAULTS: Final = "defaults"
 
-#: A merged config and the layers that made it, most specific last: ``(path prefix, object)``.
-Merged = tuple[dict[str, Any], tuple[tuple[str, Mapping[str, Any]], ...]]
+#: Where a layer is in the document: ``globalConfig``, or an override's position.
+Where = str | int
+#: A merged config and the layers that made it, most specific last: ``(where, object)``.
+Merged = tuple[dict[str, Any], tuple[tuple[Where, Mapping[str, Any]], ...]]
 
 _PART: Final = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
@@ -83,30 +87,34 @@ class Layers:
     Thread-safety: immutable; the defaults object is never mutated (merges copy).
     """
 
-    __slots__ = ("defaults", "every", "spec")
+    __slots__ = ("accept", "defaults", "every", "merge_layer", "spec")
 
     def __init__(self, spec: Spec, every: bool = False) -> None:
         self.spec = spec
         self.every = every
+        #: ``(base, layer, skip)``: one layer over the config below it (``merge.merger``).
+        self.merge_layer = merger(spec)
+        #: ``True`` only for a valid config (``accept.acceptor``).
+        self.accept = acceptor(spec)
         found = defaults_of(spec)
         self.defaults: dict[str, Any] = found if type(found) is dict else {}
 
     def merge(self, document: LayeredDocument | None, labels: Mapping[str, str]) -> Merged:
         """The node's merged config and its layers."""
-        merged: object = self.defaults
-        layers: list[tuple[str, Mapping[str, Any]]] = []
+        merged = self.defaults
+        layers: list[tuple[str | int, Mapping[str, Any]]] = []
         if document is not None:
+            merge = self.merge_layer
             if document.global_config is not None:
-                merged = overlay(self.spec, merged, document.global_config)
+                merged = merge(merged, document.global_config, None)
                 layers.append((GLOBAL, document.global_config))
             for position, raw, _ in document.matching(labels, self.every):
-                merged = overlay(self.spec, merged, raw, SELECTOR)
-                layers.append((f"{NODES}[{position}]", raw))
-        assert type(merged) is dict
+                merged = merge(merged, raw, SELECTOR)
+                layers.append((position, raw))
         return merged, tuple(layers)
 
     def blame(
-        self, problems: Iterable[Problem], layers: Sequence[tuple[str, object]]
+        self, problems: Iterable[Problem], layers: Sequence[tuple[Where, object]]
     ) -> list[Issue]:
         """``Issue``s whose paths name the layer each problem's value came from."""
         out: list[Issue] = []
@@ -118,24 +126,24 @@ class Layers:
                 out.append(issue)
         return out
 
-    def where(self, parts: Parts, missing: bool, layers: Sequence[tuple[str, object]]) -> str:
+    def where(self, parts: Parts, missing: bool, layers: Sequence[tuple[Where, object]]) -> str:
         """The path prefix of the layer that wrote ``parts`` (see the module docstring)."""
         if missing and not _has_any(parts, layers):
             if len(parts) <= 1:
                 return GLOBAL
             parent = parts[:-1]
-            for prefix, layer in reversed(layers):
+            for where, layer in reversed(layers):
                 if _has(layer, parent):
-                    return prefix
+                    return _prefix(where)
             return GLOBAL
-        for prefix, layer in reversed(layers):
+        for where, layer in reversed(layers):
             if _has(layer, parts):
-                return prefix
+                return _prefix(where)
         return DEFAULTS
 
     def problems(self, merged: dict[str, Any]) -> list[Problem]:
-        """Every problem of the merged config against the schema."""
-        return validate(self.spec, merged)
+        """Every problem of the merged config against the schema (the quick yes first)."""
+        return [] if self.accept(merged) else validate(self.spec, merged)
 
     def rule_problems(
         self, rules: Callable[[Any], Iterable[Issue]], config: object
@@ -166,21 +174,19 @@ class Layers:
     ) -> tuple[Issue, ...]:
         """Every error of the document without a node (see the module docstring)."""
         issues: list[Issue] = list(document.errors)
-        base: object = self.defaults
-        global_layers: list[tuple[str, object]] = []
+        base = self.defaults
+        global_layers: list[tuple[Where, object]] = []
         if document.global_config is not None:
-            base = overlay(self.spec, base, document.global_config)
+            base = self.merge_layer(base, document.global_config, None)
             global_layers.append((GLOBAL, document.global_config))
-        assert type(base) is dict
         found = self.blame(problems_of(base), global_layers)
         issues.extend(found)
         seen = {(i.path, i.message) for i in found}
         for position, raw, _ in document.entries:
             if len(raw) == (SELECTOR in raw):
                 continue
-            merged = overlay(self.spec, base, raw, SELECTOR)
-            assert type(merged) is dict
-            layers = [*global_layers, (f"{NODES}[{position}]", raw)]
+            merged = self.merge_layer(base, raw, SELECTOR)
+            layers = [*global_layers, (position, raw)]
             for issue in self.blame(problems_of(merged), layers):
                 if (issue.path, issue.message) not in seen:
                     seen.add((issue.path, issue.message))
@@ -188,5 +194,9 @@ class Layers:
         return tuple(issues)
 
 
-def _has_any(parts: Parts, layers: Sequence[tuple[str, object]]) -> bool:
+def _prefix(where: Where) -> str:
+    return where if type(where) is str else f"{NODES}[{where}]"
+
+
+def _has_any(parts: Parts, layers: Sequence[tuple[Where, object]]) -> bool:
     return any(_has(layer, parts) for _, layer in layers)

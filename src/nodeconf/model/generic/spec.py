@@ -74,9 +74,14 @@ class Spec:
     default: object = UNSET
     title: str | None = None
     description: str | None = None
-    #: The compiled validator and scan (``nodeconf.model.generic.compiled``), set on first use.
+    #: The compiled validator (``nodeconf.model.generic.compiled``), quick acceptance
+    #: (``accept``), scans (``scan``), merge and clean (``merge``), set on first use.
     compiled_check: Any = field(default=None, init=False, repr=False, compare=False)
+    compiled_accept: Any = field(default=None, init=False, repr=False, compare=False)
     compiled_scan: Any = field(default=None, init=False, repr=False, compare=False)
+    compiled_entry_scan: Any = field(default=None, init=False, repr=False, compare=False)
+    compiled_merge: Any = field(default=None, init=False, repr=False, compare=False)
+    compiled_clean: Any = field(default=None, init=False, repr=False, compare=False)
 
 
 def type_of(value: object) -> str:

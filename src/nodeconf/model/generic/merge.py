@@ -1,0 +1,142 @@
+"""The layer merge, compiled per ``Spec`` into closures: ``merger(spec)`` and ``cleaner(spec)``.
+
+``merger(spec)(base, layer, skip)`` lays the object ``layer`` over the object ``base``: a key
+both hold as objects merges key by key at every depth; anything else (a scalar, an array,
+``null``, an object over a non-object) replaces what was there. The key ``skip`` of ``layer``
+(an override's selector, which no config may have as a property) is left out, and so is
+every key the schema does not know where it does not say whether other keys are allowed
+(``additionalProperties`` absent): those were warned about while parsing. Under
+``additionalProperties: true`` values merge without any filtering.
+
+``cleaner(spec)(value)`` is ``value`` without the keys the schema does not know, at any depth;
+a copy only where something is left out (otherwise ``value`` itself). It is called only for an
+object or an array: a scalar is never cleaned.
+
+Nothing here mutates its arguments: a merge shares the unchanged subtrees of ``base`` and
+``layer`` and builds new objects only where it merged.
+
+Each closure holds a plain ``dict`` of its properties' closures, built once per ``Spec`` and
+kept on it (a benign race, as in ``nodeconf.model.generic.compiled``).
+
+Thread-safety: the closures are pure; safe from any thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from nodeconf.model.generic.spec import UNSET, Spec
+
+__all__ = ["Clean", "Merge", "cleaner", "merger", "plain_merge"]
+
+#: ``(base, layer, skip)`` -> the merged object (both arguments objects).
+Merge = Callable[[dict[str, Any], Mapping[str, Any], "str | None"], dict[str, Any]]
+#: A value (an object or an array) -> that value without unknown keys.
+Clean = Callable[[Any], Any]
+#: One property's (merge, clean); ``clean`` is ``None`` where nothing is ever left out.
+_Sub = tuple[Merge, "Clean | None"]
+
+
+def plain_merge(base: dict[str, Any], layer: Mapping[str, Any], skip: str | None) -> dict[str, Any]:
+    """The merge where the schema says nothing: every key kept, objects merged at any depth."""
+    out = dict(base)
+    for key, value in layer.items():
+        if key == skip:
+            continue
+        old = out.get(key)
+        out[key] = (
+            plain_merge(old, value, None) if type(old) is dict and type(value) is dict else value
+        )
+    return out
+
+
+_PLAIN: Final[_Sub] = (plain_merge, None)
+
+
+def merger(spec: Spec) -> Merge:
+    """The merge closure of ``spec`` (compiled once, kept on the spec)."""
+    found: Merge | None = spec.compiled_merge
+    if found is None:
+        found = _compile_merge(spec)
+        object.__setattr__(spec, "compiled_merge", found)
+    return found
+
+
+def cleaner(spec: Spec) -> Clean:
+    """The clean closure of ``spec`` (compiled once, kept on the spec)."""
+    found: Clean | None = spec.compiled_clean
+    if found is None:
+        found = _compile_clean(spec)
+        object.__setattr__(spec, "compiled_clean", found)
+    return found
+
+
+def _sub(spec: Spec) -> _Sub:
+    return merger(spec), cleaner(spec)
+
+
+def _compile_merge(spec: Spec) -> Merge:
+    subs: dict[str, _Sub] = {k: _sub(v) for k, v in spec.properties.items()}
+    additional = spec.additional
+    extra: _Sub | None = (
+        None if additional is None else _sub(additional) if isinstance(additional, Spec) else _PLAIN
+    )
+
+    def merge(base: dict[str, Any], layer: Mapping[str, Any], skip: str | None) -> dict[str, Any]:
+        out = dict(base)
+        get = subs.get
+        for key, value in layer.items():
+            sub = get(key)
+            if sub is None:
+                if key == skip or extra is None:
+                    continue  # the selector; or unknown: warned about while parsing, left out
+                sub = extra
+            t = type(value)
+            if t is dict:
+                old = out.get(key, UNSET)
+                if type(old) is dict:
+                    out[key] = sub[0](old, value, None)
+                    continue
+            elif t is not list:
+                out[key] = value
+                continue
+            clean = sub[1]
+            out[key] = value if clean is None else clean(value)
+        return out
+
+    return merge
+
+
+def _compile_clean(spec: Spec) -> Clean:
+    subs = {k: cleaner(v) for k, v in spec.properties.items()}
+    additional = spec.additional
+    drops = additional is None  # unknown keys are left out
+    child = cleaner(additional) if isinstance(additional, Spec) else None
+    items = cleaner(spec.items) if spec.items is not None else None
+
+    def clean(value: Any) -> Any:
+        if type(value) is dict:
+            if drops and not value.keys() <= subs.keys():
+                return {k: _cleaned(subs[k], v) for k, v in value.items() if k in subs}
+            changed = False
+            out: dict[str, Any] = {}
+            get = subs.get
+            for k, v in value.items():
+                sub = get(k, child)
+                new = v if sub is None else _cleaned(sub, v)
+                changed = changed or new is not v
+                out[k] = new
+            return out if changed else value
+        if type(value) is list and items is not None:
+            new_list = [_cleaned(items, v) for v in value]
+            if any(a is not b for a, b in zip(new_list, value, strict=True)):
+                return new_list
+        return value
+
+    return clean
+
+
+def _cleaned(clean: Clean, value: object) -> object:
+    """``clean(value)`` for an object or an array; a scalar as it is."""
+    return clean(value) if type(value) is dict or type(value) is list else value

@@ -1,0 +1,138 @@
+"""The quick acceptance predicate of a generic schema: its yes is always the validator's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nodeconf.model.generic import JsonSchemaConfig
+from nodeconf.model.generic.accept import acceptor
+from nodeconf.model.generic.check import validate
+from nodeconf.model.generic.fromjsonschema import compile_json_schema
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "any-agent"
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.sampled_from([0.0, 1.0, 2.5, -1.5, 1e300]),
+    st.sampled_from(["", "a", "ab", "/x", "abc", "http://h"]),
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+TYPES = st.sampled_from(["null", "boolean", "object", "array", "number", "string", "integer"])
+
+
+def keyword_schemas() -> st.SearchStrategy[dict[str, Any]]:
+    """One schema node: any type set and any mix of the supported keywords (no defaults)."""
+    leaf = st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.one_of(TYPES, st.lists(TYPES, min_size=1, max_size=3, unique=True)),
+            "enum": st.lists(SCALARS, min_size=1, max_size=3),
+            "const": SCALARS,
+            "minimum": st.integers(-3, 3),
+            "maximum": st.integers(-3, 3),
+            "exclusiveMinimum": st.sampled_from([-1, 0, 0.5]),
+            "exclusiveMaximum": st.sampled_from([1, 2.5]),
+            "minLength": st.integers(0, 2),
+            "maxLength": st.integers(0, 3),
+            "pattern": st.sampled_from(["^/", "b", "^https?://"]),
+            "minItems": st.integers(0, 2),
+            "maxItems": st.integers(0, 3),
+        },
+    )
+    return st.recursive(
+        leaf,
+        lambda inner: st.one_of(
+            st.fixed_dictionaries(
+                {"type": st.sampled_from(["array", ["array", "null"]]), "items": inner},
+                optional={"minItems": st.integers(0, 2)},
+            ),
+            st.fixed_dictionaries(
+                {
+                    "properties": st.dictionaries(
+                        st.sampled_from(["a", "b", "c"]), inner, max_size=3
+                    ),
+                },
+                optional={
+                    "type": st.sampled_from(["object", ["object", "null"]]),
+                    "required": st.lists(st.sampled_from(["a", "b"]), max_size=2, unique=True),
+                    "additionalProperties": st.one_of(st.booleans(), leaf),
+                },
+            ),
+        ),
+        max_leaves=6,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(keyword_schemas(), JSON)
+def test_a_quick_yes_is_never_a_value_with_problems(node: dict[str, Any], value: Any) -> None:
+    """Whenever the quick predicate accepts a value, the full validator finds no problem."""
+    spec, _ = compile_json_schema({"type": "object", "properties": {"x": node}})
+    field = spec.properties["x"]
+    if acceptor(field)(value):
+        assert validate(field, value) == []
+
+
+QUICK_CASES = [
+    ("integer in bounds", {"type": "integer", "minimum": 1, "maximum": 9}, 5),
+    ("number, exclusive bound", {"type": "number", "exclusiveMinimum": 0}, 0.5),
+    ("string with pattern and length", {"type": "string", "pattern": "^/", "maxLength": 9}, "/x"),
+    ("string enum", {"enum": ["a", "b"]}, "b"),
+    ("typed enum of integers", {"type": "integer", "enum": [1, 2]}, 2),
+    ("const", {"const": True}, True),
+    ("nullable string", {"type": ["string", "null"]}, None),
+    ("array of strings", {"type": "array", "items": {"type": "string"}, "minItems": 1}, ["a"]),
+    ("closed object", {"type": "object", "additionalProperties": False}, {}),
+]
+
+
+@pytest.mark.parametrize(
+    ("node", "value"), [c[1:] for c in QUICK_CASES], ids=[c[0] for c in QUICK_CASES]
+)
+def test_common_schema_nodes_accept_valid_values_quickly(node: dict[str, Any], value: Any) -> None:
+    """The kinds of node that configs are made of say yes to a valid value themselves."""
+    spec, _ = compile_json_schema({"type": "object", "properties": {"x": node}})
+    assert acceptor(spec)({"x": value})
+
+
+@pytest.mark.parametrize(
+    ("node", "value"),
+    [
+        ({"type": "integer"}, True),
+        ({"enum": [1]}, True),
+        ({"type": "number", "maximum": 1}, 2),
+        ({"type": "string", "pattern": "^/"}, "x"),
+        ({"type": "object", "required": ["a"]}, {}),
+        ({"type": "object", "additionalProperties": False}, {"a": 1}),
+        ({"type": "array", "items": {"type": "integer"}}, [1, "2"]),
+    ],
+)
+def test_an_invalid_value_is_never_accepted_quickly(node: dict[str, Any], value: Any) -> None:
+    """A value that breaks a rule gets no quick yes (the validator then reports it)."""
+    spec, _ = compile_json_schema({"type": "object", "properties": {"x": node}})
+    assert not acceptor(spec)({"x": value})
+
+
+def test_the_example_config_is_accepted_quickly() -> None:
+    """The bundled example's effective config passes without the full validator."""
+    schema = JsonSchemaConfig.from_text((EXAMPLE / "schema.json").read_bytes())
+    document = json.loads((EXAMPLE / "document.json").read_text())
+    evaluation = schema.evaluate(schema.parse(json.dumps(document)), {"pool": "gpu"})
+    assert evaluation.valid
+    spec, _ = compile_json_schema(json.loads((EXAMPLE / "schema.json").read_text()))
+    assert acceptor(spec)(evaluation.config.to_json())
