@@ -9,6 +9,9 @@ no sleeps) until the listener has been called with it:
   revision) -> a ``ConfigManager`` listener. Baseline ``push-floor``: the least any design with
   a background worker pays: the same text put on a ``queue.Queue``, taken by a consumer thread
   that ``json.loads`` it and calls the same listener.
+* ``push-50``: the same with 50 listeners; a change counts once all 50 were called (issue 3's
+  50-listener latency target, as instructions). Baseline: ``push-floor`` calling the listener
+  50 times (``push-floor-50``).
 * ``file``: a kubelet-style ``..data`` swap (``bench.bench_file._swap``) of a directory laid
   out like a mounted ConfigMap -> ``FileSource`` + ``ConfigManager`` listener. Baseline
   ``file-floor``: ``bench_file``'s bare inotify loop (``_start_floor``), which re-reads the file
@@ -72,7 +75,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # machine's CPython 3.11.7 (docs/performance.md), with a tolerance of about twice the range of
 # those medians (push 1.2%, swap 5%: thread scheduling). Judged on that interpreter only.
 REFERENCE_PYTHON = "3.11.7"
-REFERENCE = {"push": (310_333.0, 0.03), "file": (1_065_679.0, 0.10)}  # (figure, tolerance)
+REFERENCE = {
+    "push": (310_333.0, 0.03),
+    "file": (1_065_679.0, 0.10),
+    # a00f3db, 3 runs on 2026-12-03: 3,008,649 / 2,956,765 / 2,798,999 (median; 7% range)
+    "push-50": (2_956_765.0, 0.05),
+}  # (figure, tolerance)
 
 Change = Callable[[int], None]  # make change number i
 Stop = Callable[[], None]
@@ -91,6 +99,7 @@ class _Calls:
     def __init__(self) -> None:
         """Start at zero calls."""
         self._cond = threading.Condition()
+        self.per_change = 1  # listener calls one change makes (set by the variant)
         self._count = 0
         self._last: Any = None  # what the latest call received
 
@@ -119,21 +128,23 @@ class _Calls:
                 raise TimeoutError(f"the listener was not called {count} times")
 
     def after(self, act: Callable[[], None]) -> None:
-        """Run ``act`` (one change) and wait until the listener was called once more."""
+        """Run ``act`` (one change) and wait until the listeners were called once more."""
         with self._cond:
-            target = self._count + 1
+            target = self._count + self.per_change
         act()
         self.wait_for(target)
 
 
 def _manager(source: Source, calls: _Calls) -> Stop:
-    """Start a ``ConfigManager`` on ``source`` with ``calls.listener``; wait for its first call."""
+    """Start a ``ConfigManager`` on ``source`` with ``calls.per_change`` listeners (each
+    ``calls.listener``); wait for their first calls."""
     from nodeconf import ConfigManager
 
     manager = ConfigManager(source)
-    manager.add_listener(calls.listener)
+    for _ in range(calls.per_change):
+        manager.add_listener(functools.partial(calls.listener))  # distinct registrations
     manager.start(WAIT_SECONDS)
-    calls.wait_for(1)
+    calls.wait_for(calls.per_change)
 
     def stop() -> None:
         """Stop the manager; fail if it did not complete."""
@@ -153,15 +164,30 @@ def _push(_directory: str, calls: _Calls) -> tuple[Change, Stop]:
     return lambda i: source.set_document(texts[i % 2]), stop
 
 
+def _push_50(directory: str, calls: _Calls) -> tuple[Change, Stop]:
+    """``_push`` with 50 listeners."""
+    calls.per_change = 50
+    return _push(directory, calls)
+
+
+def _push_floor_50(directory: str, calls: _Calls) -> tuple[Change, Stop]:
+    """``_push_floor`` calling the listener 50 times per change."""
+    calls.per_change = 50
+    return _push_floor(directory, calls)
+
+
 def _push_floor(_directory: str, calls: _Calls) -> tuple[Change, Stop]:
-    """A ``queue.Queue`` hand-off to a thread that ``json.loads`` the text, calls the listener."""
+    """A ``queue.Queue`` hand-off to a thread that ``json.loads`` the text, calls the listener
+    (``calls.per_change`` times)."""
     texts = [_doc(v) for v in VALUES]
     items: queue.Queue[str | None] = queue.Queue()
 
     def consume() -> None:
         """Parse each text taken from the queue and call the listener, until ``None``."""
         while (text := items.get()) is not None:
-            calls.listener(json.loads(text))
+            config = json.loads(text)
+            for _ in range(calls.per_change):
+                calls.listener(config)
 
     thread = threading.Thread(target=consume, name="bench-push-floor")
     thread.start()
@@ -195,6 +221,8 @@ def _file_floor(directory: str, calls: _Calls) -> tuple[Change, Stop]:
 _VARIANTS: dict[str, Callable[[str, _Calls], tuple[Change, Stop]]] = {
     "push": _push,
     "push-floor": _push_floor,
+    "push-50": _push_50,
+    "push-floor-50": _push_floor_50,
     "file": _file,
     "file-floor": _file_floor,
 }
@@ -297,7 +325,8 @@ def _measure(quick: bool) -> dict[str, _Spread]:
     """Every variant, ``repeats`` times, two children at a time; per-change counts by variant."""
     warmup, n1, n2, repeats = (3, 5, 25, 1) if quick else (5, 20, 120, 3)
     # The nodeconf variants are the long ones (their imports): first, so the pool ends level.
-    jobs = [(v, r) for v in ("push", "file", "push-floor", "file-floor") for r in range(repeats)]
+    variants = ("push-50", "push", "file", "push-floor-50", "push-floor", "file-floor")
+    jobs = [(v, r) for v in variants for r in range(repeats)]
     root = tempfile.mkdtemp(prefix="nodeconf-bench-instructions-")
     try:
         with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
@@ -350,6 +379,13 @@ def run(quick: bool) -> list[Result]:
             spreads["push-floor"],
             "queue hand-off + json.loads",
             REFERENCE["push"] if judged else None,
+        ),
+        _result(
+            "push -> 50 listeners (StaticSource+ConfigManager)",
+            spreads["push-50"],
+            spreads["push-floor-50"],
+            "queue hand-off + json.loads + 50 calls",
+            REFERENCE["push-50"] if judged else None,
         ),
         _result(
             "kubelet swap -> listener (FileSource+ConfigManager)",

@@ -225,7 +225,8 @@ class Scheduler:
             return False
         if self.resume_wanted and not self.intake_closed:
             return True
-        if self.sync.wanted and not self.sync.in_hand and self._syncing():
+        sync = self.sync
+        if sync.wanted and not sync.in_hand and self.delivering and not self.awaiting_source:
             return True
         return self.deliveries.has_ready()
 
@@ -246,7 +247,12 @@ class Scheduler:
             self.resume_wanted = False
             self.resume_in_hand = True
             return ResumeJob()
-        if self.sync.wanted and not self.sync.in_hand and self._syncing():
+        if (
+            self.sync.wanted
+            and not self.sync.in_hand
+            and self.delivering
+            and not self.awaiting_source
+        ):
             self.in_hand += 1
             return SyncJob(self.sync.take(now), self.pub.current)
         record = self.deliveries.pop_ready()
