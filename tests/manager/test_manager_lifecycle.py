@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from manager.kit import TIMEOUT, BlockingSource, ScriptedSource
+from manager.kit import INVALID, TIMEOUT, BlockingSource, ScriptedSource, doc
 from nodeconf.errors import LifecycleError, SourceError
-from nodeconf.manager import ConfigManager, Lifecycle
+from nodeconf.manager import ConfigManager, Lifecycle, Outcome, Started
 from nodeconf.testing import FakeClock, RecordingListener, StaticSource
 
 pytestmark = pytest.mark.concurrency
@@ -192,3 +192,37 @@ def test_an_invalid_first_config_starts_without_calling_listeners() -> None:
         assert status.revision is None
         assert status.last_known_good_revision is None
         assert "evictingCPUHighWatermark must be a positive number" in status.last_error
+
+
+def test_start_does_not_wait_for_outcomes_of_later_changes() -> None:
+    """start() waits until the sink has had the outcomes of the first deliveries, not those
+    of a change that arrived meanwhile: with the sink held on a later outcome, start() still
+    returns APPLIED (before, it waited for the outbox to be empty, so a quick edit after the
+    first revision kept start() and /readyz waiting)."""
+    source = StaticSource(doc())
+    held = threading.Event()
+    release = threading.Event()
+
+    class EditingSink:
+        """On the first "synced", edit the document; hold the sink on the "invalid" it causes."""
+
+        def emit(self, outcome: Outcome) -> None:
+            if outcome.kind == "synced" and outcome.revision == 1:
+                source.set_document(INVALID)
+            elif outcome.kind == "invalid":
+                held.set()
+                assert release.wait(TIMEOUT)
+
+    manager = ConfigManager(source, clock=FakeClock(), sink=EditingSink())
+    manager.add_listener(RecordingListener())
+    try:
+        started: list[Started] = []
+        starter = threading.Thread(target=lambda: started.append(manager.start(TIMEOUT)))
+        starter.start()
+        assert held.wait(TIMEOUT)
+        starter.join(TIMEOUT)
+        assert started == [Started.APPLIED]
+        assert manager.lifecycle is Lifecycle.RUNNING
+    finally:
+        release.set()
+        assert manager.stop(TIMEOUT).completed

@@ -97,16 +97,21 @@ class Outbox:
         self.recording = recording
         self._waiting: list[Outcome] = []
         self.emitting = False  # a batch is in hand
+        self._batch = 0  # outcomes in the batch in hand
+        self.queued_total = 0  # outcomes ever queued (only grows)
+        self.emitted_total = 0  # of those, the ones the sink has had (only grows)
 
     def add(self, kind: OutcomeKind, **fields: object) -> None:
         """Queue an outcome (not built when nobody receives outcomes)."""
         if self.recording:
             self._waiting.append(Outcome(kind, **fields))  # type: ignore[arg-type]
+            self.queued_total += 1
 
     def extend(self, outcomes: Sequence[Outcome], *, always: bool = False) -> None:
         """Queue built outcomes (``always``: even when not recording)."""
         if self.recording or always:
             self._waiting.extend(outcomes)
+            self.queued_total += len(outcomes)
 
     def ready(self) -> bool:
         """A batch can be handed out now."""
@@ -118,9 +123,18 @@ class Outbox:
         self._waiting.clear()
         return batch
 
+    def take_batch(self) -> tuple[Outcome, ...]:
+        """Hand everything waiting out as the batch in hand (``finished`` when it is done)."""
+        batch = self.take()
+        self.emitting = True
+        self._batch = len(batch)
+        return batch
+
+    def finished(self) -> None:
+        """The batch in hand reached the sink."""
+        self.emitting = False
+        self.emitted_total += self._batch
+        self._batch = 0
+
     def waiting(self) -> bool:
         return bool(self._waiting)
-
-    def idle(self) -> bool:
-        """Every outcome queued so far has reached the sink."""
-        return not self._waiting and not self.emitting

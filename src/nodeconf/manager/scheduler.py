@@ -129,6 +129,8 @@ class Scheduler:
         # (a frozen dataclass costs microseconds to build). Emptied at each publication.
         self._first_changes: dict[tuple[int, int], Change[Any]] = {}
         self._synced_revision = 0  # newest revision announced "synced"
+        # Outcomes queued up to the first "synced" (start() waits for the sink to have them).
+        self.first_synced_mark: int | None = None
         self._holding_current = 0  # registered records with applied_revision >= current
         self.last_success_wall: float | None = None
 
@@ -238,9 +240,8 @@ class Scheduler:
             if self.running or self.sync.since is not None:
                 self._notice_slow(now)
         if self.outbox.ready():
-            self.outbox.emitting = True
             self.in_hand += 1
-            return EmitJob(self.outbox.take())
+            return EmitJob(self.outbox.take_batch())
         if self.closed:  # only outcomes still go out
             return None
         if self.resume_wanted and not self.intake_closed:
@@ -262,9 +263,8 @@ class Scheduler:
                 return job
             record = self.deliveries.pop_ready()
         if self.outbox.ready():  # a listener advanced without a call announced "synced"
-            self.outbox.emitting = True
             self.in_hand += 1
-            return EmitJob(self.outbox.take())
+            return EmitJob(self.outbox.take_batch())
         return None
 
     def next_deadline(self) -> float | None:
@@ -294,7 +294,7 @@ class Scheduler:
 
     def emit_finished(self) -> None:
         """The sink has the batch handed out."""
-        self.outbox.emitting = False
+        self.outbox.finished()
         self.in_hand -= 1
         self._maybe_stopped()
 
@@ -396,10 +396,6 @@ class Scheduler:
         return self.outbox.take()
 
     # ------------------------------------------------------------------ observing
-
-    def outbox_idle(self) -> bool:
-        """Every outcome produced so far has reached the sink."""
-        return self.outbox.idle()
 
     def running_names(self) -> tuple[str, ...]:
         """Names of the listeners whose call is committed or running, sorted."""
@@ -520,6 +516,8 @@ class Scheduler:
             return
         self._synced_revision = current.number
         self.outbox.add("synced", revision=current.number)
+        if self.first_synced_mark is None:
+            self.first_synced_mark = self.outbox.queued_total
 
     def _publish(self, result: Evaluated, wall: float) -> None:
         """Publish one sync's result: a new revision goes to every listener."""

@@ -258,6 +258,11 @@ def await_first(
             record.calls_total > 0 or record.applied_revision > 0
         )
 
+    # start() waits until the sink has had the outcomes of the first deliveries (up to the
+    # first "synced", else those queued when they settled), not those of later changes: a
+    # quick edit must not keep start() waiting.
+    mark: list[int] = []
+
     def done() -> bool:
         if scheduler.lifecycle is not Lifecycle.STARTING:
             return True
@@ -265,7 +270,10 @@ def await_first(
             return False
         if scheduler.current is not None and not all(settled(r) for r in first):
             return False
-        return scheduler.outbox_idle()
+        if not mark:
+            synced_mark = scheduler.first_synced_mark
+            mark.append(synced_mark if synced_mark is not None else scheduler.outbox.queued_total)
+        return scheduler.outbox.emitted_total >= mark[0]
 
     with pool.lock:
         finished = pool.wait_locked(done, remaining(deadline))
