@@ -50,7 +50,9 @@ VALUES = st.recursive(
     lambda inner: st.one_of(
         st.lists(inner, max_size=3),
         st.dictionaries(
-            st.sampled_from(["inner", "maybe", "mode", "modes", "watts", "share", "names"]),
+            st.sampled_from(
+                ["inner", "maybe", "mode", "modes", "watts", "share", "names", "kind", "label"]
+            ),
             inner,
             max_size=4,
         ),
