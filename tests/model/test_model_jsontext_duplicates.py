@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nodeconf.model.jsontext import count_keys, decode_object, find_duplicates, may_have_duplicates
+from nodeconf.model.jsontext import (
+    _OTHER_COLON,
+    count_keys,
+    decode_object,
+    find_duplicates,
+    may_have_duplicates,
+)
 
 #: Pieces of JSON text that put colons, quotes and blanks where keys are easily confused.
 STRINGS = st.sampled_from(
@@ -42,3 +48,12 @@ def test_a_port_in_a_url_does_not_force_the_slow_search() -> None:
     """A colon after a host name is not taken for a key's colon: the check proves no duplicate."""
     text = '{"output": {"endpoint": "https://logs.example.com:4318"}, "level" : "info"}'
     assert not may_have_duplicates(text, 3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(objects())
+def test_colons_after_a_quote_or_blank_are_counted_by_what_precedes_each(text: str) -> None:
+    """The colons the one regex leaves are those after a quote or a blank, counted one by one."""
+
+    after = sum(text.count(pair) for pair in ('":', " :", "\n:", "\t:", "\r:"))
+    assert text.count(":") - len(_OTHER_COLON(text)) == after

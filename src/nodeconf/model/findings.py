@@ -131,6 +131,8 @@ class IssueCap:
 
     def issues(self) -> tuple[Issue, ...]:
         """The kept issues, then one per kind that overflowed, saying how many were left out."""
+        if not self._omitted:
+            return tuple(self._kept)
         closing = tuple(
             Issue(
                 first,

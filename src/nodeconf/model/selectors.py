@@ -181,7 +181,48 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
             else:
                 f.keys += 1 + len(match_labels)
                 return match_labels
+        else:
+            expressions = _plain_expressions(raw.get("matchExpressions"), f)
+            if expressions is not None:
+                return Selector("requirements", (), expressions)
     return _compile_general(raw, where, f)
+
+
+def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | None:
+    """The requirements of a plain ``matchExpressions`` (each item exactly ``key``,
+    ``operator`` and, for ``In``/``NotIn``, a non-empty ``values`` of strings; every label
+    valid), counting their keys as ``_compile_general`` does; ``None`` (nothing counted) for
+    anything else, which ``_compile_general`` then reads and reports."""
+    if type(raw) is not list or not raw:
+        return None
+    out: list[Requirement] = []
+    keys = 1
+    for item in raw:
+        if type(item) is not dict:
+            return None
+        n = len(item)
+        key = item.get("key")
+        op = item.get("operator")
+        if type(key) is not str or _key_reason(key, f) is not None:
+            return None
+        if op in (_IN, _NOT_IN):
+            values = item.get("values")
+            if n != 3 or type(values) is not list or not values:
+                return None
+            for v in values:
+                if type(v) is not str or _value_reason(v, f) is not None:
+                    return None
+            out.append((key, op, frozenset(values)))
+        elif op in (_EXISTS, _DOES_NOT_EXIST) and n == 2:
+            out.append((key, op, _NO_VALUES))
+        else:
+            return None
+        keys += n
+    f.keys += keys
+    return tuple(out)
+
+
+_NO_VALUES: Final[frozenset[str]] = frozenset()
 
 
 #: ``compile_selector`` for the selector of ``nodesConfig[index]``: ``(raw, index, findings)``;

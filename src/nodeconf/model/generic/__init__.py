@@ -11,6 +11,7 @@ Module map (one concept each):
 * ``spec`` - ``Spec``, one schema node, whichever way the schema was written;
 * ``fromjsonschema`` - a JSON Schema (draft 2020-12 subset) to a ``Spec``; refuses the rest;
 * ``fromdataclass`` - a frozen dataclass to a ``Spec`` and a shape that builds instances;
+* ``construct`` - the checked instance of a shape, its constructor compiled once;
 * ``compiled`` - the validator, compiled per ``Spec`` (every problem, with its path);
 * ``accept`` - the quick yes for a valid config, before the validator;
 * ``check`` - validation and the defaults layer;

@@ -162,7 +162,7 @@ def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
     if may_have_duplicates(text, f.keys):
         for path, dup_key, kept in find_duplicates(text):
             f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins")
-    return LayeredDocument(global_config, entries, tuple(f.warnings), tuple(f.errors))
+    return LayeredDocument(global_config, entries, f.warnings.issues(), f.errors.issues())
 
 
 def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:

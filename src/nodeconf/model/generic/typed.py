@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from nodeconf.errors import Issue
 from nodeconf.model.generic.check import Problem
+from nodeconf.model.generic.construct import Construct, constructor
 from nodeconf.model.generic.document import SELECTOR
 from nodeconf.model.generic.fromdataclass import Shape, build, compile_dataclass, to_json
 from nodeconf.model.generic.fromjsonschema import OVERRIDE_MODES
@@ -65,6 +66,7 @@ class DataclassSchema(LayeredFormat, Generic[T]):
         self.config_type = config_type
         self.name = name or config_type.__name__
         self._shape: Shape = shape
+        self._construct: Construct = constructor(shape)  # build(shape, _, checked=True)
         self._layers = Layers(spec, every=overrides == OVERRIDE_MODES[1])
         self._rules = rules
 
@@ -74,7 +76,7 @@ class DataclassSchema(LayeredFormat, Generic[T]):
         if problems:
             return problems, None
         try:
-            instance: T = build(self._shape, merged, checked=True)
+            instance: T = self._construct(merged)
         except (ValueError, TypeError) as exc:
             return [((), None, f"{self.config_type.__name__} refused the config: {exc}")], None
         if self._rules is not None:
