@@ -175,34 +175,45 @@ def test_serial_settings_still_sync_while_a_call_hangs() -> None:
     assert hung.call_count == 3
 
 
+FIRST_TWO = frozenset({"nodeconf-worker-1", "nodeconf-worker-2"})
+
+
 @pytest.mark.thread_unsafe(reason="makes starting any new manager thread fail")
 def test_a_worker_that_cannot_start_does_not_wedge_delivery(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """When the pool must grow but the thread cannot start, the free worker delivers
-    anyway (isolation degrades, progress does not) and stop() still completes."""
+    anyway (isolation degrades, progress does not) and stop() still completes. Three
+    listeners, two workers: with one worker hung and the other calling the second listener,
+    the third is queued with every worker busy, so the pool must try to grow."""
     gate = threading.Event()
     gate.set()
     hung = RecordingListener(gate=gate)
     healthy = RecordingListener()
+    healthy2 = RecordingListener()
     source = StaticSource(cpu_qos(False))
     manager = ConfigManager(source, clock=FakeClock())
     manager.add_listener(hung, name="hung")
     manager.add_listener(healthy, name="healthy")
-    manager.start(TIMEOUT)
+    manager.add_listener(healthy2, name="healthy2")
     start = threading.Thread.start
 
-    def refuse_new_workers(thread: threading.Thread) -> None:
-        if thread.name.startswith("nodeconf-worker-"):
+    def only_two_workers(thread: threading.Thread) -> None:
+        """The pool's first two workers start; any further one cannot."""
+        if thread.name.startswith("nodeconf-worker-") and thread.name not in FIRST_TWO:
             raise RuntimeError("can't start new thread")
         start(thread)
 
-    monkeypatch.setattr(threading.Thread, "start", refuse_new_workers)
+    monkeypatch.setattr(threading.Thread, "start", only_two_workers)
+    manager.start(TIMEOUT)
+    assert manager.wait_idle(TIMEOUT)
+    caplog.clear()
     try:
         gate.clear()
         source.set_document(cpu_qos(True))
         assert hung.wait_for_calls(2, TIMEOUT)  # one worker hangs here
         assert healthy.wait_for_calls(2, TIMEOUT), "the other worker did not deliver"
+        assert healthy2.wait_for_calls(2, TIMEOUT), "the other worker did not deliver"
     finally:
         gate.set()
     monkeypatch.undo()
