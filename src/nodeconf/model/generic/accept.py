@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from nodeconf.model.generic.compiled import checker
-from nodeconf.model.generic.spec import UNSET, Spec
+from nodeconf.model.generic.spec import UNSET, Spec, compiled
 
 __all__ = ["Accept", "acceptor"]
 
@@ -43,11 +43,8 @@ _SCALARS: Final = (str, int, float, bool, type(None))
 
 def acceptor(spec: Spec) -> Accept:
     """The quick acceptance predicate of ``spec`` (compiled once, kept on the spec)."""
-    found: Accept | None = spec.compiled_accept
-    if found is None:
-        found = _compile(spec)
-        object.__setattr__(spec, "compiled_accept", found)
-    return found
+    result: Accept = compiled(spec, "compiled_accept", _compile)
+    return result
 
 
 def _always(value: object) -> bool:

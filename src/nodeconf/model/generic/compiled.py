@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from nodeconf.model.generic.spec import UNSET, Spec, json_equal, show
+from nodeconf.model.generic.spec import UNSET, Spec, compiled, json_equal, show
 from nodeconf.model.jsontext import join_path
 
 __all__ = ["Chain", "Problem", "checker", "flatten", "render"]
@@ -82,11 +82,8 @@ def _plural(n: int, word: str) -> str:
 
 def checker(spec: Spec) -> Check:
     """The validator closure of ``spec`` (compiled once, kept on the spec)."""
-    found: Check | None = spec.compiled_check
-    if found is None:
-        found = _compile_check(spec)
-        object.__setattr__(spec, "compiled_check", found)
-    return found
+    result: Check = compiled(spec, "compiled_check", _compile_check)
+    return result
 
 
 def _compile_check(spec: Spec) -> Check:

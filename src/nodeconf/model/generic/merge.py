@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from nodeconf.model.generic.spec import UNSET, Spec
+from nodeconf.model.generic.spec import UNSET, Spec, compiled
 
 __all__ = ["Clean", "Merge", "cleaner", "merger", "plain_merge"]
 
@@ -56,20 +56,14 @@ _PLAIN: Final[_Sub] = (plain_merge, None)
 
 def merger(spec: Spec) -> Merge:
     """The merge closure of ``spec`` (compiled once, kept on the spec)."""
-    found: Merge | None = spec.compiled_merge
-    if found is None:
-        found = _compile_merge(spec)
-        object.__setattr__(spec, "compiled_merge", found)
-    return found
+    result: Merge = compiled(spec, "compiled_merge", _compile_merge)
+    return result
 
 
 def cleaner(spec: Spec) -> Clean:
     """The clean closure of ``spec`` (compiled once, kept on the spec)."""
-    found: Clean | None = spec.compiled_clean
-    if found is None:
-        found = _compile_clean(spec)
-        object.__setattr__(spec, "compiled_clean", found)
-    return found
+    result: Clean = compiled(spec, "compiled_clean", _compile_clean)
+    return result
 
 
 def _sub(spec: Spec) -> _Sub:

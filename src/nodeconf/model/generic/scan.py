@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from nodeconf.model.findings import Findings
 from nodeconf.model.generic.compiled import Chain, flatten, render
-from nodeconf.model.generic.spec import Spec
+from nodeconf.model.generic.spec import Spec, compiled
 from nodeconf.model.jsontext import count_keys
 
 __all__ = ["Batch", "Scan", "entry_scanners", "scanner"]
@@ -47,11 +47,8 @@ _UNKNOWN: Final[Any] = object()
 
 def scanner(spec: Spec) -> Scan:
     """The scan of ``spec`` (compiled once, kept on the spec)."""
-    found: Scan | None = spec.compiled_scan
-    if found is None:
-        found = _compile(spec, None)
-        object.__setattr__(spec, "compiled_scan", found)
-    return found
+    result: Scan = compiled(spec, "compiled_scan", lambda s: _compile(s, None))
+    return result
 
 
 def entry_scanners(spec: Spec, skip: str) -> tuple[Scan, Batch]:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-__all__ = ["JSON_TYPES", "UNSET", "Spec", "json_equal", "show", "type_of"]
+__all__ = ["JSON_TYPES", "UNSET", "Spec", "compiled", "json_equal", "show", "type_of"]
 
 #: The JSON Schema type names.
 JSON_TYPES: Final = ("null", "boolean", "object", "array", "number", "string", "integer")
@@ -82,6 +82,20 @@ class Spec:
     compiled_entry_scan: Any = field(default=None, init=False, repr=False, compare=False)
     compiled_merge: Any = field(default=None, init=False, repr=False, compare=False)
     compiled_clean: Any = field(default=None, init=False, repr=False, compare=False)
+
+
+def compiled(spec: Spec, field_name: str, build: Callable[[Spec], Any]) -> Any:
+    """``spec``'s compiled ``field_name`` (a ``compiled_*`` field), built by ``build`` on first
+    use and kept on the spec.
+
+    Thread-safety: any thread. Two threads meeting a spec's first use may both build it; the
+    builds are equal and pure, and the attribute is replaced whole, so either one is kept.
+    """
+    found = getattr(spec, field_name)
+    if found is None:
+        found = build(spec)
+        object.__setattr__(spec, field_name, found)
+    return found
 
 
 def type_of(value: object) -> str:
