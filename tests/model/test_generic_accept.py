@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nodeconf.errors import SchemaError
 from nodeconf.model.generic import JsonSchemaConfig
-from nodeconf.model.generic.accept import acceptor
-from nodeconf.model.generic.check import validate
+from nodeconf.model.generic.accept import acceptor, acceptor_over
+from nodeconf.model.generic.check import defaults_of, validate
 from nodeconf.model.generic.fromjsonschema import compile_json_schema
+from nodeconf.model.generic.merge import plain_merge
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "any-agent"
 
@@ -136,3 +139,111 @@ def test_the_example_config_is_accepted_quickly() -> None:
     assert evaluation.valid
     spec, _ = compile_json_schema(json.loads((EXAMPLE / "schema.json").read_text()))
     assert acceptor(spec)(evaluation.config.to_json())
+
+
+def defaulted(node: dict[str, Any], default: Any) -> dict[str, Any]:
+    """``node`` with ``default`` when the schema allows it as its default, else as it is."""
+    try:
+        spec, _ = compile_json_schema({"type": "object", "properties": {"z": node}})
+    except SchemaError:
+        return node
+    return {**node, "default": default} if validate(spec.properties["z"], default) == [] else node
+
+
+def with_defaults(node: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """``node`` with a valid ``default`` on some of its properties."""
+    properties = node.get("properties")
+    if not properties:
+        return st.just(node)
+    drawn = {
+        key: st.one_of(st.just(sub), JSON.map(lambda d, sub=sub: defaulted(sub, d)))
+        for key, sub in properties.items()
+    }
+    return st.fixed_dictionaries(drawn).map(lambda p: {**node, "properties": p})
+
+
+def rooted(node: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """A config schema with ``node`` (defaults drawn inside it too) as its properties."""
+    return with_defaults(node).flatmap(
+        lambda inner: with_defaults({"type": "object", "properties": {"x": inner, "y": inner}})
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    keyword_schemas().flatmap(rooted),
+    st.dictionaries(st.sampled_from(["x", "y", "a"]), JSON, max_size=3),
+    st.data(),
+)
+def test_passing_defaults_by_changes_no_answer(
+    node: dict[str, Any], layer: Any, data: st.DataObject
+) -> None:
+    """The predicate that passes the valid defaults by answers as the one that checks them, for
+    a value merged over the defaults (sharing their objects) or any other value."""
+    spec, _ = compile_json_schema(node)
+    found = defaults_of(spec)
+    defaults = found if type(found) is dict else {}
+    merged = plain_merge(defaults, layer, None)
+    value = data.draw(st.sampled_from([merged, layer, defaults]))
+    assert acceptor_over(spec, defaults)(value) == acceptor(spec)(value)
+
+
+def test_schema_text_never_becomes_code() -> None:
+    """Keys, patterns and enum values that look like Python are constants of the generated
+    function, never part of its text."""
+    hostile = "x'): return True\nimport os #"
+    spec, _ = compile_json_schema(
+        {
+            "type": "object",
+            "properties": {
+                hostile: {"enum": [hostile]},
+                "p": {"type": "string", "pattern": re.escape(hostile)},
+            },
+            "required": [hostile],
+        }
+    )
+    accept = acceptor(spec)
+    assert hostile not in accept.source  # type: ignore[attr-defined]
+    assert "import" not in accept.source  # type: ignore[attr-defined]
+    assert accept({hostile: hostile})
+    assert not accept({hostile: "y"})
+    assert accept({hostile: hostile, "p": hostile})
+    assert not accept({hostile: hostile, "p": "y"})
+
+
+def test_a_schema_deeper_than_the_inline_depth_is_checked_whole() -> None:
+    """Below the depth written inline, nodes are checked by a call: a bad leaf 20 objects
+    down is still refused, a good one accepted."""
+    node: dict[str, Any] = {"type": "integer", "maximum": 1}
+    for _ in range(20):
+        node = {"type": "object", "properties": {"a": node}}
+    spec, _ = compile_json_schema(node)
+    value: Any = 1
+    bad: Any = 2
+    for _ in range(20):
+        value, bad = {"a": value}, {"a": bad}
+    assert acceptor(spec)(value)
+    assert not acceptor(spec)(bad)
+    assert validate(spec, bad) != []
+
+
+@pytest.mark.parametrize(
+    ("node", "value", "expected"),
+    [
+        ({"type": "integer", "default": 1}, True, False),
+        ({"enum": [1, "a"], "default": 1}, True, False),
+        ({"type": "integer", "default": 0}, 0.0, False),
+        ({"type": "boolean", "default": False}, 0, False),
+        ({"type": "number", "default": 1}, 1.0, True),
+    ],
+)
+def test_a_value_equal_to_the_default_is_still_checked(
+    node: dict[str, Any], value: Any, expected: bool
+) -> None:
+    """Only the default object itself is passed by: an equal value of another JSON type
+    (``true`` for the default ``1``) is checked, and refused where its type is wrong."""
+    spec, _ = compile_json_schema({"type": "object", "properties": {"x": node}})
+    found = defaults_of(spec)
+    assert type(found) is dict
+    assert acceptor_over(spec, found)({"x": value}) is expected
+    assert acceptor_over(spec, found)(found)

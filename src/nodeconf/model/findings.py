@@ -1,7 +1,9 @@
-"""What one parse finds: errors, warnings, a key count, and per-parse memo tables.
+"""What one parse finds: errors, warnings, a key count, and the label verdicts it uses.
 
-A ``Findings`` is created by ``parse`` for one document and dropped when it returns; nothing
-outlives the call, so the model keeps no global mutable state.
+A ``Findings`` is created by ``parse`` for one document and dropped when it returns. Its
+``labels`` (the label syntax verdicts, ``nodeconf.model.labels.LabelVerdicts``) are the
+format's, when the format keeps them across parses, or its own; the model keeps no global
+mutable state.
 
 **Bounded, whatever the document.** A document under 1 MiB can hold 100,000 overrides, each
 with a problem; keeping (and then showing in ``/status`` and the log) an issue for each would
@@ -26,6 +28,7 @@ from typing import Final, Literal
 
 from nodeconf.errors import Issue
 from nodeconf.model.jsontext import count_keys, join_path, json_type_name
+from nodeconf.model.labels import LabelVerdicts
 
 __all__ = [
     "MAX_ISSUES",
@@ -153,20 +156,20 @@ def _plural(severity: str, count: int) -> str:
 class Findings:
     """Accumulates issues while a document is read.
 
-    ``keys`` counts every object key visited (for the cheap duplicate check);
-    ``key_reasons``/``value_reasons`` memoise label syntax checks within one document.
+    ``keys`` counts every object key visited (for the cheap duplicate check); ``labels``
+    are the label syntax verdicts the parse reads and adds to (a fresh set when not given).
 
-    Thread-safety: owned by one parse call; never shared.
+    Thread-safety: owned by one parse call; never shared (its ``labels`` may be: they are
+    safe to share).
     """
 
-    __slots__ = ("errors", "key_reasons", "keys", "value_reasons", "warnings")
+    __slots__ = ("errors", "keys", "labels", "warnings")
 
-    def __init__(self) -> None:
+    def __init__(self, labels: LabelVerdicts | None = None) -> None:
         self.errors = IssueCap("error")
         self.warnings = IssueCap("warning")
         self.keys = 0
-        self.key_reasons: dict[str, str | None] = {}
-        self.value_reasons: dict[str, str | None] = {}
+        self.labels = LabelVerdicts() if labels is None else labels
 
     def error(self, path: str, value: object, message: str) -> None:
         self.errors.add(path, value, message)

@@ -20,7 +20,7 @@ from itertools import chain, repeat
 from typing import Final
 
 from nodeconf.model.findings import Findings
-from nodeconf.model.labels import all_label_values, label_key_error
+from nodeconf.model.labels import all_label_values
 
 __all__ = ["plain_selectors"]
 
@@ -45,11 +45,12 @@ def plain_selectors(selectors: list[object], f: Findings) -> list[dict[str, str]
     # Each selector has the key matchLabels, so a total of one key each means exactly one.
     if sum(map(len, selectors)) != len(selectors) or not all(labels):  # type: ignore[arg-type]
         return None  # another key beside matchLabels, or an empty one (selects every node)
-    reasons = f.key_reasons
+    verdicts = f.labels
+    known = verdicts.keys.get
     for key in set().union(*labels):
-        reason = reasons.get(key, _MISSING)
+        reason = known(key, _MISSING)
         if reason is _MISSING:
-            reason = reasons[key] = label_key_error(key)
+            reason = verdicts.key(key)
         if reason is not None:
             return None
     if not all_label_values(values, joined):

@@ -38,7 +38,7 @@ from typing import Final, Literal, NamedTuple
 from nodeconf.model.findings import Findings
 from nodeconf.model.jsontext import join_path
 from nodeconf.model.keymatch import FoldedNames
-from nodeconf.model.labels import NAME_MAX, NAME_PATTERN, label_key_error, label_value_error
+from nodeconf.model.labels import NAME_MAX, NAME_PATTERN
 
 __all__ = [
     "OPERATORS",
@@ -163,7 +163,8 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
     if type(raw) is dict and len(raw) == 1:
         match_labels = raw.get("matchLabels")
         if type(match_labels) is dict and match_labels:
-            key_reasons = f.key_reasons
+            verdicts = f.labels
+            known = verdicts.keys.get
             for key, value in match_labels.items():
                 if type(value) is not str or len(value) > _NAME_MAX:
                     break
@@ -173,9 +174,9 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
                     and not _NAME_FULLMATCH(value)
                 ):
                     break
-                reason = key_reasons.get(key, _MISSING)
+                reason = known(key, _MISSING)
                 if reason is _MISSING:
-                    reason = key_reasons[key] = label_key_error(key)
+                    reason = verdicts.key(key)
                 if reason is not None:
                     break
             else:
@@ -249,7 +250,7 @@ def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
     if match_labels is not None:
         if type(match_labels) is dict:
             f.keys += len(match_labels)
-            key_reasons, value_reasons = f.key_reasons, f.value_reasons
+            verdicts = f.labels
             pairs: list[tuple[str, str]] = []
             for key, written in match_labels.items():
                 value = "" if written is None else written  # Go stores a null map value as ""
@@ -257,13 +258,13 @@ def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
                     f.wrong_type(_labels_path(where, key), value, "a string")
                     ok = False
                     continue
-                reason = key_reasons.get(key, _MISSING)
+                reason = verdicts.keys.get(key, _MISSING)
                 if reason is _MISSING:
-                    reason = key_reasons[key] = label_key_error(key)
+                    reason = verdicts.key(key)
                 if reason is None:
-                    reason = value_reasons.get(value, _MISSING)
+                    reason = verdicts.values.get(value, _MISSING)
                     if reason is _MISSING:
-                        reason = value_reasons[value] = label_value_error(value)
+                        reason = verdicts.value(value)
                 if reason is not None:
                     f.warn(
                         _labels_path(where, key), value, f"{_INVALID}{reason}", "invalid selector"
@@ -325,16 +326,16 @@ def _labels_path(where: str | int, key: str) -> str:
 
 
 def _key_reason(key: str, f: Findings) -> str | None:
-    reason = f.key_reasons.get(key, _MISSING)  # a memo miss is common: no KeyError raised
+    reason = f.labels.keys.get(key, _MISSING)  # a miss is common: no KeyError raised
     if reason is _MISSING:
-        reason = f.key_reasons[key] = label_key_error(key)
+        reason = f.labels.key(key)
     return reason  # type: ignore[return-value]
 
 
 def _value_reason(value: str, f: Findings) -> str | None:
-    reason = f.value_reasons.get(value, _MISSING)
+    reason = f.labels.values.get(value, _MISSING)
     if reason is _MISSING:
-        reason = f.value_reasons[value] = label_value_error(value)
+        reason = f.labels.value(value)
     return reason  # type: ignore[return-value]
 
 

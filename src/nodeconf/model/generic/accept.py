@@ -1,9 +1,9 @@
-"""A quick yes for a valid config: ``acceptor(spec)(value)``, compiled per ``Spec``.
+"""A quick yes for a valid config: ``acceptor(spec)(value)``, generated per ``Spec``.
 
 Most configs an evaluation checks are valid, and for a valid config the only answer needed
 is "no problems". ``acceptor(spec)`` is a predicate that says so with the least work: no path,
-no problem list, and, for the common kinds of schema node, one closure that does the type
-check and every constraint in one expression.
+no problem list, and one generated function (``codegen``) that checks the whole schema
+inline, without a call per schema node.
 
 The promise is one-sided: **``True`` means the value is valid** (the validator of
 ``nodeconf.model.generic.compiled`` would report nothing); ``False`` means "not shown here",
@@ -11,17 +11,24 @@ and the caller runs that validator, which finds every problem with its path or f
 (a value the quick forms do not cover, such as ``3.0`` for an integer, or ``1.0`` for the enum
 value ``1``). So a schema node gets a quick form only where its whole meaning fits one; any
 other node (several JSON types, constraints of another type than its own, an ``enum`` beside
-other constraints) is judged by the full validator of that node, so the predicate is exact
-there.
+other constraints) is judged by a call to the full validator of that node, so the predicate is
+exact there.
 
 Quick forms: a number (its type and bounds), a string (its type, length and pattern), a
 boolean, ``null``, an ``enum`` or ``const`` of scalars (compared with their JSON types, so
 ``true`` is not ``1``), an array (its length and each item), an object (required keys, each
-property, ``additionalProperties``); each optionally with ``null`` also allowed.
+property, ``additionalProperties``); each optionally with ``null`` also allowed. A schema node
+deeper than ``_INLINE_DEPTH`` is checked by a call to its own predicate.
 
-Compiled once per ``Spec`` and kept on it (a benign race, as in ``compiled``).
+``acceptor_over(spec, defaults)`` is the same predicate for configs merged over the layer
+``defaults`` (``Layers.defaults``): a value that *is* the default found at its place (the very
+object, which merges share rather than copy) and that was found valid when compiling is passed
+by without a check. Most of an effective config is usually its defaults.
 
-Thread-safety: the closures are pure; safe from any thread.
+``acceptor`` compiles once per ``Spec`` and keeps the result on it (a benign race, as in
+``compiled``); ``acceptor_over`` compiles anew on each call (once per ``Layers``).
+
+Thread-safety: the generated functions are pure; safe from any thread.
 """
 
 from __future__ import annotations
@@ -29,26 +36,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from nodeconf.model.generic.codegen import Source
 from nodeconf.model.generic.compiled import checker
 from nodeconf.model.generic.spec import UNSET, Spec, compiled
 
-__all__ = ["Accept", "acceptor"]
+__all__ = ["Accept", "acceptor", "acceptor_over"]
 
 #: A value -> ``True`` only if it is valid (``False``: ask the validator).
 Accept = Callable[[Any], bool]
 
-_INF: Final = float("inf")
 _SCALARS: Final = (str, int, float, bool, type(None))
+#: Schema nodes written inline below the root; a deeper node is a call.
+_INLINE_DEPTH: Final = 8
+#: A key's value in an object that lacks the key (matches no value).
+_ABSENT: Final = object()
 
 
 def acceptor(spec: Spec) -> Accept:
     """The quick acceptance predicate of ``spec`` (compiled once, kept on the spec)."""
-    result: Accept = compiled(spec, "compiled_accept", _compile)
+    result: Accept = compiled(spec, "compiled_accept", lambda s: _generate(s, None))
     return result
 
 
-def _always(value: object) -> bool:
-    return True
+def acceptor_over(spec: Spec, defaults: object) -> Accept:
+    """The quick acceptance predicate of ``spec`` for values merged over ``defaults`` (see the
+    module docstring); ``acceptor(spec)`` itself where ``defaults`` is not an object."""
+    if type(defaults) is not dict:
+        return acceptor(spec)
+    return _generate(spec, defaults)
+
+
+def _generate(spec: Spec, defaults: dict[str, Any] | None) -> Accept:
+    src = Source("accept")
+    _Writer(src).check(spec, "value", defaults, 0)
+    src.line("return True")
+    fn: Accept = src.function("accept(value)")
+    return fn
 
 
 def _by_validator(spec: Spec) -> Accept:
@@ -84,53 +107,6 @@ def _groups(spec: Spec) -> set[str]:
     return found
 
 
-def _compile(spec: Spec) -> Accept:
-    groups = _groups(spec)
-    types = spec.types
-    if types is None:
-        if not groups:
-            return _always
-        if groups == {"enum"}:
-            return _enum(spec, None)
-        return _by_validator(spec)
-    nullable = "null" in types and len(types) > 1
-    rest = types - {"null"} if nullable else types
-    kind = "number" if rest <= {"integer", "number"} else next(iter(rest))
-    if len(rest) > 1 and kind != "number":
-        return _by_validator(spec)
-    if groups == {"enum"}:
-        return _enum(spec, types)
-    if not groups <= {kind}:
-        return _by_validator(spec)
-    inner = _KINDS[kind](spec)
-    if not nullable:
-        return inner
-
-    def accept(value: object) -> bool:
-        return value is None or inner(value)
-
-    return accept
-
-
-def _enum(spec: Spec, types: frozenset[str] | None) -> Accept:
-    values = spec.enum if spec.enum is not None else (spec.const,)
-    if types is None and all(type(v) is str for v in values):
-        strings = frozenset(values)
-
-        def accept_string(value: object) -> bool:
-            return type(value) is str and value in strings
-
-        return accept_string
-    typed = frozenset((type(v), v) for v in values if type(v) in _SCALARS)
-    allowed = _SCALARS if types is None else tuple(set(_python_types(types)) & set(_SCALARS))
-
-    def accept(value: object) -> bool:
-        t = type(value)
-        return t in allowed and (t, value) in typed
-
-    return accept
-
-
 def _python_types(types: frozenset[str]) -> tuple[type, ...]:
     """The Python types of decoded values that surely have one of ``types`` (an integral
     float for ``integer`` is left to the validator)."""
@@ -146,94 +122,155 @@ def _python_types(types: frozenset[str]) -> tuple[type, ...]:
     return tuple({t for name in types for t in table[name]})
 
 
-def _number(spec: Spec) -> Accept:
-    low = spec.minimum if spec.minimum is not None else -_INF
-    high = spec.maximum if spec.maximum is not None else _INF
-    xlow = spec.exclusive_minimum if spec.exclusive_minimum is not None else -_INF
-    xhigh = spec.exclusive_maximum if spec.exclusive_maximum is not None else _INF
-    assert spec.types is not None
-    other = int if "number" not in spec.types else float  # ``int`` twice: integers only
+class _Writer:
+    """Writes the statements that ``return False`` unless a value is acceptable."""
 
-    def accept(value: Any) -> bool:
-        t = type(value)
-        return (t is int or t is other) and low <= value <= high and xlow < value < xhigh
+    __slots__ = ("src",)
 
-    return accept
+    def __init__(self, src: Source) -> None:
+        self.src = src
 
+    def fail_unless(self, condition: str) -> None:
+        self.src.line(f"if not ({condition}): return False")
 
-def _string(spec: Spec) -> Accept:
-    low = spec.min_length or 0
-    high = spec.max_length if spec.max_length is not None else _INF
-    search = spec.pattern.search if spec.pattern is not None else None
-    if search is None:
+    def call(self, accept: Accept, var: str) -> None:
+        self.fail_unless(f"{self.src.const(accept)}({var})")
 
-        def accept_length(value: Any) -> bool:
-            return type(value) is str and low <= len(value) <= high
+    def check(self, spec: Spec, var: str, defaults: dict[str, Any] | None, depth: int) -> None:
+        """The checks of ``var`` against ``spec``, written ``depth`` nodes below the root (a
+        ``Spec`` is acyclic, so the depth is bounded by the schema's)."""
+        if depth > _INLINE_DEPTH:
+            self.call(acceptor(spec), var)
+            return
+        groups = _groups(spec)
+        types = spec.types
+        if types is None:
+            if groups == {"enum"}:
+                self.enum(spec, var, None)
+            elif groups:
+                self.call(_by_validator(spec), var)
+            return
+        nullable = "null" in types and len(types) > 1
+        rest = types - {"null"} if nullable else types
+        kind = "number" if rest <= {"integer", "number"} else next(iter(rest))
+        if len(rest) > 1 and kind != "number":
+            self.call(_by_validator(spec), var)
+        elif groups == {"enum"}:
+            self.enum(spec, var, types)
+        elif not groups <= {kind}:
+            self.call(_by_validator(spec), var)
+        elif nullable:
+            with self.src.block(f"if {var} is not None:"):
+                self.kind(kind, spec, var, defaults, depth + 1)
+        else:
+            self.kind(kind, spec, var, defaults, depth + 1)
 
-        return accept_length
+    def kind(
+        self,
+        kind: str,
+        spec: Spec,
+        var: str,
+        defaults: dict[str, Any] | None,
+        depth: int,
+    ) -> None:
+        if kind == "number":
+            self.number(spec, var)
+        elif kind == "string":
+            self.string(spec, var)
+        elif kind == "boolean":
+            self.fail_unless(f"type({var}) is bool")
+        elif kind == "null":
+            self.fail_unless(f"{var} is None")
+        elif kind == "array":
+            self.array(spec, var, depth)
+        else:
+            self.object(spec, var, defaults, depth)
 
-    def accept(value: Any) -> bool:
-        return type(value) is str and low <= len(value) <= high and search(value) is not None
+    def enum(self, spec: Spec, var: str, types: frozenset[str] | None) -> None:
+        c = self.src.const
+        values = spec.enum if spec.enum is not None else (spec.const,)
+        if types is None and all(type(v) is str for v in values):
+            self.fail_unless(f"type({var}) is str and {var} in {c(frozenset(values))}")
+            return
+        typed = frozenset((type(v), v) for v in values if type(v) in _SCALARS)
+        allowed = _SCALARS if types is None else tuple(set(_python_types(types)) & set(_SCALARS))
+        self.fail_unless(f"type({var}) in {c(allowed)} and (type({var}), {var}) in {c(typed)}")
 
-    return accept
+    def number(self, spec: Spec, var: str) -> None:
+        c = self.src.const
+        assert spec.types is not None
+        if "number" in spec.types:
+            conditions = [f"(type({var}) is int or type({var}) is float)"]
+        else:
+            conditions = [f"type({var}) is int"]
+        if spec.minimum is not None:
+            conditions.append(f"{c(spec.minimum)} <= {var}")
+        if spec.maximum is not None:
+            conditions.append(f"{var} <= {c(spec.maximum)}")
+        if spec.exclusive_minimum is not None:
+            conditions.append(f"{c(spec.exclusive_minimum)} < {var}")
+        if spec.exclusive_maximum is not None:
+            conditions.append(f"{var} < {c(spec.exclusive_maximum)}")
+        self.fail_unless(" and ".join(conditions))
 
+    def string(self, spec: Spec, var: str) -> None:
+        c = self.src.const
+        conditions = [f"type({var}) is str"]
+        if spec.min_length:
+            conditions.append(f"{c(spec.min_length)} <= len({var})")
+        if spec.max_length is not None:
+            conditions.append(f"len({var}) <= {c(spec.max_length)}")
+        if spec.pattern is not None:
+            conditions.append(f"{c(spec.pattern.search)}({var}) is not None")
+        self.fail_unless(" and ".join(conditions))
 
-def _boolean(spec: Spec) -> Accept:
-    return lambda value: type(value) is bool
+    def array(self, spec: Spec, var: str, depth: int) -> None:
+        c = self.src.const
+        conditions = [f"type({var}) is list"]
+        if spec.min_items:
+            conditions.append(f"{c(spec.min_items)} <= len({var})")
+        if spec.max_items is not None:
+            conditions.append(f"len({var}) <= {c(spec.max_items)}")
+        self.fail_unless(" and ".join(conditions))
+        if spec.items is None:
+            return
+        item = self.src.var()
+        start = self.src.mark()
+        with self.src.block(f"for {item} in {var}:"):
+            inner = self.src.mark()
+            self.check(spec.items, item, None, depth)
+        if not self.src.wrote_since(inner):
+            self.src.cut(start)  # every item is acceptable: no loop
 
-
-def _null(spec: Spec) -> Accept:
-    return lambda value: value is None
-
-
-def _array(spec: Spec) -> Accept:
-    low = spec.min_items or 0
-    high = spec.max_items if spec.max_items is not None else _INF
-    items = acceptor(spec.items) if spec.items is not None else _always
-
-    def accept(value: Any) -> bool:
-        if type(value) is not list or not low <= len(value) <= high:
-            return False
-        if items is not _always:
-            for item in value:
-                if not items(item):
-                    return False
-        return True
-
-    return accept
-
-
-def _object(spec: Spec) -> Accept:
-    required = spec.required
-    properties = {k: acceptor(v) for k, v in spec.properties.items()}
-    additional = spec.additional
-    extra = acceptor(additional) if isinstance(additional, Spec) else None
-    forbid = additional is False
-
-    def accept(value: Any) -> bool:
-        if type(value) is not dict:
-            return False
-        for key in required:
-            if key not in value:
-                return False
-        get = properties.get
-        for key, item in value.items():
-            sub = get(key, extra)
-            if sub is None:
-                if forbid:
-                    return False
-            elif not sub(item):
-                return False
-        return True
-
-    return accept
-
-
-_KINDS: Final[dict[str, Callable[[Spec], Accept]]] = {
-    "number": _number,
-    "string": _string,
-    "boolean": _boolean,
-    "null": _null,
-    "array": _array,
-    "object": _object,
-}
+    def object(self, spec: Spec, var: str, defaults: dict[str, Any] | None, depth: int) -> None:
+        src, c = self.src, self.src.const
+        self.fail_unless(f"type({var}) is dict")
+        if spec.required:
+            self.fail_unless(f"{var}.keys() >= {c(frozenset(spec.required))}")
+        additional = spec.additional
+        if additional is False:
+            self.fail_unless(f"{var}.keys() <= {c(frozenset(spec.properties))}")
+        for key, sub in spec.properties.items():
+            default = defaults.get(key, _ABSENT) if defaults else _ABSENT
+            valid_default = default is not _ABSENT and acceptor(sub)(default)
+            item = src.var()
+            src.line(f"{item} = {var}.get({c(key)}, {c(_ABSENT)})")
+            start = src.mark()
+            skip = f" and {item} is not {c(default)}" if valid_default else ""
+            with src.block(f"if {item} is not {c(_ABSENT)}{skip}:"):
+                inner = src.mark()
+                below = default if type(default) is dict else None
+                self.check(sub, item, below, depth)
+            if not src.wrote_since(inner):
+                src.cut(start - 1)  # every value is acceptable: not even read
+        if isinstance(additional, Spec):
+            key, item = src.var(), src.var()
+            start = src.mark()
+            with (
+                src.block(f"for {key}, {item} in {var}.items():"),
+                src.block(f"if {key} not in {c(frozenset(spec.properties))}:"),
+            ):
+                inner = src.mark()
+                self.check(additional, item, None, depth)
+            if not src.wrote_since(inner):
+                src.cut(start)

@@ -47,6 +47,7 @@ from nodeconf.model.jsontext import (
     find_duplicates,
     may_have_duplicates,
 )
+from nodeconf.model.labels import LabelVerdicts
 from nodeconf.model.selectorbatch import plain_selectors
 from nodeconf.model.selectors import (
     CompiledSelector,
@@ -140,11 +141,14 @@ class LayeredDocument:
         )
 
 
-def parse_layered(spec: Spec, data: str | bytes) -> LayeredDocument:
-    """Parse document text for the config ``spec``; see the module docstring."""
+def parse_layered(
+    spec: Spec, data: str | bytes, labels: LabelVerdicts | None = None
+) -> LayeredDocument:
+    """Parse document text for the config ``spec``; see the module docstring. ``labels``: the
+    label verdicts to read and add to (the format's, kept across its parses)."""
     text = decode_text(data)
     tree = decode_object(text)
-    f = Findings()
+    f = Findings(labels)
     f.keys += len(tree)
     global_config: dict[str, Any] | None = None
     entries: tuple[Entry, ...] = ()

@@ -148,7 +148,8 @@ class LayeredFormat:
 
     def parse(self, data: str | bytes) -> LayeredDocument:
         """Parse document text; ``DocumentError`` (with line/column) if unreadable."""
-        return parse_layered(self._layers.spec, data)
+        layers = self._layers
+        return parse_layered(layers.spec, data, layers.labels)
 
     def section_names(self) -> tuple[str, ...]:
         """The top-level keys of the config, in the schema's order."""

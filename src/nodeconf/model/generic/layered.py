@@ -33,11 +33,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from nodeconf.errors import Issue
-from nodeconf.model.generic.accept import acceptor
+from nodeconf.model.generic.accept import acceptor_over
 from nodeconf.model.generic.check import Parts, Problem, defaults_of, render_path, validate
 from nodeconf.model.generic.document import GLOBAL, NODES, SELECTOR, LayeredDocument
 from nodeconf.model.generic.merge import merger
 from nodeconf.model.generic.spec import Spec
+from nodeconf.model.labels import LabelVerdicts
 
 __all__ = ["DEFAULTS", "Layers", "Merged", "parse_parts"]
 
@@ -84,20 +85,25 @@ def _has(layer: object, parts: Parts) -> bool:
 class Layers:
     """The config ``spec``, its defaults and the override mode (see the module docstring).
 
-    Thread-safety: immutable; the defaults object is never mutated (merges copy).
+    ``labels`` are the label syntax verdicts of every document parsed with these layers
+    (``LabelVerdicts``: bounded, and what it remembers never changes a result).
+
+    Thread-safety: immutable apart from ``labels``, which is safe to share; the defaults
+    object is never mutated (merges copy).
     """
 
-    __slots__ = ("accept", "defaults", "every", "merge_layer", "spec")
+    __slots__ = ("accept", "defaults", "every", "labels", "merge_layer", "spec")
 
     def __init__(self, spec: Spec, every: bool = False) -> None:
         self.spec = spec
         self.every = every
         #: ``(base, layer, skip)``: one layer over the config below it (``merge.merger``).
         self.merge_layer = merger(spec)
-        #: ``True`` only for a valid config (``accept.acceptor``).
-        self.accept = acceptor(spec)
         found = defaults_of(spec)
         self.defaults: dict[str, Any] = found if type(found) is dict else {}
+        #: ``True`` only for a valid config merged over the defaults (``accept.acceptor_over``).
+        self.accept = acceptor_over(spec, self.defaults)
+        self.labels = LabelVerdicts()
 
     def merge(self, document: LayeredDocument | None, labels: Mapping[str, str]) -> Merged:
         """The node's merged config and its layers."""
