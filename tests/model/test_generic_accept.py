@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nodeconf.errors import SchemaError
@@ -83,6 +83,7 @@ def keyword_schemas() -> st.SearchStrategy[dict[str, Any]]:
 
 @settings(max_examples=400, deadline=None)
 @given(keyword_schemas(), JSON)
+@example({"enum": [False], "const": None}, False)
 def test_a_quick_yes_is_never_a_value_with_problems(node: dict[str, Any], value: Any) -> None:
     """Whenever the quick predicate accepts a value, the full validator finds no problem."""
     spec, _ = compile_json_schema({"type": "object", "properties": {"x": node}})

@@ -188,6 +188,9 @@ class _Writer:
 
     def enum(self, spec: Spec, var: str, types: frozenset[str] | None) -> None:
         c = self.src.const
+        if spec.enum is not None and spec.const is not UNSET:
+            self.call(_by_validator(spec), var)  # both: rare, and the value must satisfy both
+            return
         values = spec.enum if spec.enum is not None else (spec.const,)
         if types is None and all(type(v) is str for v in values):
             self.fail_unless(f"type({var}) is str and {var} in {c(frozenset(values))}")
