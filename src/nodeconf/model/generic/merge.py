@@ -1,4 +1,4 @@
-"""The layer merge, compiled per ``Spec`` into closures: ``merger(spec)`` and ``cleaner(spec)``.
+"""The layer merge, compiled per ``Spec``: ``merger(spec)`` and ``cleaner(spec)``.
 
 ``merger(spec)(base, layer, skip)`` lays the object ``layer`` over the object ``base``: a key
 both hold as objects merges key by key at every depth; anything else (a scalar, an array,
@@ -15,10 +15,12 @@ object or an array: a scalar is never cleaned.
 Nothing here mutates its arguments: a merge shares the unchanged subtrees of ``base`` and
 ``layer`` and builds new objects only where it merged.
 
-Each closure holds a plain ``dict`` of its properties' closures, built once per ``Spec`` and
-kept on it (a benign race, as in ``nodeconf.model.generic.compiled``).
+The merge is one generated function (``codegen``) per ``Spec``, with the objects of the first
+``_INLINE_DEPTH`` levels merged inline and deeper ones by a call to their own merge; the clean
+is a closure per ``Spec`` holding a plain ``dict`` of its properties' closures. Both are built
+once per ``Spec`` and kept on it (a benign race, as in ``nodeconf.model.generic.compiled``).
 
-Thread-safety: the closures are pure; safe from any thread.
+Thread-safety: the functions are pure; safe from any thread.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from nodeconf.model.generic.codegen import Source
 from nodeconf.model.generic.spec import UNSET, Spec, compiled
 
 __all__ = ["Clean", "Merge", "cleaner", "merger", "plain_merge"]
@@ -71,35 +74,86 @@ def _sub(spec: Spec) -> _Sub:
 
 
 def _compile_merge(spec: Spec) -> Merge:
-    subs: dict[str, _Sub] = {k: _sub(v) for k, v in spec.properties.items()}
-    additional = spec.additional
-    extra: _Sub | None = (
-        None if additional is None else _sub(additional) if isinstance(additional, Spec) else _PLAIN
-    )
+    src = Source("merge")
+    _MergeWriter(src).merge(spec, "base", "layer", skip="skip", out="out", depth=0)
+    src.line("return out")
+    fn: Merge = src.function("merge(base, layer, skip)")
+    return fn
 
-    def merge(base: dict[str, Any], layer: Mapping[str, Any], skip: str | None) -> dict[str, Any]:
-        out = dict(base)
-        get = subs.get
-        for key, value in layer.items():
-            sub = get(key)
-            if sub is None:
-                if key == skip or extra is None:
-                    continue  # the selector; or unknown: warned about while parsing, left out
-                sub = extra
-            t = type(value)
-            if t is dict:
-                old = out.get(key, UNSET)
-                if type(old) is dict:
-                    out[key] = sub[0](old, value, None)
-                    continue
-            elif t is not list:
-                out[key] = value
-                continue
-            clean = sub[1]
-            out[key] = value if clean is None else clean(value)
-        return out
 
-    return merge
+#: Levels of objects merged inline below the root; a deeper one is a call to its own merge.
+_INLINE_DEPTH: Final = 4
+
+
+class _MergeWriter:
+    """Writes the statements of one merge (see the module docstring for what a merge does)."""
+
+    __slots__ = ("src",)
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+
+    def merge(
+        self, spec: Spec, base: str, layer: str, *, skip: str | None, out: str, depth: int
+    ) -> None:
+        """Set ``out`` to the object ``layer`` laid over the object ``base`` (``skip``: the
+        name of the key left out of ``layer`` unless it is a property; ``None``: none)."""
+        src, c = self.src, self.src.const
+        properties = spec.properties
+        additional = spec.additional
+        extra: _Sub | None = (
+            None
+            if additional is None
+            else _sub(additional)
+            if isinstance(additional, Spec)
+            else _PLAIN
+        )
+        inline = {k: v for k, v in properties.items() if v.properties and depth < _INLINE_DEPTH}
+        called = {k: _sub(v) for k, v in properties.items() if k not in inline}
+        known = c(frozenset(properties))
+        key, value, kind = src.var(), src.var(), src.var()
+        src.line(f"{out} = dict({base})")
+        with src.block(f"for {key}, {value} in {layer}.items():"):
+            src.line(f"{kind} = type({value})")
+            with src.block(f"if {kind} is dict or {kind} is list:"):
+                for name, sub in inline.items():
+                    with src.block(f"if {key} == {c(name)}:"):
+                        with src.block(f"if {kind} is dict:"):
+                            old = src.var()
+                            src.line(f"{old} = {out}.get({key}, {c(UNSET)})")
+                            with src.block(f"if type({old}) is dict:"):
+                                merged = src.var()
+                                self.merge(sub, old, value, skip=None, out=merged, depth=depth + 1)
+                                src.line(f"{out}[{key}] = {merged}")
+                                src.line("continue")
+                        src.line(f"{out}[{key}] = {c(cleaner(sub))}({value})")
+                        src.line("continue")
+                found = src.var()
+                src.line(f"{found} = {c(called.get)}({key})")
+                with src.block(f"if {found} is None:"):
+                    if extra is None:
+                        src.line("continue")  # unknown: warned about while parsing, left out
+                    else:
+                        if skip is not None:
+                            src.line(f"if {key} == {skip}: continue")
+                        src.line(f"{found} = {c(extra)}")
+                with src.block(f"if {kind} is dict:"):
+                    old = src.var()
+                    src.line(f"{old} = {out}.get({key}, {c(UNSET)})")
+                    with src.block(f"if type({old}) is dict:"):
+                        src.line(f"{out}[{key}] = {found}[0]({old}, {value}, None)")
+                        src.line("continue")
+                clean = src.var()
+                src.line(f"{clean} = {found}[1]")
+                src.line(f"{out}[{key}] = {value} if {clean} is None else {clean}({value})")
+            if extra is None:
+                keep = f"{key} in {known}"
+            elif skip is not None:
+                keep = f"{key} != {skip} or {key} in {known}"
+            else:
+                keep = "True"
+            with src.block(f"elif {keep}:"):
+                src.line(f"{out}[{key}] = {value}")
 
 
 def _compile_clean(spec: Spec) -> Clean:
