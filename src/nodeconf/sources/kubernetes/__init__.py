@@ -6,8 +6,11 @@ outcomes as core/v1 Events on the agent's pod), ``PodConditionPublisher`` and
 ``PodConditionSettings`` (the ``nodeconf.io/ConfigApplied`` condition on the agent's pod),
 ``KubeClient`` (the one adapter to lightkube).
 
-Module map: ``client`` (requests on lightkube's client, abortable watch streams),
-``listwatch`` (our own list-watch loop), ``backoff`` (jittered capped reconnect delays),
+Module map: ``client`` (requests on lightkube's client), ``wire`` (JSON bodies, LIST
+results, watch events), ``apierrors`` (the adapter's errors), ``watchstream`` (an open watch
+response), ``connections`` (shutting a client's sockets down to interrupt it),
+``lightkube_internals`` (the two lightkube internals we rely on), ``listwatch`` (our own
+list-watch loop), ``backoff`` (jittered capped reconnect delays),
 ``prepare`` (create/backfill the ConfigMap at start), ``source`` (``KubernetesSource``),
 ``events`` (the Event recorder), ``podstatus`` (the pod condition), ``settings``.
 

@@ -58,7 +58,8 @@ from lightkube import Client as LightkubeClient
 from nodeconf.concurrency.clock import Clock, default_clock
 from nodeconf.errors import SourceError
 from nodeconf.manager.outcomes import Outcome
-from nodeconf.sources.kubernetes.client import KIND_EVENTS, KIND_PODS, ApiStatusError, KubeClient
+from nodeconf.sources.kubernetes.apierrors import ApiStatusError
+from nodeconf.sources.kubernetes.client import KIND_EVENTS, KIND_PODS, KubeClient
 
 __all__ = [
     "REASON_DOCUMENT_DELETED",

@@ -59,8 +59,9 @@ from nodeconf.concurrency.clock import Clock, default_clock
 from nodeconf.errors import SourceError
 from nodeconf.manager.outcomes import Outcome
 from nodeconf.manager.reports import ManagerStatus
+from nodeconf.sources.kubernetes.apierrors import ApiStatusError
 from nodeconf.sources.kubernetes.backoff import Backoff, BackoffSettings
-from nodeconf.sources.kubernetes.client import KIND_PODS, ApiStatusError, KubeClient
+from nodeconf.sources.kubernetes.client import KIND_PODS, KubeClient
 
 __all__ = [
     "CONDITION_TYPE",
