@@ -10,9 +10,10 @@ Module map: ``client`` (requests on lightkube's client), ``wire`` (JSON bodies, 
 results, watch events), ``apierrors`` (the adapter's errors), ``watchstream`` (an open watch
 response), ``connections`` (shutting a client's sockets down to interrupt it),
 ``lightkube_internals`` (the two lightkube internals we rely on), ``listwatch`` (our own
-list-watch loop), ``backoff`` (jittered capped reconnect delays),
-``prepare`` (create/backfill the ConfigMap at start), ``source`` (``KubernetesSource``),
-``events`` (the Event recorder), ``podstatus`` (the pod condition), ``settings``.
+list-watch loop), ``backoff`` (jittered capped reconnect delays), ``prepare`` (create/backfill
+the ConfigMap at start), ``source`` (``KubernetesSource``), ``changes`` (which change of the
+ConfigMap or the Node becomes which key), ``delivery`` (the loops' handler and the gate to the
+manager), ``events`` (the Event recorder), ``podstatus`` (the pod condition), ``settings``.
 
 Needs the ``kubernetes`` extra (lightkube and httpx2; lightkube brings msgspec, which nodeconf
 does not import itself); nothing else in nodeconf imports this package.
