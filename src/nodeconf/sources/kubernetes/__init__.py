@@ -13,7 +13,9 @@ response), ``connections`` (shutting a client's sockets down to interrupt it),
 list-watch loop), ``backoff`` (jittered capped reconnect delays), ``prepare`` (create/backfill
 the ConfigMap at start), ``source`` (``KubernetesSource``), ``changes`` (which change of the
 ConfigMap or the Node becomes which key), ``delivery`` (the loops' handler and the gate to the
-manager), ``events`` (the Event recorder), ``podstatus`` (the pod condition), ``settings``.
+manager), ``events`` (the Event recorder), ``eventmap`` (which outcome becomes which Event),
+``eventsettings`` (the recorder's settings and counters), ``podstatus`` (the pod condition),
+``settings``.
 
 Needs the ``kubernetes`` extra (lightkube and httpx2; lightkube brings msgspec, which nodeconf
 does not import itself); nothing else in nodeconf imports this package.
@@ -25,11 +27,8 @@ from __future__ import annotations
 
 from nodeconf.sources.kubernetes.backoff import BackoffSettings
 from nodeconf.sources.kubernetes.client import KubeClient
-from nodeconf.sources.kubernetes.events import (
-    EventSinkSettings,
-    EventSinkStats,
-    KubernetesEventSink,
-)
+from nodeconf.sources.kubernetes.events import KubernetesEventSink
+from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings, EventSinkStats
 from nodeconf.sources.kubernetes.listwatch import WatchStats
 from nodeconf.sources.kubernetes.podstatus import (
     CONDITION_TYPE,

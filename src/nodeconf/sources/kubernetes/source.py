@@ -44,7 +44,8 @@ from nodeconf.manager.source import SourceEvent, SourceState
 from nodeconf.sources.kubernetes.changes import ChangeTracker
 from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, KIND_NODES, KubeClient
 from nodeconf.sources.kubernetes.delivery import ContextGate, LoopHandler
-from nodeconf.sources.kubernetes.events import EventSinkSettings, KubernetesEventSink
+from nodeconf.sources.kubernetes.events import KubernetesEventSink
+from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings
 from nodeconf.sources.kubernetes.listwatch import ListWatch, WatchStats, WatchTarget
 from nodeconf.sources.kubernetes.podstatus import PodConditionPublisher, PodConditionSettings
 from nodeconf.sources.kubernetes.prepare import PrepareResult, prepare_configmap
