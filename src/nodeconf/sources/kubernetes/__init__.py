@@ -14,8 +14,8 @@ list-watch loop), ``backoff`` (jittered capped reconnect delays), ``prepare`` (c
 the ConfigMap at start), ``source`` (``KubernetesSource``), ``changes`` (which change of the
 ConfigMap or the Node becomes which key), ``delivery`` (the loops' handler and the gate to the
 manager), ``events`` (the Event recorder), ``eventmap`` (which outcome becomes which Event),
-``eventsettings`` (the recorder's settings and counters), ``podstatus`` (the pod condition),
-``settings``.
+``eventsettings`` (the recorder's settings and counters), ``podstatus`` (the pod condition: its
+content), ``podpublisher`` (its writer), ``settings``.
 
 Needs the ``kubernetes`` extra (lightkube and httpx2; lightkube brings msgspec, which nodeconf
 does not import itself); nothing else in nodeconf imports this package.
@@ -30,11 +30,8 @@ from nodeconf.sources.kubernetes.client import KubeClient
 from nodeconf.sources.kubernetes.events import KubernetesEventSink
 from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings, EventSinkStats
 from nodeconf.sources.kubernetes.listwatch import WatchStats
-from nodeconf.sources.kubernetes.podstatus import (
-    CONDITION_TYPE,
-    PodConditionPublisher,
-    PodConditionSettings,
-)
+from nodeconf.sources.kubernetes.podpublisher import PodConditionPublisher, PodConditionSettings
+from nodeconf.sources.kubernetes.podstatus import CONDITION_TYPE
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
 from nodeconf.sources.kubernetes.source import DEFAULT_CONFIGMAP, DEFAULT_KEY, KubernetesSource
 

@@ -47,7 +47,7 @@ from nodeconf.sources.kubernetes.delivery import ContextGate, LoopHandler
 from nodeconf.sources.kubernetes.events import KubernetesEventSink
 from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings
 from nodeconf.sources.kubernetes.listwatch import ListWatch, WatchStats, WatchTarget
-from nodeconf.sources.kubernetes.podstatus import PodConditionPublisher, PodConditionSettings
+from nodeconf.sources.kubernetes.podpublisher import PodConditionPublisher, PodConditionSettings
 from nodeconf.sources.kubernetes.prepare import PrepareResult, prepare_configmap
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
 
