@@ -15,15 +15,9 @@ from tests.kubernetes.kube_helpers import CONFIGMAP, NAMESPACE, NODE, WAIT, conf
 
 from kubeapi import Fault, KubeAPIServer
 from nodeconf.errors import SourceError
-from nodeconf.sources.kubernetes.client import (
-    KIND_CONFIGMAPS,
-    KIND_NODES,
-    ApiConnectionError,
-    ApiStatusError,
-    KubeClient,
-    WatchEvent,
-    load_config,
-)
+from nodeconf.sources.kubernetes.apierrors import ApiConnectionError, ApiStatusError
+from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, KIND_NODES, KubeClient, load_config
+from nodeconf.sources.kubernetes.wire import WatchEvent
 
 pytestmark = pytest.mark.kubernetes
 

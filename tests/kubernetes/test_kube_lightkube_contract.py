@@ -1,9 +1,10 @@
-"""Contract: the lightkube internals ``nodeconf.sources.kubernetes.client`` relies on.
+"""Contract: the lightkube internals the Kubernetes adapter relies on (``lightkube_internals``).
 
 The adapter uses lightkube's public API (``Client``, ``Client.config``, ``Client.namespace``,
-``KubeConfig``, ``SingleConfig``) and exactly two internals (see the adapter's module
-docstring). Each test here pins one of them and fails with a message that names it, so a
-lightkube upgrade that changes one is caught here rather than as a puzzling failure elsewhere.
+``KubeConfig``, ``SingleConfig``) and exactly two internals (see the module docstring of
+``nodeconf.sources.kubernetes.lightkube_internals``). Each test here pins one of them and fails
+with a message that names it, so a lightkube upgrade that changes one is caught here rather
+than as a puzzling failure elsewhere.
 nodeconf itself no longer imports msgspec: a test checks that too.
 """
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.kubernetes
 SRC = Path(__file__).resolve().parents[2] / "src" / "nodeconf"
 UPGRADE = (
     f"lightkube {importlib.metadata.version('lightkube')} changed an internal that "
-    "nodeconf.sources.kubernetes.client relies on: "
+    "nodeconf.sources.kubernetes.lightkube_internals relies on: "
 )
 
 
@@ -101,8 +102,8 @@ def test_public_configuration_api_gives_namespace_and_config() -> None:
 
 
 def test_nodeconf_does_not_import_msgspec_or_lightkube_internals_elsewhere() -> None:
-    """No nodeconf module imports msgspec; only the adapter imports from lightkube's
-    submodules (the others use the top-level ``lightkube`` names)."""
+    """No nodeconf module imports msgspec; only ``lightkube_internals`` imports from
+    lightkube's submodules (the others use the top-level ``lightkube`` names)."""
     offenders: list[str] = []
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -116,7 +117,7 @@ def test_nodeconf_does_not_import_msgspec_or_lightkube_internals_elsewhere() -> 
             )
             for name in names:
                 internal = name.startswith("lightkube.")
-                adapter = path.name == "client.py" and path.parent.name == "kubernetes"
+                adapter = path.name == "lightkube_internals.py" and path.parent.name == "kubernetes"
                 if name.split(".")[0] == "msgspec" or (internal and not adapter):
                     offenders.append(f"{path.relative_to(SRC)}: {name}")
     assert offenders == []

@@ -191,7 +191,8 @@ def _snapshot(client: Any, args: argparse.Namespace, schema: Any, namespace: str
 def _watch(
     client: Any, args: argparse.Namespace, namespace: str, version: str, deadline: float
 ) -> Any:
-    from nodeconf.sources.kubernetes.client import KIND_PODS, status_of  # noqa: PLC0415
+    from nodeconf.sources.kubernetes.apierrors import status_of  # noqa: PLC0415
+    from nodeconf.sources.kubernetes.client import KIND_PODS  # noqa: PLC0415
 
     remaining = max(1, math.ceil(deadline - time.monotonic()))
     with client.watch_collection(

@@ -6,10 +6,16 @@ outcomes as core/v1 Events on the agent's pod), ``PodConditionPublisher`` and
 ``PodConditionSettings`` (the ``nodeconf.io/ConfigApplied`` condition on the agent's pod),
 ``KubeClient`` (the one adapter to lightkube).
 
-Module map: ``client`` (requests on lightkube's client, abortable watch streams),
-``listwatch`` (our own list-watch loop), ``backoff`` (jittered capped reconnect delays),
-``prepare`` (create/backfill the ConfigMap at start), ``source`` (``KubernetesSource``),
-``events`` (the Event recorder), ``podstatus`` (the pod condition), ``settings``.
+Module map: ``client`` (requests on lightkube's client), ``wire`` (JSON bodies, LIST
+results, watch events), ``apierrors`` (the adapter's errors), ``watchstream`` (an open watch
+response), ``connections`` (shutting a client's sockets down to interrupt it),
+``lightkube_internals`` (the two lightkube internals we rely on), ``listwatch`` (our own
+list-watch loop), ``backoff`` (jittered capped reconnect delays), ``prepare`` (create/backfill
+the ConfigMap at start), ``source`` (``KubernetesSource``), ``changes`` (which change of the
+ConfigMap or the Node becomes which key), ``delivery`` (the loops' handler and the gate to the
+manager), ``events`` (the Event recorder), ``eventmap`` (which outcome becomes which Event),
+``eventsettings`` (the recorder's settings and counters), ``podstatus`` (the pod condition: its
+content), ``podpublisher`` (its writer), ``settings``.
 
 Needs the ``kubernetes`` extra (lightkube and httpx2; lightkube brings msgspec, which nodeconf
 does not import itself); nothing else in nodeconf imports this package.
@@ -21,17 +27,11 @@ from __future__ import annotations
 
 from nodeconf.sources.kubernetes.backoff import BackoffSettings
 from nodeconf.sources.kubernetes.client import KubeClient
-from nodeconf.sources.kubernetes.events import (
-    EventSinkSettings,
-    EventSinkStats,
-    KubernetesEventSink,
-)
+from nodeconf.sources.kubernetes.events import KubernetesEventSink
+from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings, EventSinkStats
 from nodeconf.sources.kubernetes.listwatch import WatchStats
-from nodeconf.sources.kubernetes.podstatus import (
-    CONDITION_TYPE,
-    PodConditionPublisher,
-    PodConditionSettings,
-)
+from nodeconf.sources.kubernetes.podpublisher import PodConditionPublisher, PodConditionSettings
+from nodeconf.sources.kubernetes.podstatus import CONDITION_TYPE
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
 from nodeconf.sources.kubernetes.source import DEFAULT_CONFIGMAP, DEFAULT_KEY, KubernetesSource
 

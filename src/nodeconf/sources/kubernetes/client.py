@@ -11,29 +11,22 @@ its own. The list-watch loop itself lives in ``listwatch``.
 
 What this adapter promises:
 
-* objects are plain JSON dicts (decoded with the standard library's ``json``), never
-  lightkube models, so an administrator's fields we do not know survive a read-modify-write
-  unchanged;
-* every failure is one of two ``SourceError`` subclasses: ``ApiStatusError`` (the server
-  answered with a non-2xx status; carries ``code``, ``reason``, ``retry_after_seconds`` and
-  the request's method and path) or ``ApiConnectionError`` (no usable answer: refused, reset,
-  timed out, garbage). Nothing from httpx2 or lightkube escapes;
-* a ``WatchStream`` has a *read* timeout (the watchdog: a connection that delivers nothing,
-  not even a bookmark, for ``idle_timeout_seconds`` fails with ``ApiConnectionError``);
+* objects are plain JSON dicts (``wire``), never lightkube models, so an administrator's
+  fields we do not know survive a read-modify-write unchanged;
+* every failure is one of two ``SourceError`` subclasses (``apierrors``): ``ApiStatusError``
+  (the server answered with a non-2xx status; carries ``code``, ``reason``,
+  ``retry_after_seconds`` and the request's method and path) or ``ApiConnectionError`` (no
+  usable answer: refused, reset, timed out, garbage). Nothing from httpx2 or lightkube
+  escapes;
+* a ``WatchStream`` (``watchstream``) has a *read* timeout (the watchdog: a connection that
+  delivers nothing, not even a bookmark, for ``idle_timeout_seconds`` fails with
+  ``ApiConnectionError``);
 * ``KubeClient.interrupt`` wakes a thread blocked anywhere in a request of that client (connect
-  excepted: bounded by the request timeout) by shutting its sockets down, which is how ``stop``
-  is prompt. Each thread that must be woken separately uses its own ``fork()``.
+  excepted: bounded by the request timeout) by shutting its sockets down (``connections``),
+  which is how ``stop`` is prompt. Each thread that must be woken separately uses its own
+  ``fork()``.
 
-What it takes from lightkube beyond its public API (``Client``, ``Client.config``,
-``Client.namespace``, ``KubeConfig``, ``SingleConfig``), kept to two names and pinned by
-``tests/kubernetes/test_kube_lightkube_contract.py``, which fails with a message naming the
-internal when a lightkube upgrade changes it:
-
-* ``lightkube.config.client_adapter.ConnectionParams(timeout=...).httpx_params(config)``: the
-  keyword arguments of an ``httpx2.Client`` for a configuration (what lightkube's own
-  ``Client`` is built from), so our clients authenticate exactly as lightkube does;
-* ``Client._client._client``: the ``httpx2.Client`` inside a lightkube ``Client`` that a
-  caller hands us (``KubeClient(client)``), so its transport, proxy and pool are honoured.
+The two lightkube internals the adapter relies on are kept in ``lightkube_internals``.
 
 Thread-safety: ``KubeClient`` may be shared by several threads (httpx2's pool locks its own
 state); ``interrupt`` may be called from any thread. A ``WatchStream`` belongs to the thread
@@ -43,37 +36,32 @@ that opened it.
 from __future__ import annotations
 
 import contextlib
-import json
-import socket
-import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Mapping
+from typing import Any, Final
 from urllib.parse import quote
 
 import httpx2
 from lightkube import Client as LightkubeClient
-from lightkube import KubeConfig, SingleConfig
-from lightkube.config.client_adapter import ConnectionParams
+from lightkube import KubeConfig
 
-from nodeconf.errors import SourceError
-
-if TYPE_CHECKING:
-    from types import TracebackType
+from nodeconf.sources.kubernetes.apierrors import (
+    ApiConnectionError,
+    ApiStatusError,
+    config_error,
+    status_error,
+)
+from nodeconf.sources.kubernetes.connections import Connections
+from nodeconf.sources.kubernetes.lightkube_internals import http_client_of, http_params
+from nodeconf.sources.kubernetes.watchstream import WatchStream
+from nodeconf.sources.kubernetes.wire import ListResult, decode, encode
 
 __all__ = [
     "KIND_CONFIGMAPS",
     "KIND_EVENTS",
     "KIND_NODES",
     "KIND_PODS",
-    "ApiConnectionError",
-    "ApiStatusError",
     "KubeClient",
-    "ListResult",
-    "WatchEvent",
-    "WatchStream",
     "load_config",
-    "status_of",
 ]
 
 KIND_CONFIGMAPS: Final = "configmaps"
@@ -88,235 +76,6 @@ _NAMESPACED: Final = frozenset({KIND_CONFIGMAPS, KIND_PODS, KIND_EVENTS})
 _JSON: Final = "application/json"
 _MERGE_PATCH: Final = "application/merge-patch+json"
 _STRATEGIC_MERGE_PATCH: Final = "application/strategic-merge-patch+json"
-
-
-def _encode(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _decode(content: bytes) -> Any:
-    """Decode a JSON body; ``ValueError`` (``json.JSONDecodeError`` or ``UnicodeDecodeError``)
-    when it is not JSON, ``RecursionError`` when it nests too deeply."""
-    return json.loads(content)
-
-
-class ApiStatusError(SourceError):
-    """The API server answered a request with a non-success status.
-
-    Attributes: ``code`` (HTTP status), ``reason`` (the Status object's ``reason``, e.g.
-    ``AlreadyExists``, ``Conflict``, ``Expired``; ``""`` when absent), ``retry_after_seconds``
-    (from ``Retry-After`` or the Status details; ``None`` when absent), ``method``, ``path``.
-    Temporary unless the status is one that retrying the same request cannot fix.
-
-    Thread-safety: immutable after construction.
-    """
-
-    def __init__(
-        self,
-        code: int,
-        message: str,
-        *,
-        reason: str = "",
-        retry_after_seconds: float | None = None,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        self.code = code
-        self.reason = reason
-        self.retry_after_seconds = retry_after_seconds
-        self.method = method
-        self.path = path
-        temporary = code >= 500 or code in (409, 410, 429)
-        super().__init__(f"{method} {path}: HTTP {code} {reason}: {message}", temporary=temporary)
-
-    @property
-    def gone(self) -> bool:
-        """True for 410 Gone: the resourceVersion asked for is no longer available."""
-        return self.code == 410
-
-    @property
-    def not_found(self) -> bool:
-        return self.code == 404
-
-    @property
-    def conflict(self) -> bool:
-        """True for 409 (``Conflict`` on a stale update, ``AlreadyExists`` on a create)."""
-        return self.code == 409
-
-
-class ApiConnectionError(SourceError):
-    """No usable answer: connection refused or reset, a timeout, an undecodable body.
-
-    Attributes: ``method``, ``path``; the cause is chained.
-
-    Thread-safety: immutable after construction.
-    """
-
-    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
-        self.method = method
-        self.path = path
-        super().__init__(f"{method} {path}: {message}", temporary=True)
-
-
-@dataclass(frozen=True, slots=True)
-class ListResult:
-    """A LIST answer: the collection's resourceVersion and its items (plain dicts).
-
-    Thread-safety: immutable (do not mutate the item dicts).
-    """
-
-    resource_version: str
-    items: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
-    """One watch event: ``type`` is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR; ``object`` is
-    the object (a ``Status`` for ERROR).
-
-    Thread-safety: immutable (do not mutate ``object``).
-    """
-
-    type: str
-    object: dict[str, Any]
-
-    @property
-    def resource_version(self) -> str:
-        meta = self.object.get("metadata") or {}
-        return str(meta.get("resourceVersion") or "")
-
-
-class WatchStream:
-    """An open watch response, iterated line by line.
-
-    Iterating yields ``WatchEvent``; it ends normally when the server closes the response
-    cleanly (its ``timeoutSeconds`` ran out) and raises ``ApiConnectionError`` when the
-    connection breaks, delivers nothing for the read timeout, is interrupted, or sends an
-    undecodable line. ``close`` releases the response. Use as a context manager.
-
-    Thread-safety: one thread iterates and closes it; to wake that thread from another, call
-    ``KubeClient.interrupt`` on the client that opened it.
-    """
-
-    def __init__(self, response: httpx2.Response, *, method: str, path: str) -> None:
-        self._response = response
-        self._method = method
-        self._path = path
-
-    def __iter__(self) -> Iterator[WatchEvent]:
-        buffer = b""
-        try:
-            for chunk in self._response.iter_bytes():
-                buffer += chunk
-                while True:
-                    end = buffer.find(b"\n")
-                    if end < 0:
-                        break
-                    line, buffer = buffer[:end], buffer[end + 1 :]
-                    if line.strip():
-                        yield self._event(line)
-            if buffer.strip():
-                yield self._event(buffer)
-        except httpx2.HTTPError as exc:
-            raise ApiConnectionError(
-                f"watch stream broken ({type(exc).__name__}: {exc})",
-                method=self._method,
-                path=self._path,
-            ) from exc
-
-    def _event(self, line: bytes) -> WatchEvent:
-        try:
-            decoded = _decode(line)
-        except (ValueError, RecursionError) as exc:
-            raise ApiConnectionError(
-                f"undecodable watch line ({exc})", method=self._method, path=self._path
-            ) from exc
-        kind = decoded.get("type") if isinstance(decoded, dict) else None
-        obj = decoded.get("object") if isinstance(decoded, dict) else None
-        if not isinstance(kind, str) or not isinstance(obj, dict):
-            raise ApiConnectionError(
-                "undecodable watch line (expected an object with a string 'type' and an "
-                "object 'object')",
-                method=self._method,
-                path=self._path,
-            )
-        return WatchEvent(kind, obj)
-
-    def close(self) -> None:
-        """Release the response (idempotent)."""
-        with contextlib.suppress(httpx2.HTTPError, OSError):
-            self._response.close()
-
-    def __enter__(self) -> WatchStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class _Connections:
-    """The network streams one ``KubeClient`` opened, so ``interrupt`` can shut them down.
-
-    Fed by httpcore2's ``trace`` extension (``connect_tcp`` / ``start_tls`` complete), which
-    runs on the requesting thread. Once interrupted, every stream opened later is shut down
-    as soon as it is connected, so a request racing ``interrupt`` cannot slip through.
-
-    Thread-safety: ``_lock`` guards ``_streams`` and ``_interrupted``.
-    """
-
-    _TRACKED: Final = frozenset(
-        {"connection.connect_tcp.complete", "connection.start_tls.complete"}
-    )
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._streams: list[Any] = []  # guarded by _lock: streams whose socket may be open
-        self._interrupted = False  # guarded by _lock; only goes False -> True
-
-    @property
-    def interrupted(self) -> bool:
-        with self._lock:
-            return self._interrupted
-
-    def trace(self, name: str, info: Mapping[str, Any]) -> None:
-        if name not in self._TRACKED:
-            return
-        stream = info.get("return_value")
-        if stream is None:
-            return
-        with self._lock:
-            self._streams = [s for s in self._streams if _socket_of(s) is not None]
-            self._streams.append(stream)
-            if self._interrupted:
-                _shutdown(stream)
-
-    def interrupt(self) -> None:
-        with self._lock:
-            self._interrupted = True
-            for stream in self._streams:
-                _shutdown(stream)
-
-
-def _socket_of(stream: Any) -> socket.socket | None:
-    sock = stream.get_extra_info("socket")
-    if isinstance(sock, socket.socket) and sock.fileno() >= 0:
-        return sock
-    return None
-
-
-def _shutdown(stream: Any) -> None:
-    sock = _socket_of(stream)
-    if sock is not None:
-        # socket.socket.shutdown, not ssl.SSLSocket.shutdown: the latter drops its SSL object
-        # under the reading thread's feet. Shutting the descriptor down makes a blocked recv
-        # (or send) return at once; the owner closes the socket as usual afterwards.
-        with contextlib.suppress(OSError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class KubeClient:
@@ -342,7 +101,7 @@ class KubeClient:
     def __init__(self, client: LightkubeClient, *, request_timeout_seconds: float = 10.0) -> None:
         self._setup(
             namespace=str(client.namespace),
-            http=_http_client_of(client),
+            http=http_client_of(client),
             owns_http=False,
             http_params=None,
             request_timeout_seconds=request_timeout_seconds,
@@ -364,7 +123,7 @@ class KubeClient:
         self._http_params = http_params
         self._timeout = httpx2.Timeout(request_timeout_seconds)
         self._request_timeout_seconds = request_timeout_seconds
-        self._connections = _Connections()
+        self._connections = Connections()
         self._extensions = {"trace": self._connections.trace}
 
     @classmethod
@@ -397,8 +156,8 @@ class KubeClient:
         """
         config = load_config(kubeconfig).get()
         if config is None:
-            raise _config_error(kubeconfig, ValueError("no current context"))
-        params = _http_params(config, kubeconfig, request_timeout_seconds)
+            raise config_error(kubeconfig, ValueError("no current context"))
+        params = http_params(config, kubeconfig, request_timeout_seconds)
         return cls._build(
             namespace=config.namespace,
             http=httpx2.Client(**params),
@@ -547,7 +306,7 @@ class KubeClient:
         content_type: str = _JSON,
     ) -> dict[str, Any]:
         self._check_interrupted(method, path)
-        content = _encode(body) if body is not None else None
+        content = encode(body) if body is not None else None
         headers = {"Content-Type": content_type} if body is not None else None
         try:
             request = self._http.build_request(
@@ -565,9 +324,9 @@ class KubeClient:
                 f"{type(exc).__name__}: {exc}", method=method, path=path
             ) from exc
         if response.status_code >= 300:
-            raise _status_error(response, method=method, path=path)
+            raise status_error(response, method=method, path=path)
         try:
-            decoded = _decode(response.content) if response.content else {}
+            decoded = decode(response.content) if response.content else {}
         except (ValueError, RecursionError) as exc:
             raise ApiConnectionError(
                 f"undecodable answer ({exc})", method=method, path=path
@@ -662,7 +421,7 @@ class KubeClient:
                 ) from exc
             finally:
                 response.close()
-            raise _status_error(response, method="WATCH", path=path)
+            raise status_error(response, method="WATCH", path=path)
         return WatchStream(response, method="WATCH", path=path)
 
 
@@ -677,86 +436,5 @@ def load_config(kubeconfig: str | None) -> KubeConfig:
         config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
         config.get()  # the current context, its cluster and user: a broken file fails here
     except Exception as exc:  # lightkube raises ConfigError, KeyError, OSError, yaml errors
-        raise _config_error(kubeconfig, exc) from exc
+        raise config_error(kubeconfig, exc) from exc
     return config
-
-
-def _http_params(
-    config: SingleConfig, kubeconfig: str | None, request_timeout_seconds: float
-) -> dict[str, Any]:
-    """The keyword arguments of an ``httpx2.Client`` for ``config``, as lightkube's ``Client``
-    builds its own (server URL, TLS verification, authentication). lightkube internal: see
-    the module docstring."""
-    try:
-        params = ConnectionParams(timeout=httpx2.Timeout(request_timeout_seconds))
-        return dict(params.httpx_params(config))
-    except Exception as exc:  # lightkube raises ConfigError, AssertionError, OSError
-        raise _config_error(kubeconfig, exc) from exc
-
-
-def _http_client_of(client: LightkubeClient) -> httpx2.Client:
-    """The ``httpx2.Client`` inside a lightkube ``Client``. lightkube internal: see the module
-    docstring."""
-    http = getattr(getattr(client, "_client", None), "_client", None)
-    if not isinstance(http, httpx2.Client):
-        raise TypeError(
-            "cannot find the httpx2.Client inside this lightkube Client (Client._client._client"
-            f" is {type(http).__name__}); this lightkube version is not supported: pass "
-            "KubeClient.connect(...) instead"
-        )
-    return http
-
-
-def _config_error(kubeconfig: str | None, exc: Exception) -> SourceError:
-    reason = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
-    where = kubeconfig or "the environment"
-    return SourceError(
-        f"cannot load a Kubernetes client configuration from {where}: {reason}",
-        temporary=False,
-    )
-
-
-def _status_error(response: httpx2.Response, *, method: str, path: str) -> ApiStatusError:
-    """Build an ``ApiStatusError`` from a non-2xx answer (body read already)."""
-    reason = ""
-    message = response.reason_phrase
-    retry_after: float | None = None
-    try:
-        status = _decode(response.content) if response.content else {}
-    except (ValueError, RecursionError):
-        status = {}
-    if isinstance(status, dict):
-        reason = str(status.get("reason") or "")
-        message = str(status.get("message") or message)
-        details = status.get("details")
-        if isinstance(details, dict) and isinstance(details.get("retryAfterSeconds"), int):
-            retry_after = float(details["retryAfterSeconds"])
-    header = response.headers.get("Retry-After")
-    if header is not None:
-        with contextlib.suppress(ValueError):
-            retry_after = max(0.0, float(header))
-    return ApiStatusError(
-        response.status_code,
-        message,
-        reason=reason,
-        retry_after_seconds=retry_after,
-        method=method,
-        path=path,
-    )
-
-
-def status_of(event: WatchEvent) -> ApiStatusError:
-    """The error an ERROR watch event carries (its object is a ``Status``)."""
-    obj = event.object
-    code = obj.get("code")
-    details = obj.get("details")
-    retry_after = None
-    if isinstance(details, dict) and isinstance(details.get("retryAfterSeconds"), int):
-        retry_after = float(details["retryAfterSeconds"])
-    return ApiStatusError(
-        code if isinstance(code, int) else 500,
-        str(obj.get("message") or "watch error event"),
-        reason=str(obj.get("reason") or ""),
-        retry_after_seconds=retry_after,
-        method="WATCH",
-    )

@@ -25,12 +25,8 @@ API server better:
   (``queue_size``; when full the oldest entry is dropped and counted), then returns. One
   thread, ``nodeconf-events``, started on the first ``emit``, does every request.
 
-Outcome mapping: ``synced`` (every listener holds the revision; Volcano posts success only
-then) -> Normal ``ConfigApplySuccess``; ``invalid`` -> Warning ``ConfigApplyFailed`` whose
-message is Volcano's, followed by the field paths of the offending values; ``failed`` and
-``rejected`` (a listener) -> Warning ``ConfigApplyFailed`` naming the listener; ``source``
-``document-deleted`` -> Warning ``ConfigDocumentDeleted``, ``document-restored`` -> Normal
-``ConfigDocumentRestored``. Everything else is not an Event (metrics and logs cover it).
+Which outcome becomes which Event (and when two outcomes are the same change) is
+``eventmap``'s business; the settings and counters are in ``eventsettings``.
 
 Threads and locks: ``emit`` from any thread; the sender thread owns the client, the pod uid,
 the aggregation cache and the token bucket. ``_cond`` guards the queue, the lifecycle flags
@@ -58,91 +54,16 @@ from lightkube import Client as LightkubeClient
 from nodeconf.concurrency.clock import Clock, default_clock
 from nodeconf.errors import SourceError
 from nodeconf.manager.outcomes import Outcome
-from nodeconf.sources.kubernetes.client import KIND_EVENTS, KIND_PODS, ApiStatusError, KubeClient
+from nodeconf.sources.kubernetes.apierrors import ApiStatusError
+from nodeconf.sources.kubernetes.client import KIND_EVENTS, KIND_PODS, KubeClient
+from nodeconf.sources.kubernetes.eventmap import Pending, coalesce, map_outcome
+from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings, EventSinkStats
 
-__all__ = [
-    "REASON_DOCUMENT_DELETED",
-    "REASON_DOCUMENT_RESTORED",
-    "REASON_FAILED",
-    "REASON_SUCCESS",
-    "EventSinkSettings",
-    "EventSinkStats",
-    "KubernetesEventSink",
-]
+__all__ = ["KubernetesEventSink"]
 
-REASON_SUCCESS: Final = "ConfigApplySuccess"
-REASON_FAILED: Final = "ConfigApplyFailed"
-REASON_DOCUMENT_DELETED: Final = "ConfigDocumentDeleted"
-REASON_DOCUMENT_RESTORED: Final = "ConfigDocumentRestored"
 _MAX_MESSAGE_CHARS: Final = 1024  # the API server's limit for an Event's note
 
 _log = logging.getLogger("nodeconf.sources.kubernetes.events")
-
-
-@dataclass(frozen=True, slots=True)
-class EventSinkSettings:
-    """How the event sink paces itself (defaults follow client-go's recorder).
-
-    Thread-safety: immutable.
-    """
-
-    queue_size: int = 64
-    aggregate_window_seconds: float = 600.0
-    repeat_interval_seconds: float = 10.0
-    burst: int = 25
-    refill_seconds: float = 300.0
-    close_timeout_seconds: float = 5.0
-    request_timeout_seconds: float = 5.0
-    component: str = "nodeconf"
-
-    def __post_init__(self) -> None:
-        if self.queue_size < 1:
-            raise ValueError(f"queue_size must be >= 1, got {self.queue_size!r}")
-        if self.burst < 1:
-            raise ValueError(f"burst must be >= 1, got {self.burst!r}")
-        if not self.refill_seconds > 0:
-            raise ValueError(f"refill_seconds must be > 0, got {self.refill_seconds!r}")
-        if not 0 <= self.repeat_interval_seconds < float("inf"):
-            raise ValueError(
-                "repeat_interval_seconds must be a finite number >= 0, got "
-                f"{self.repeat_interval_seconds!r}"
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class EventSinkStats:
-    """What the sink did: ``posted`` (POSTs), ``patched`` (aggregating PATCHes),
-    ``aggregated`` (Events folded into another's count by a request), ``held`` (repeats
-    waiting for their paced PATCH right now), ``skipped`` (outcomes equal to the last of
-    their reason), ``dropped_queue_full``, ``dropped_rate_limited``, ``dropped_at_close``,
-    ``failed`` (requests that failed).
-
-    Thread-safety: immutable.
-    """
-
-    posted: int = 0
-    patched: int = 0
-    aggregated: int = 0
-    held: int = 0
-    skipped: int = 0
-    dropped_queue_full: int = 0
-    dropped_rate_limited: int = 0
-    dropped_at_close: int = 0
-    failed: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    """One Event to send; ``count`` identical occurrences."""
-
-    type: str
-    reason: str
-    message: str
-    count: int = 1
-
-    @property
-    def identity(self) -> tuple[str, str, str]:
-        return (self.type, self.reason, self.message)
 
 
 @dataclass(slots=True)
@@ -197,7 +118,7 @@ class KubernetesEventSink:
         self._names = itertools.count()
         self._cond = threading.Condition()
         # -- guarded by _cond ------------------------------------------------------------
-        self._queue: deque[_Pending] = deque()
+        self._queue: deque[Pending] = deque()
         self._last_by_reason: dict[str, tuple[object, ...]] = {}
         self._thread: threading.Thread | None = None
         self._closing = False
@@ -208,7 +129,7 @@ class KubernetesEventSink:
         self._pod_uid = ""
         self._recent: OrderedDict[tuple[str, str, str], _Posted] = OrderedDict()
         # repeats held for their paced PATCH: identity -> (the summed repeats, when due)
-        self._held: dict[tuple[str, str, str], tuple[_Pending, float]] = {}
+        self._held: dict[tuple[str, str, str], tuple[Pending, float]] = {}
         self._tokens = float(self._settings.burst)
         self._tokens_at = self._clock.now()
 
@@ -217,7 +138,7 @@ class KubernetesEventSink:
     def emit(self, outcome: Outcome) -> None:
         """Queue the Event this outcome maps to, if any (never blocks, never raises)."""
         try:
-            mapped = self._map(outcome)
+            mapped = map_outcome(outcome)
             if mapped is None:
                 return
             pending, dedupe_key = mapped
@@ -240,46 +161,6 @@ class KubernetesEventSink:
                 self._cond.notify_all()
         except Exception:  # the contract: a sink never raises into the manager
             _log.exception("cannot queue an Event for outcome %r", outcome)
-
-    def _map(self, outcome: Outcome) -> tuple[_Pending, tuple[object, ...]] | None:
-        kind = outcome.kind
-        if kind == "synced":
-            return (
-                _Pending("Normal", REASON_SUCCESS, "Successfully applied config"),
-                ("synced", outcome.revision),
-            )
-        if kind == "invalid":
-            paths = [
-                i.path
-                for i in outcome.issues
-                if i.severity == "error" and i.path and i.path not in outcome.error
-            ]
-            message = f"Failed to apply config({outcome.error})"
-            if paths:
-                message += f" at {', '.join(dict.fromkeys(paths))}"
-            return (
-                _Pending("Warning", REASON_FAILED, message),
-                ("invalid", outcome.revision, outcome.error, tuple(paths)),
-            )
-        if kind in ("failed", "rejected"):
-            who = f"listener {outcome.listener}: " if outcome.listener else ""
-            verb = "rejected: " if kind == "rejected" else ""
-            message = f"Failed to apply config({who}{verb}{outcome.error})"
-            return (
-                _Pending("Warning", REASON_FAILED, message),
-                (kind, outcome.revision, outcome.listener),
-            )
-        if kind == "source" and outcome.detail == "document-deleted":
-            return (
-                _Pending("Warning", REASON_DOCUMENT_DELETED, outcome.error or "document deleted"),
-                ("deleted", outcome.error),
-            )
-        if kind == "source" and outcome.detail == "document-restored":
-            return (
-                _Pending("Normal", REASON_DOCUMENT_RESTORED, outcome.error or "document restored"),
-                ("restored", outcome.error),
-            )
-        return None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -346,7 +227,7 @@ class KubernetesEventSink:
                 closing = self._closing
                 deadline = self._flush_deadline
             try:
-                groups = _coalesce(batch)
+                groups = coalesce(batch)
                 for index, pending in enumerate(groups):
                     if deadline is not None and time.monotonic() >= deadline:
                         with self._cond:
@@ -393,7 +274,7 @@ class KubernetesEventSink:
             return True
         return False
 
-    def _send(self, pending: _Pending, *, pace: bool = True) -> None:
+    def _send(self, pending: Pending, *, pace: bool = True) -> None:
         now = self._clock.now()
         posted = self._recent.get(pending.identity)
         interval = self._settings.repeat_interval_seconds
@@ -446,7 +327,7 @@ class KubernetesEventSink:
                 self._bump("failed")
             _log.warning("cannot post Event %s: %s", pending.reason, exc)
 
-    def _post(self, pending: _Pending, stamp: str, now: float) -> None:
+    def _post(self, pending: Pending, stamp: str, now: float) -> None:
         if not self._pod_uid:
             with contextlib.suppress(SourceError):
                 pod = self._client.get(KIND_PODS, self.pod_name, namespace=self.namespace)
@@ -489,17 +370,6 @@ class KubernetesEventSink:
             self._bump("posted")
             if pending.count > 1:
                 self._bump("aggregated", pending.count - 1)
-
-
-def _coalesce(batch: list[_Pending]) -> list[_Pending]:
-    """Fold runs of identical Events into one with the summed count (order kept)."""
-    out: list[_Pending] = []
-    for pending in batch:
-        if out and out[-1].identity == pending.identity:
-            out[-1] = replace(out[-1], count=out[-1].count + pending.count)
-        else:
-            out.append(pending)
-    return out
 
 
 def _timestamp(wall: float) -> str:

@@ -56,15 +56,11 @@ from typing import Any, Protocol
 
 from nodeconf.concurrency.clock import Clock
 from nodeconf.errors import SourceError
+from nodeconf.sources.kubernetes.apierrors import ApiConnectionError, ApiStatusError, status_of
 from nodeconf.sources.kubernetes.backoff import Backoff
-from nodeconf.sources.kubernetes.client import (
-    ApiConnectionError,
-    ApiStatusError,
-    KubeClient,
-    WatchEvent,
-    status_of,
-)
+from nodeconf.sources.kubernetes.client import KubeClient
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
+from nodeconf.sources.kubernetes.wire import WatchEvent
 
 __all__ = ["ListWatch", "ListWatchHandler", "WatchStats", "WatchTarget"]
 

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from nodeconf.errors import DocumentError, SourceError
-from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, ApiStatusError, KubeClient
+from nodeconf.sources.kubernetes.apierrors import ApiStatusError
+from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, KubeClient
 
 if TYPE_CHECKING:
     from nodeconf.concurrency.clock import Clock

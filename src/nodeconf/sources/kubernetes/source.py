@@ -2,42 +2,26 @@
 
 Two list-watch loops (``listwatch``), one per object, each on its own thread:
 ``nodeconf-watch-configmap`` follows ConfigMap ``<namespace>/<configmap>`` and
-``nodeconf-watch-node`` follows Node ``<node_name>``. Their changes become manager keys
-(spec section 7, with our improvements):
-
-* ConfigMap added, or its data key's text changed -> ``configmap``. A change elsewhere in the
-  ConfigMap (another key, an annotation), a no-op update or a bookmark -> nothing.
-* ConfigMap deleted -> the snapshot **keeps the last document text**, so the effective config
-  stays what it was whatever a consumer makes of an absent document (at start-up, no
-  ConfigMap means the defaults); ``SourceEvent("document-deleted")`` is reported and
-  ``configmap`` is notified (the manager finds nothing new to apply). Re-created ->
-  ``SourceEvent("document-restored")``, the new text is taken and ``configmap`` notified:
-  normal operation resumes. Volcano does nothing on a deletion (issue #5474).
-* ConfigMap without our data key -> the document is the empty text, which the manager reports
-  as an unreadable document (last-known-good stays).
-* Node added -> ``node``. Node modified -> ``node`` only when a label in
-  ``SourceContext.label_keys()`` changed (the colocation labels, ``colocation-policy`` and
-  every label an override selector mentions); any other change is ignored. Node deleted ->
-  its last labels stay, and it is reported as a ``source-error``.
-* Nothing is notified before the first complete state (``wait_synced``): the manager's
-  initial sync reads ``snapshot()`` after it. ``wait_synced`` needs the ConfigMap listed
-  (present or absent) **and** the Node found: labels of a node that does not exist are not
-  known, and guessing them would hand out a wrong config.
+``nodeconf-watch-node`` follows Node ``<node_name>``. Which of their changes become which
+manager key is ``changes``' business (``ChangeTracker``); ``delivery`` (``LoopHandler``) applies
+them and passes the keys and reports to the context. Nothing is notified before the first
+complete state (``wait_synced``: the ConfigMap listed, present or absent, and the Node found):
+the manager's initial sync reads ``snapshot()`` after it.
 
 ``prepare(schema, timeout)`` creates or backfills the ConfigMap (``prepare``; skipped with
 ``prepare=False``).
 
-Threads and locks: the two loop threads call the handler methods; the manager calls
+Threads and locks: the two loop threads call the ``LoopHandler``; the manager calls
 ``prepare``/``start``/``stop`` (one at a time) and ``snapshot``/``wait_synced`` from any thread;
 ``cancel`` comes from the thread that stops the manager, while ``prepare`` or ``wait_synced``
 may be running on another; ``health_problems``, ``status_json`` and ``watch_stats`` are read by
 the status server's request threads. ``_prepare_pause`` guards ``_prepare_cancelled``; ``_synced``
-is a ``Latch`` with its own lock.
-``_lock`` guards the raw state and the lifecycle; ``_emit_lock`` is held while calling the
-context (``notify``/``report``) and by ``stop`` while it closes the gate, so once ``stop`` has
-returned no call to the context is in flight or will ever be made, even from a loop thread
-that outlived its join timeout. Lock order: ``_emit_lock`` before ``_lock``; the context is
-never called with ``_lock`` held.
+is a ``Latch`` with its own lock; the ``LoopHandler`` guards the ``ChangeTracker`` with a lock of
+its own. ``_lock`` guards the lifecycle; ``_gate.lock`` (``ContextGate``) is held while calling
+the context (``notify``/``report``) and by ``start``/``stop`` while they open and close the
+gate, so once ``stop`` has returned no call to the context is in flight or will ever be made,
+even from a loop thread that outlived its join timeout. Lock order: ``_gate.lock`` before
+``_lock``; the context is never called with ``_lock`` held.
 
 Thread-safety: as above; every public method is safe to call from any thread.
 """
@@ -49,8 +33,6 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from lightkube import Client as LightkubeClient
@@ -58,11 +40,14 @@ from lightkube import Client as LightkubeClient
 from nodeconf.concurrency.clock import Clock, default_clock
 from nodeconf.concurrency.latch import Latch
 from nodeconf.errors import LifecycleError
-from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceEvent, SourceState
+from nodeconf.manager.source import SourceEvent, SourceState
+from nodeconf.sources.kubernetes.changes import ChangeTracker
 from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, KIND_NODES, KubeClient
-from nodeconf.sources.kubernetes.events import EventSinkSettings, KubernetesEventSink
+from nodeconf.sources.kubernetes.delivery import ContextGate, LoopHandler
+from nodeconf.sources.kubernetes.events import KubernetesEventSink
+from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings
 from nodeconf.sources.kubernetes.listwatch import ListWatch, WatchStats, WatchTarget
-from nodeconf.sources.kubernetes.podstatus import PodConditionPublisher, PodConditionSettings
+from nodeconf.sources.kubernetes.podpublisher import PodConditionPublisher, PodConditionSettings
 from nodeconf.sources.kubernetes.prepare import PrepareResult, prepare_configmap
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
 
@@ -76,7 +61,6 @@ DEFAULT_CONFIGMAP: Final = "volcano-agent-configuration"
 DEFAULT_KEY: Final = "colocation-config"
 
 _log = logging.getLogger("nodeconf.sources.kubernetes")
-_NO_LABELS: Final[Mapping[str, str]] = MappingProxyType({})
 
 
 class _Life(enum.Enum):
@@ -133,7 +117,12 @@ class KubernetesSource:
         # Ends a prepare in progress (cancel); _prepare_cancelled is guarded by it.
         self._prepare_pause = threading.Condition()
         self._prepare_cancelled = False
-        self._emit_lock = threading.Lock()
+        self._gate = ContextGate()
+        self._handler = LoopHandler(
+            ChangeTracker(origin=self._origin, key=key, node_name=node_name),
+            self._synced,
+            self._gate,
+        )
         self._lock = threading.Lock()
         # -- guarded by _lock ------------------------------------------------------------
         self._life = _Life.NEW
@@ -142,18 +131,6 @@ class KubernetesSource:
         self._loops: tuple[ListWatch, ...] = ()
         self._loop_clients: tuple[KubeClient, ...] = ()
         self._pending_reports: list[SourceEvent] = []  # from prepare, sent at start
-        self._document: str | None = None  # last known text of the data key
-        self._document_version = ""  # resourceVersion of the ConfigMap that set _document
-        self._document_present = False  # does the ConfigMap exist now?
-        self._document_seen = False  # has it ever existed since start?
-        self._labels: Mapping[str, str] = _NO_LABELS
-        self._node_present = False
-        self._configmap_listed = False
-        self._node_missing_reported = False
-        self._snapshot = SourceState(None, "", _NO_LABELS, self._origin)
-        # -- guarded by _emit_lock -------------------------------------------------------
-        self._context: SourceContext | None = None
-        self._gate_open = False  # False before start and forever after stop
 
     def __repr__(self) -> str:
         return (
@@ -240,19 +217,18 @@ class KubernetesSource:
                 ListWatch(
                     client,
                     target,
-                    _LoopHandler(self),
+                    self._handler,
                     settings=self._settings,
                     clock=self._clock,
                     rng=random.Random(rng.random()),  # noqa: S311 - one stream per loop
                     thread_name=thread_name,
                 )
             )
-        with self._emit_lock:
-            self._context = context
-            self._gate_open = True
+        with self._gate.lock:
+            self._gate.open_locked(context)
             with self._lock:
                 if self._stop_requested:  # stop() ran while we were building the loops
-                    self._gate_open = False
+                    self._gate.close_locked()
                     for client in clients:
                         client.close()
                     raise LifecycleError("start() raced with stop(): the source is stopped")
@@ -285,8 +261,7 @@ class KubernetesSource:
         return self._prepare_cancelled
 
     def snapshot(self) -> SourceState:
-        with self._lock:
-            return self._snapshot
+        return self._handler.snapshot()
 
     def stop(self, timeout: float | None) -> bool:
         """Stop both loops and join their threads within ``timeout``; idempotent.
@@ -294,8 +269,8 @@ class KubernetesSource:
         Returns False when a thread was still running at the deadline (it will make no
         further call to the context either way).
         """
-        with self._emit_lock:
-            self._gate_open = False
+        with self._gate.lock:
+            self._gate.close_locked()
             with self._lock:
                 was = self._life
                 self._life = _Life.STOPPED
@@ -443,168 +418,6 @@ class KubernetesSource:
             clock=self._clock,
             settings=settings,
         )
-
-    # -- what the loops report (called on the loop threads, through _LoopHandler) ----------
-
-    def _on_change(
-        self, target: WatchTarget, previous: dict[str, Any] | None, current: dict[str, Any] | None
-    ) -> None:
-        if target.kind == KIND_CONFIGMAPS:
-            self._configmap_changed(current)
-        else:
-            self._node_changed(previous, current)
-
-    def _on_listed(self, target: WatchTarget, current: dict[str, Any] | None) -> None:
-        reports: list[SourceEvent] = []
-        with self._lock:
-            if target.kind == KIND_CONFIGMAPS:
-                self._configmap_listed = True
-            elif current is None and not self._node_missing_reported:
-                self._node_missing_reported = True
-                detail = f"Node {self.node_name} not found; waiting for it to appear"
-                _log.warning("%s", detail)
-                reports.append(SourceEvent("source-error", detail))
-            self._update_synced_locked()
-        self._emit((), reports)
-
-    def _on_restart(self, target: WatchTarget, reason: str) -> None:
-        self._emit((), [SourceEvent("watch-restarted", f"{target}: {reason}")])
-
-    def _configmap_changed(self, current: dict[str, Any] | None) -> None:
-        keys: list[str] = []
-        reports: list[SourceEvent] = []
-        with self._lock:
-            # A change applied before the first complete state is in the snapshot the
-            # manager's initial sync reads: it needs no key.
-            live = self._synced.is_set()
-            if current is None:
-                if not self._document_present:
-                    return
-                self._document_present = False
-                detail = (
-                    f"{self._origin} was deleted; keeping the last applied config until "
-                    "it is re-created"
-                )
-                _log.warning("%s", detail)
-                reports.append(SourceEvent("document-deleted", detail))
-                keys.append(KEY_DOCUMENT)
-            else:
-                data = current.get("data") or {}
-                text = data.get(self.key, "")
-                text = text if isinstance(text, str) else ""
-                restored = self._document_seen and not self._document_present
-                self._document_present = True
-                self._document_seen = True
-                if restored:
-                    detail = f"{self._origin} was re-created"
-                    _log.info("%s", detail)
-                    reports.append(SourceEvent("document-restored", detail))
-                if restored or text != self._document:
-                    self._document = text
-                    self._document_version = _resource_version(current)
-                    keys.append(KEY_DOCUMENT)
-            self._refresh_snapshot_locked()
-        self._emit(keys if live else (), reports)
-
-    def _node_changed(
-        self, previous: dict[str, Any] | None, current: dict[str, Any] | None
-    ) -> None:
-        reports: list[SourceEvent] = []
-        with self._lock:
-            live = self._synced.is_set()  # see _configmap_changed
-            if current is None:
-                self._node_present = False
-                detail = f"Node {self.node_name} was deleted; keeping its last labels"
-                _log.warning("%s", detail)
-                reports.append(SourceEvent("source-error", detail))
-                changed: frozenset[str] | None = frozenset()
-            else:
-                old = self._labels
-                new = MappingProxyType(dict(_labels_of(current)))
-                appeared = not self._node_present
-                self._node_present = True
-                self._labels = new
-                self._refresh_snapshot_locked()
-                changed = None if appeared else _changed_keys(old, new)
-            self._update_synced_locked()
-        if not live:
-            self._emit((), reports)
-        elif changed is None:
-            self._emit([KEY_NODE], reports)
-        elif changed:
-            self._emit([KEY_NODE], reports, only_if_labels=changed)
-        else:
-            self._emit((), reports)
-
-    def _update_synced_locked(self) -> None:
-        # Set under _lock, so "was it set when this change was applied?" has one answer.
-        if self._configmap_listed and self._node_present:
-            self._synced.set()
-
-    def _refresh_snapshot_locked(self) -> None:
-        self._snapshot = SourceState(
-            self._document, self._document_version, self._labels, self._origin
-        )
-
-    def _emit(
-        self,
-        keys: list[str] | tuple[str, ...],
-        reports: list[SourceEvent],
-        *,
-        only_if_labels: frozenset[str] | None = None,
-    ) -> None:
-        """Pass keys and reports to the context, unless not started or stopped."""
-        if not keys and not reports:
-            return
-        with self._emit_lock:
-            context = self._context
-            if not self._gate_open or context is None:
-                return
-            for event in reports:
-                context.report(event)
-            if not keys:
-                return
-            if only_if_labels is not None and not (only_if_labels & context.label_keys()):
-                return
-            for key in keys:
-                context.notify(key)
-
-
-class _LoopHandler:
-    """The ``ListWatchHandler`` of a source's loops: forwards to the source's private
-    methods (keeps them out of the source's public API).
-
-    Thread-safety: stateless; called on the loop threads.
-    """
-
-    def __init__(self, source: KubernetesSource) -> None:
-        self._source = source
-
-    def on_change(
-        self, target: WatchTarget, previous: dict[str, Any] | None, current: dict[str, Any] | None
-    ) -> None:
-        self._source._on_change(target, previous, current)
-
-    def on_listed(self, target: WatchTarget, current: dict[str, Any] | None) -> None:
-        self._source._on_listed(target, current)
-
-    def on_restart(self, target: WatchTarget, reason: str) -> None:
-        self._source._on_restart(target, reason)
-
-
-def _resource_version(obj: Mapping[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("resourceVersion") or "")
-
-
-def _labels_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
-    meta = obj.get("metadata") or {}
-    labels = meta.get("labels") or {}
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
-
-
-def _changed_keys(old: Mapping[str, str], new: Mapping[str, str]) -> frozenset[str]:
-    return frozenset(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
 
 
 def _remaining(deadline: float | None) -> float | None:
