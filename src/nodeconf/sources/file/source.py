@@ -73,6 +73,7 @@ from typing import TYPE_CHECKING, Literal
 from nodeconf.concurrency.clock import Clock, default_clock
 from nodeconf.errors import LifecycleError
 from nodeconf.manager.source import SourceContext, SourceEvent, SourceState
+from nodeconf.sources.file.inotify import IN_ATTRIB, IN_CLOSE_WRITE, IN_CREATE, IN_ISDIR, Notice
 from nodeconf.sources.file.labels import check_labels
 from nodeconf.sources.file.layout import (
     NOWHERE,
@@ -84,15 +85,7 @@ from nodeconf.sources.file.layout import (
 )
 from nodeconf.sources.file.looks import FileLooks
 from nodeconf.sources.file.poller import Poller
-from nodeconf.sources.file.watcher import (
-    IN_ATTRIB,
-    IN_CLOSE_WRITE,
-    IN_CREATE,
-    IN_ISDIR,
-    DirectoryWatcher,
-    Notice,
-    WatchUnavailable,
-)
+from nodeconf.sources.file.watcher import DirectoryWatcher, WatchUnavailable
 
 if TYPE_CHECKING:
     from nodeconf.model.seam import ConfigSchema
