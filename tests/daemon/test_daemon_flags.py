@@ -154,7 +154,7 @@ def test_bad_flags_in_a_real_process_exit_2_without_traceback(tmp_path: Path) ->
 
 
 def kube_options(*argv: str):  # type: ignore[no-untyped-def]
-    from nodeconf.cli.daemon import options_from_args
+    from nodeconf.cli.daemonoptions import options_from_args
     from nodeconf.cli.main import build_parser
 
     args = build_parser().parse_args(["run", "--source", "kubernetes", *argv])
@@ -178,13 +178,13 @@ def test_kubernetes_flags_become_the_source_settings() -> None:
 
 def test_help_defaults_are_the_settings_defaults() -> None:
     """The defaults the help text and docs name are KubernetesSettings' own."""
-    from nodeconf.cli import daemon
+    from nodeconf.cli import daemonflags
     from nodeconf.sources.kubernetes import KubernetesSettings
 
     defaults = KubernetesSettings()
-    assert defaults.watch_idle_timeout_seconds == daemon.DEFAULT_WATCH_IDLE_TIMEOUT_SECONDS
-    assert defaults.backoff.max_delay_seconds == daemon.DEFAULT_BACKOFF_MAX_DELAY_SECONDS
-    assert defaults.request_timeout_seconds == daemon.DEFAULT_REQUEST_TIMEOUT_SECONDS
+    assert defaults.watch_idle_timeout_seconds == daemonflags.DEFAULT_WATCH_IDLE_TIMEOUT_SECONDS
+    assert defaults.backoff.max_delay_seconds == daemonflags.DEFAULT_BACKOFF_MAX_DELAY_SECONDS
+    assert defaults.request_timeout_seconds == daemonflags.DEFAULT_REQUEST_TIMEOUT_SECONDS
 
 
 @pytest.mark.parametrize(

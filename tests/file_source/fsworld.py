@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from nodeconf.manager.outcomes import Outcome
 from nodeconf.manager.source import SourceEvent, SourceState
 from nodeconf.sources.file import FileSource
-from nodeconf.sources.file.watcher import IN_CREATE
+from nodeconf.sources.file.inotify import IN_CREATE
 
 __all__ = [
     "WAIT_SECONDS",

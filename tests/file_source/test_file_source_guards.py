@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from file_source.fsworld import inode, inotify_watched_inodes
+from nodeconf.sources.file.inotify import Notice
 from nodeconf.sources.file.layout import DirId
-from nodeconf.sources.file.watcher import DirectoryWatcher, Notice
+from nodeconf.sources.file.watcher import DirectoryWatcher
 
 WAIT_SECONDS = 10.0
 

@@ -3,7 +3,8 @@
 Module map: ``main`` (the parser, the exit codes, the no-traceback rule), ``offline``
 (``validate``, ``render``, ``schema``, ``default``), ``inputs`` (reading FILE: a document, a
 ConfigMap manifest, a mounted directory, stdin), ``labels`` (``--node-labels`` and
-``--labels-file``), ``daemon`` (``nodeconf run``), ``listeners`` (the daemon's built-in
+``--labels-file``), ``daemon`` (``nodeconf run``), ``daemonflags`` (its flags and their
+defaults), ``daemonoptions`` (checking them), ``listeners`` (the daemon's built-in
 listeners ``--write-effective`` and ``--exec``).
 
 Commands import what they need when they run, so ``nodeconf validate`` never pays for the

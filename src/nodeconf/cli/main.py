@@ -50,9 +50,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command line (the ``run`` flags come from ``nodeconf.cli.daemon``)."""
+    """The whole command line (the ``run`` flags come from ``nodeconf.cli.daemonflags``)."""
     from nodeconf import __version__
-    from nodeconf.cli import daemon, offline, prepare, rollout
+    from nodeconf.cli import daemon, daemonflags, offline, prepare, rollout
 
     parser = _Parser(
         prog="nodeconf",
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         (
             "run",
             "run the daemon: watch the document, apply each change to the listeners",
-            daemon.add_run_arguments,
+            daemonflags.add_run_arguments,
             daemon.run_daemon,
         ),
         (

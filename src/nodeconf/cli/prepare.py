@@ -22,6 +22,7 @@ import argparse
 import os
 from typing import BinaryIO, TextIO
 
+from nodeconf.cli.daemonflags import DEFAULT_CONFIGMAP, DEFAULT_KEY
 from nodeconf.cli.main import UsageError
 
 __all__ = ["add_prepare_arguments", "run_prepare"]
@@ -34,8 +35,6 @@ EXIT_FAILED = 1
 
 def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``nodeconf prepare`` (documented in docs/operations.md)."""
-    from nodeconf.cli.daemon import DEFAULT_CONFIGMAP, DEFAULT_KEY  # noqa: PLC0415 - cycle
-
     parser.add_argument(
         "--kubeconfig",
         metavar="F",

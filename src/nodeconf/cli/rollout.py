@@ -29,6 +29,7 @@ import threading
 import time
 from typing import Any, BinaryIO, TextIO
 
+from nodeconf.cli.daemonflags import DEFAULT_CONFIGMAP, DEFAULT_KEY
 from nodeconf.cli.main import UsageError
 from nodeconf.cli.schemaopt import add_schema_option, selected_schema
 
@@ -52,8 +53,6 @@ def parse_duration(text: str) -> float:
 
 def add_rollout_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``nodeconf rollout status`` (documented in docs/operations.md)."""
-    from nodeconf.cli.daemon import DEFAULT_CONFIGMAP, DEFAULT_KEY  # noqa: PLC0415 - cycle
-
     parser.add_argument("action", choices=["status"], help="what to do (status)")
     parser.add_argument(
         "--kubeconfig",

@@ -65,10 +65,10 @@ Threads (all daemon threads, all joined by ``stop``)
     * ``nodeconf-file-poller`` - only in polling mode: one look per interval.
     ``start`` arms the watches and does the first look on the caller's thread.
 
-Locks (details in ``source.py`` and ``watcher.py``)
+Locks (details in ``source.py``, ``looks.py`` and ``watcher.py``)
     * ``FileSource._work_lock`` (re-entrant): every look, every change of the watched set,
-      every context call; it guards the source's book-keeping. ``_state`` is replaced whole
-      under it and read without it.
+      every context call; it guards the source's book-keeping (``FileLooks`` has no lock of
+      its own). The state is replaced whole under it and read without it.
     * ``DirectoryWatcher._lock``: the watch-descriptor maps; taken inside ``_work_lock``,
       never held while calling out.
     * ``Poller._cond``: the poller's stop flag.
@@ -80,7 +80,8 @@ Thread-safety: see ``FileSource``.
 from __future__ import annotations
 
 from nodeconf.sources.file.labels import MAX_LABELS_FILE_BYTES, parse_labels_text
-from nodeconf.sources.file.source import DEFAULT_KEY, MAX_DOCUMENT_BYTES, FileSource
+from nodeconf.sources.file.looks import MAX_DOCUMENT_BYTES
+from nodeconf.sources.file.source import DEFAULT_KEY, FileSource
 
 __all__ = [
     "DEFAULT_KEY",

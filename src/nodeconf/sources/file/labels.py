@@ -8,17 +8,19 @@ Format (a superset of what Kubernetes' downward API writes for ``metadata.labels
 * keys and values follow Kubernetes label syntax; a key given twice is an error.
 
 Every problem raises ``DocumentError`` whose ``str()`` is ``file:line: reason``, so an operator
-knows which line to fix.
+knows which line to fix. ``check_labels`` checks fixed labels given in code by the same rules.
 
 Thread-safety: pure functions (``read_labels_file`` reads one file); safe from any thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nodeconf.errors import DocumentError
 from nodeconf.model.labels import label_key_error, label_value_error
 
-__all__ = ["MAX_LABELS_FILE_BYTES", "parse_labels_text"]
+__all__ = ["MAX_LABELS_FILE_BYTES", "check_labels", "parse_labels_text"]
 
 #: Labels files larger than this are refused (a Node carries far fewer labels).
 MAX_LABELS_FILE_BYTES = 1024 * 1024
@@ -54,3 +56,15 @@ def parse_labels_text(text: str, *, source: str = "<labels>") -> dict[str, str]:
         labels[key] = value
         first_line[key] = number
     return labels
+
+
+def check_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Fixed node labels (``FileSource(node_labels=...)``), checked by the same rules as a
+    labels file's; raises ``ValueError`` (``node_labels: reason``) for an invalid one."""
+    out: dict[str, str] = {}
+    for key, value in labels.items():
+        reason = label_key_error(key) or label_value_error(value)
+        if reason:
+            raise ValueError(f"node_labels: {reason}")
+        out[key] = value
+    return out

@@ -47,7 +47,7 @@ and its ancestors) are those that can change where the name lives; ``Location.na
 chain's own paths, which change with the chain.
 
 Thread-safety: ``FollowedFile`` and ``Location`` are immutable; ``locate`` only reads the file
-system.
+system; the functions are pure.
 """
 
 from __future__ import annotations
@@ -58,7 +58,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-__all__ = ["NOWHERE", "DirId", "FollowedFile", "Location"]
+__all__ = [
+    "NOWHERE",
+    "DirId",
+    "FollowedFile",
+    "Location",
+    "absolute_path",
+    "check_key",
+    "content_only_dirs",
+]
 
 #: A directory's identity: (st_dev, st_ino). A directory removed and re-created gets a new one.
 DirId = tuple[int, int]
@@ -177,6 +185,24 @@ class Location:
 
 #: The location before the first look: nothing watched, no name.
 NOWHERE = Location(file="", dirs=_NO_DIRS, names=frozenset())
+
+
+def content_only_dirs(locations: list[Location]) -> set[str]:
+    """The watched directories that matter to no location but for a file's content (a new
+    watch on one of them alone cannot hide a change of the layout)."""
+    content = {loc.content_dir for loc in locations if loc.content_dir is not None}
+    return content - {p for loc in locations for p in loc.dirs if p != loc.content_dir}
+
+
+def absolute_path(path: str | os.PathLike[str]) -> str:
+    """``path`` made absolute and normalised, symlinks left as they are (a followed root)."""
+    return os.path.normpath(os.path.abspath(os.fspath(path)))
+
+
+def check_key(key: str) -> None:
+    """Raise ``ValueError`` unless ``key`` is a file name (a ConfigMap data key)."""
+    if not key or key in (".", "..") or "/" in key or "\0" in key:
+        raise ValueError(f"key must be a file name (a ConfigMap data key), got {key!r}")
 
 
 @dataclass(frozen=True, slots=True)

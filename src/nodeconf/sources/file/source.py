@@ -1,23 +1,25 @@
 """``FileSource``: the document and the node labels from files, followed live.
 
 See the package docstring (``nodeconf.sources.file``) for what is followed and how; this
-module holds the state machine.
+module holds the state machine that decides *when* to look at the files (at start, on an
+inotify event, on a polling tick) and where to watch; what a look found and what it means
+(changed, deleted, restored, unreadable, synced) is ``FileLooks``' (``looks.py``).
 
 Fields and their guards:
 
 * ``_phase`` - ``_phase_lock``: new -> running -> stopped.
 * ``_work_lock`` (re-entrant) serialises every look at the file system, every change of the
   watched set and every call into the ``SourceContext``; it guards ``_closed``, ``_context``,
-  ``_mode``, ``_watcher``, ``_poller``, ``_doc_seen``, ``_doc_present``,
-  ``_doc_ever_present``, ``_labels_present``, ``_labels_known``, ``_errors`` and
-  ``_fallback_reported``, and is the only writer of ``_state``. Two exceptions, both single
+  ``_mode``, ``_watcher``, ``_poller``, ``_fallback_reported`` and every field of
+  ``_looks``, whose methods run only under it. Two exceptions, both single
   reference loads: ``mode`` and ``alive`` read ``_mode``/``_watcher``/``_poller`` without it
   (a health probe must never wait behind a slow read), and ``stop`` sets ``_closed`` without
   it when the lock could not be had within its timeout (see ``stop``).
-* ``_state`` - an immutable ``SourceState`` replaced whole under ``_work_lock``; ``snapshot``
-  reads the reference without a lock (one atomic load), so the manager never waits on a read.
-  ``_errors_view`` likewise: a read-only copy of ``_errors``, replaced whole under
-  ``_work_lock`` whenever ``_errors`` changes, read lock-free by ``status_json``.
+* ``_looks.state`` - an immutable ``SourceState`` replaced whole under ``_work_lock``;
+  ``snapshot`` reads the reference without a lock (one atomic load), so the manager never
+  waits on a read. ``_looks.errors_view`` likewise: a read-only copy of the last error per
+  file, replaced whole under ``_work_lock`` whenever one changes, read lock-free by
+  ``status_json``.
 * ``_doc_location``/``_labels_location`` - immutable ``Location``s (where each file is, as
   the symlinks point) replaced whole under ``_work_lock`` by ``_arm_locked``, always *before*
   the watches they describe are added; ``_on_notice`` reads them without the lock (one
@@ -25,14 +27,16 @@ Fields and their guards:
   ``start`` (before its first read) replace them, so the reader never judges an event by a
   stale location of its own making; one judged during ``start`` is covered by ``start``'s
   own first read.
-* ``_synced`` - a ``Latch`` (its own lock), set once; ``cancel`` releases ``wait_synced``.
+* ``_looks.synced`` - a ``Latch`` (its own lock), set once; ``cancel`` releases
+  ``wait_synced``.
 * ``_snapshot_taken`` - a ``threading.Event`` (its own lock): cleared by ``_notify_locked``
   just before a notify, set by ``snapshot`` (any thread), by the reader at the start of each
   event and by ``stop``; only the reader waits on it (see below).
 
-Context calls (``notify``, ``report``, ``label_keys``) happen only under ``_work_lock`` and
-only while ``_closed`` is False; ``stop`` sets ``_closed`` under that lock, so once ``stop``
-has taken it, no context call can ever happen again.
+Context calls (``notify``, ``report``, ``label_keys``; ``_looks`` makes them through
+``_notify_locked``, ``_report_locked`` and ``_label_keys_locked``) happen only under
+``_work_lock`` and only while ``_closed`` is False; ``stop`` sets ``_closed`` under that lock,
+so once ``stop`` has taken it, no context call can ever happen again.
 
 Handling one inotify event (reader thread, ``_on_notice``): relevance is decided without the
 lock; the concerned files are read (and notified) first; then, when the event can have moved
@@ -64,42 +68,34 @@ import stat
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import replace
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from nodeconf.concurrency.clock import Clock, default_clock
-from nodeconf.concurrency.latch import Latch
-from nodeconf.errors import DocumentError, LifecycleError
-from nodeconf.manager.source import KEY_DOCUMENT, KEY_NODE, SourceContext, SourceEvent, SourceState
-from nodeconf.model.jsontext import MAX_DOCUMENT_BYTES as _MODEL_MAX_DOCUMENT_BYTES
-from nodeconf.model.labels import label_key_error, label_value_error
-from nodeconf.sources.file.labels import MAX_LABELS_FILE_BYTES, parse_labels_text
-from nodeconf.sources.file.layout import NOWHERE, FollowedFile, Location
-from nodeconf.sources.file.poller import Poller
-from nodeconf.sources.file.reading import TooLarge, UnreadableFile, content_version, read_file
-from nodeconf.sources.file.watcher import (
-    IN_ATTRIB,
-    IN_CLOSE_WRITE,
-    IN_CREATE,
-    IN_ISDIR,
-    DirectoryWatcher,
-    Notice,
-    WatchUnavailable,
+from nodeconf.errors import LifecycleError
+from nodeconf.manager.source import SourceContext, SourceEvent, SourceState
+from nodeconf.sources.file.inotify import IN_ATTRIB, IN_CLOSE_WRITE, IN_CREATE, IN_ISDIR, Notice
+from nodeconf.sources.file.labels import check_labels
+from nodeconf.sources.file.layout import (
+    NOWHERE,
+    FollowedFile,
+    Location,
+    absolute_path,
+    check_key,
+    content_only_dirs,
 )
+from nodeconf.sources.file.looks import FileLooks
+from nodeconf.sources.file.poller import Poller
+from nodeconf.sources.file.watcher import DirectoryWatcher, WatchUnavailable
 
 if TYPE_CHECKING:
     from nodeconf.model.seam import ConfigSchema
 
-__all__ = ["DEFAULT_KEY", "MAX_DOCUMENT_BYTES", "FileSource"]
+__all__ = ["DEFAULT_KEY", "FileSource"]
 
 _log = logging.getLogger("nodeconf.sources.file")
 
 #: The ConfigMap data key that holds the document (Volcano's).
 DEFAULT_KEY = "colocation-config"
-#: Documents larger than this are not read (a ConfigMap holds at most 1 MiB): the first
-#: 1 MiB + 1 byte are handed on, which the schema rejects as a document over the limit.
-MAX_DOCUMENT_BYTES = _MODEL_MAX_DOCUMENT_BYTES
 #: How many look-and-watch rounds one event may take while the tree keeps moving.
 _MAX_ARM_ROUNDS = 8
 #: Events that change a file's content but never which file a name leads to.
@@ -115,33 +111,6 @@ class _Phase(enum.Enum):
     NEW = "new"
     RUNNING = "running"
     STOPPED = "stopped"
-
-
-def _absolute(path: str | os.PathLike[str]) -> str:
-    return os.path.normpath(os.path.abspath(os.fspath(path)))
-
-
-def _check_key(key: str) -> None:
-    if not key or key in (".", "..") or "/" in key or "\0" in key:
-        raise ValueError(f"key must be a file name (a ConfigMap data key), got {key!r}")
-
-
-def _check_labels(labels: Mapping[str, str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in labels.items():
-        reason = label_key_error(key) or label_value_error(value)
-        if reason:
-            raise ValueError(f"node_labels: {reason}")
-        out[key] = value
-    return out
-
-
-def _decode(data: bytes) -> str | bytes:
-    # Undecodable bytes are handed on as bytes: the schema reports them with a position.
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data
 
 
 def _fresh_regular_file(notice: Notice, followed: FollowedFile, location: Location) -> bool:
@@ -202,12 +171,12 @@ class FileSource:
         poll_interval_seconds: float = 1.0,
         force_polling: bool = False,
     ) -> None:
-        _check_key(key)
+        check_key(key)
         if not (poll_interval_seconds > 0 and math.isfinite(poll_interval_seconds)):
             raise ValueError(f"poll_interval_seconds must be > 0, got {poll_interval_seconds!r}")
-        self._document = FollowedFile(_absolute(path), key)
-        self._labels_file = FollowedFile(_absolute(labels_file)) if labels_file else None
-        self._static_labels = _check_labels(node_labels or {})
+        self._document = FollowedFile(absolute_path(path), key)
+        self._labels_file = FollowedFile(absolute_path(labels_file)) if labels_file else None
+        self._static_labels = check_labels(node_labels or {})
         self._clock = clock if clock is not None else default_clock()
         self._poll_interval_seconds = float(poll_interval_seconds)
         self._force_polling = force_polling
@@ -221,24 +190,19 @@ class FileSource:
         self._mode: Mode | None = None  # guarded by _work_lock (read without it by `mode`)
         self._watcher: DirectoryWatcher | None = None  # guarded by _work_lock
         self._poller: Poller | None = None  # guarded by _work_lock
-        self._doc_seen = False  # guarded by _work_lock: a look succeeded (present or absent)
-        self._doc_present = False  # guarded by _work_lock: present at the last good look
-        self._doc_ever_present = False  # guarded by _work_lock
-        self._labels_known = self._labels_file is None  # guarded by _work_lock
-        self._labels_present = False  # guarded by _work_lock
-        self._errors: dict[str, str] = {}  # guarded by _work_lock: last error per file
-        # A copy of _errors, replaced whole under _work_lock, read lock-free by status_json.
-        self._errors_view: Mapping[str, str] = MappingProxyType({})
         self._fallback_reported = False  # guarded by _work_lock
         # Replaced whole under _work_lock, read lock-free by _on_notice (module docstring).
         self._doc_location: Location = NOWHERE
         self._labels_location: Location = NOWHERE
-        self._state = SourceState(  # replaced whole under _work_lock; read lock-free
-            document=None,
-            node_labels=MappingProxyType(dict(self._static_labels)),
-            origin=self._document.root,  # the file's own path once it has been read
+        # Its methods run under _work_lock; its state and errors_view are read lock-free.
+        self._looks = FileLooks(
+            self._document,
+            self._labels_file,
+            self._static_labels,
+            notify=self._notify_locked,
+            report=self._report_locked,
+            label_keys=self._label_keys_locked,
         )
-        self._synced = Latch()
         # Set by snapshot() (any thread) and by the reader; cleared just before a notify. The
         # reader waits on it before re-arming after a notify (see _on_notice).
         self._snapshot_taken = threading.Event()
@@ -278,8 +242,8 @@ class FileSource:
                         self._watcher = watcher
                         self._mode = "inotify"
                         self._arm_locked()  # may fall back to polling
-                self._refresh_document_locked(initial=True)
-                self._refresh_labels_locked(initial=True)
+                self._looks.refresh_document_locked(initial=True)
+                self._looks.refresh_labels_locked(initial=True)
         except BaseException:
             self.stop(5.0)  # leave no thread behind, then let the caller see the error
             raise
@@ -290,16 +254,16 @@ class FileSource:
         An unreadable file (permission, not a regular file) or an invalid labels file keeps
         the source unsynced until it is fixed; the problem is reported as ``source-error``.
         """
-        return self._synced.wait(timeout)
+        return self._looks.synced.wait(timeout)
 
     def cancel(self) -> None:
         """Make a ``wait_synced`` in progress return now, and every later one at once (the
         manager calls this when it is stopped during ``start()``). Never blocks."""
-        self._synced.cancel()
+        self._looks.synced.cancel()
 
     def snapshot(self) -> SourceState:
         """The latest state; never blocks."""
-        state = self._state
+        state = self._looks.state
         taken = self._snapshot_taken
         if not taken.is_set():  # the notified consumer's turn has begun (see _on_notice)
             taken.set()
@@ -345,14 +309,14 @@ class FileSource:
         """What this source says about itself, for ``/status`` (JSON-serialisable): the
         paths it follows, how (``inotify`` or ``polling``), whether it is synced, and the
         last problem with each file (an empty mapping when there is none)."""
-        errors = dict(self._errors_view)  # never waits behind a slow read
+        errors = dict(self._looks.errors_view)  # never waits behind a slow read
         return {
             "kind": "file",
             "path": self._document.root,
             "key": self._document.key,
             "labels_file": self._labels_file.root if self._labels_file else None,
             "mode": self._mode,
-            "synced": self._synced.is_set(),
+            "synced": self._looks.synced.is_set(),
             "errors": errors,
         }
 
@@ -396,13 +360,13 @@ class FileSource:
             # second read (identical bytes never notify), any later one by the new watches.
             self._snapshot_taken.set()  # cleared by a notify below
             if doc and not _fresh_regular_file(notice, document, self._doc_location):
-                self._refresh_document_locked()
+                self._looks.refresh_document_locked()
             if (
                 labels_file is not None
                 and labels
                 and not _fresh_regular_file(notice, labels_file, self._labels_location)
             ):
-                self._refresh_labels_locked()
+                self._looks.refresh_labels_locked()
             if not moved:
                 return
             notified = not self._snapshot_taken.is_set()
@@ -420,16 +384,16 @@ class FileSource:
             if self._closed or self._mode != "inotify":
                 return
             if self._arm_locked() and self._mode == "inotify":
-                self._refresh_document_locked()
-                self._refresh_labels_locked()
+                self._looks.refresh_document_locked()
+                self._looks.refresh_labels_locked()
 
     def _poll_tick(self) -> None:
         """One polling round (poller thread)."""
         with self._work_lock:
             if self._closed:
                 return
-            self._refresh_document_locked()
-            self._refresh_labels_locked()
+            self._looks.refresh_document_locked()
+            self._looks.refresh_labels_locked()
 
     # -- watching -----------------------------------------------------------------------------
 
@@ -460,7 +424,7 @@ class FileSource:
                     {p: i for loc in locations for p, i in loc.guards.items()},
                 )
                 added = added or bool(synced.added)
-                if not synced.missed and synced.added <= _content_only_dirs(locations):
+                if not synced.missed and synced.added <= content_only_dirs(locations):
                     break
         except WatchUnavailable as exc:
             self._start_polling_locked(str(exc))
@@ -481,86 +445,6 @@ class FileSource:
             _log.warning("file source: %s", detail)
             self._report_locked(SourceEvent("fallback-polling", detail))
 
-    # -- looking at the files -----------------------------------------------------------------
-
-    def _refresh_document_locked(self, *, initial: bool = False) -> None:
-        path = self._document.current_file()
-        try:
-            data: bytes | None = read_file(path, MAX_DOCUMENT_BYTES)
-        except TooLarge as exc:
-            # A document problem, as a ConfigMap over the limit would be (not a source
-            # error): the schema rejects these first bytes as over the size limit, so the
-            # document is invalid and current_revision drops to 0, whatever the source.
-            data = exc.head
-        except UnreadableFile as exc:
-            self._error_locked("document", str(exc))
-            return
-        self._clear_error_locked("document")
-        self._doc_seen = True
-        state = self._state
-        if data is None:
-            if self._doc_present:
-                self._doc_present = False
-                detail = f"{path} was removed; the last document stays in effect"
-                _log.warning("file source: %s", detail)
-                self._report_locked(SourceEvent("document-deleted", detail))
-            self._mark_synced_locked()
-            return
-        version = content_version(data)
-        if self._doc_ever_present and not self._doc_present:
-            same = " with the same content" if version == state.document_version else ""
-            detail = f"{path} is back{same}"
-            _log.info("file source: %s", detail)
-            self._report_locked(SourceEvent("document-restored", detail))
-        self._doc_present = self._doc_ever_present = True
-        if version != state.document_version or path != state.origin:
-            self._state = replace(
-                state, document=_decode(data), document_version=version, origin=path
-            )
-            if version != state.document_version and not initial:
-                self._notify_locked(KEY_DOCUMENT)
-        self._mark_synced_locked()
-
-    def _refresh_labels_locked(self, *, initial: bool = False) -> None:
-        if self._labels_file is None:
-            return
-        path = self._labels_file.current_file()
-        try:
-            data = read_file(path, MAX_LABELS_FILE_BYTES)
-            text = None if data is None else _text(data, path)
-            file_labels = None if text is None else parse_labels_text(text, source=path)
-        except (UnreadableFile, DocumentError) as exc:
-            self._error_locked("labels", str(exc))
-            return
-        self._clear_error_locked("labels")
-        self._labels_known = True
-        if file_labels is None:
-            if self._labels_present:
-                self._labels_present = False
-                self._error_locked("labels", f"{path} was removed; its last labels stay in effect")
-            self._mark_synced_locked()
-            return
-        self._labels_present = True
-        merged = {**file_labels, **self._static_labels}
-        old = self._state.node_labels
-        if merged != dict(old):
-            self._state = replace(self._state, node_labels=MappingProxyType(merged))
-            changed = {k for k in merged.keys() | old.keys() if merged.get(k) != old.get(k)}
-            context = self._context
-            # label_keys() is the manager's cached set; asked only when labels changed.
-            if (
-                not initial
-                and context is not None
-                and not self._closed
-                and changed & context.label_keys()
-            ):
-                self._notify_locked(KEY_NODE)
-        self._mark_synced_locked()
-
-    def _mark_synced_locked(self) -> None:
-        if self._doc_seen and self._labels_known:
-            self._synced.set()
-
     # -- context calls (under _work_lock, never after stop) -------------------------------------
 
     def _notify_locked(self, key: str) -> None:
@@ -572,34 +456,13 @@ class FileSource:
         if self._context is not None and not self._closed:
             self._context.report(event)
 
-    def _clear_error_locked(self, which: str) -> None:
-        if self._errors.pop(which, None) is not None:
-            self._errors_view = MappingProxyType(dict(self._errors))
-
-    def _error_locked(self, which: str, message: str) -> None:
-        """Report a problem with one file once (until it changes or the file is fine again)."""
-        if self._errors.get(which) == message:
-            return
-        self._errors[which] = message
-        self._errors_view = MappingProxyType(dict(self._errors))
-        _log.warning("file source: %s", message)
-        self._report_locked(SourceEvent("source-error", message))
+    def _label_keys_locked(self) -> frozenset[str]:
+        if self._context is not None and not self._closed:
+            return self._context.label_keys()
+        return frozenset()
 
     @staticmethod
     def _remaining(deadline: float | None) -> float | None:
         if deadline is None:
             return None
         return max(0.0, deadline - time.monotonic())
-
-
-def _content_only_dirs(locations: list[Location]) -> set[str]:
-    """The watched directories that matter to no location but for a file's content."""
-    content = {loc.content_dir for loc in locations if loc.content_dir is not None}
-    return content - {p for loc in locations for p in loc.dirs if p != loc.content_dir}
-
-
-def _text(data: bytes, path: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError("not valid UTF-8", source=path) from exc
