@@ -299,8 +299,7 @@ def parse_document(data: str | bytes) -> ColocationDocument:
     return ColocationDocument(
         None if global_values is None else MappingProxyType(global_values),
         entries,
-        f.warnings.issues(),
-        f.errors.issues(),
+        *f.reported(),
     )
 
 

@@ -163,13 +163,35 @@ class Findings:
     safe to share).
     """
 
-    __slots__ = ("errors", "keys", "labels", "warnings")
+    __slots__ = ("_errors", "_warnings", "keys", "labels")
 
     def __init__(self, labels: LabelVerdicts | None = None) -> None:
-        self.errors = IssueCap("error")
-        self.warnings = IssueCap("warning")
+        self._errors: IssueCap | None = None  # made at the first error: most parses have none
+        self._warnings: IssueCap | None = None
         self.keys = 0
         self.labels = LabelVerdicts() if labels is None else labels
+
+    @property
+    def errors(self) -> IssueCap:
+        """The errors found so far."""
+        if self._errors is None:
+            self._errors = IssueCap("error")
+        return self._errors
+
+    @property
+    def warnings(self) -> IssueCap:
+        """The warnings found so far."""
+        if self._warnings is None:
+            self._warnings = IssueCap("warning")
+        return self._warnings
+
+    def reported(self) -> tuple[tuple[Issue, ...], tuple[Issue, ...]]:
+        """The warnings and the errors, as ``IssueCap.issues()`` gives them."""
+        warnings, errors = self._warnings, self._errors
+        return (
+            () if warnings is None else warnings.issues(),
+            () if errors is None else errors.issues(),
+        )
 
     def error(self, path: str, value: object, message: str) -> None:
         self.errors.add(path, value, message)

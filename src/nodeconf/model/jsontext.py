@@ -98,6 +98,8 @@ def decode_text(data: str | bytes) -> str:
                 ) from exc
         _check_size(size)
         return data
+    if type(data) is bytes and len(data) <= MAX_DOCUMENT_BYTES and data.isascii():
+        return data.decode("ascii")  # the common case: valid UTF-8, nothing to locate
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DocumentError(f"document must be text or bytes, got {type(data).__name__}")
     raw = bytes(data)
@@ -192,7 +194,7 @@ def decode_object(text: str, *, allow_null: bool = False) -> dict[str, Any] | No
             return None
         raise DocumentError(f"document must be a JSON object, got {json_type_name(tree)}")
     found: dict[str, Any] = tree
-    if _SURROGATE_ESCAPE.search(text) is not None:
+    if "\\" in text and _SURROGATE_ESCAPE.search(text) is not None:  # no escape: no surrogate
         found = _replace_lone_surrogates(found)
     return found
 

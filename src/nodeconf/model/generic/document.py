@@ -118,10 +118,24 @@ class LayeredDocument:
         the end, stopping at the first match), or with ``every`` all of them in order."""
         if every:
             return (e for e in self._entries if selector_matches(e[2], labels))
+        found = self.last_match(labels)
+        return iter(() if found is None else (found,))
+
+    def last_match(self, labels: Mapping[str, str]) -> Entry | None:
+        """The last override whose selector matches ``labels`` (walking from the end), or
+        ``None``."""
+        get = labels.get
         for entry in reversed(self._entries):
-            if selector_matches(entry[2], labels):
-                return iter((entry,))
-        return iter(())
+            selector = entry[2]
+            if type(selector) is dict:  # a plain matchLabels: inline, the common case
+                for key, value in selector.items():
+                    if get(key) != value:
+                        break
+                else:
+                    return entry
+            elif selector.matches(labels):  # type: ignore[union-attr]
+                return entry
+        return None
 
     @property
     def selector_label_keys(self) -> frozenset[str]:
@@ -166,7 +180,7 @@ def parse_layered(
     if may_have_duplicates(text, f.keys):
         for path, dup_key, kept in find_duplicates(text):
             f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins")
-    return LayeredDocument(global_config, entries, f.warnings.issues(), f.errors.issues())
+    return LayeredDocument(global_config, entries, *f.reported())
 
 
 def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:

@@ -108,15 +108,23 @@ class Layers:
     def merge(self, document: LayeredDocument | None, labels: Mapping[str, str]) -> Merged:
         """The node's merged config and its layers."""
         merged = self.defaults
+        if document is None:
+            return merged, ()
+        merge = self.merge_layer
         layers: list[tuple[str | int, Mapping[str, Any]]] = []
-        if document is not None:
-            merge = self.merge_layer
-            if document.global_config is not None:
-                merged = merge(merged, document.global_config, None)
-                layers.append((GLOBAL, document.global_config))
-            for position, raw, _ in document.matching(labels, self.every):
+        found = document.global_config
+        if found is not None:
+            merged = merge(merged, found, None)
+            layers.append((GLOBAL, found))
+        if self.every:
+            for position, raw, _ in document.matching(labels, True):
                 merged = merge(merged, raw, SELECTOR)
                 layers.append((position, raw))
+        else:
+            last = document.last_match(labels)
+            if last is not None:
+                merged = merge(merged, last[1], SELECTOR)
+                layers.append((last[0], last[1]))
         return merged, tuple(layers)
 
     def blame(
