@@ -7,16 +7,17 @@ whether other keys are allowed, and adds the number of object keys it passes to
 ``entry_scanner(spec, skip)`` is the same for an override, whose key ``skip`` (its selector)
 is not looked at: the selector's parser counts its keys.
 
-The scan runs for every override of every document, so the common case costs little: one
-table lookup per key says whether to pass the key by (a scalar property, the selector),
-check its value inline (an object of scalars: one set comparison) or visit it (a value that
-may hold keys), and the path of a key is built only to warn. Keys inside a value of the wrong type
+The scan runs for every override of every document, so the common case costs little: it is
+one generated function (``codegen``) per ``Spec``, with objects three levels deep scanned
+inline; one set lookup per key passes the key by (a scalar property, the selector), an object
+of scalars is checked with one set comparison, a value that may hold keys is visited, and
+the path of a key is built only to warn. Keys inside a value of the wrong type
 (an object where the schema wants a string) are not counted: the count is then short and the
 duplicate check takes its slow, exact path; the count is never too high.
 
 Compiled once per ``Spec`` and kept on it (a benign race, as in ``compiled``).
 
-Thread-safety: the closures are pure (they write only the caller's ``Findings``).
+Thread-safety: the functions are pure (they write only the caller's ``Findings``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from itertools import chain, repeat
 from typing import Any, Final
 
 from nodeconf.model.findings import Findings
+from nodeconf.model.generic.codegen import Source
 from nodeconf.model.generic.compiled import Chain, flatten, render
 from nodeconf.model.generic.spec import Spec, compiled
 from nodeconf.model.jsontext import count_keys
@@ -90,53 +92,88 @@ def _compile(spec: Spec, skip: str | None) -> Scan:
             return _free  # a leaf (a dict here is a type error, reported by the validator)
         if additional is None and scanner(spec.items) is _free:  # type: ignore[arg-type]
             return _free  # an array of leaves
-    known = tuple(spec.properties)
-    # Each key the scan may meet: a property whose values may hold keys (with its key set
-    # when it is an object of scalars, checked inline), or ``None`` for a key to pass by.
-    table: dict[str, _Child | None] = {
-        k: (frozenset(v.properties) if _flat(v) else None, scanner(v)) if not _keyless(v) else None
-        for k, v in spec.properties.items()
-    }
-    if skip is not None:
-        table[skip] = None
-    extra: _Child | None = (
-        (None, scanner(additional))
-        if isinstance(additional, Spec)
-        else (None, _free)
-        if additional or not spec.properties
-        else None
-    )
-    items = scanner(spec.items) if spec.items is not None else _free
+    src = Source("scan")
+    _ScanWriter(src).body(spec, "value", "chain", skip, 0)
+    fn: Scan = src.function("scan(value, prefix, chain, f)")
+    return fn
 
-    def scan(value: Any, prefix: str, chain: Chain, f: Findings) -> None:
-        t = type(value)
-        if t is dict:
-            n = len(value)
-            get = table.get
-            for key, item in value.items():
-                child = get(key, _UNKNOWN)
-                if child is None:
-                    continue
-                if child is _UNKNOWN:
-                    if extra is None:
-                        f.unknown(render(prefix, flatten(chain)), key, item, known)
-                        continue
-                    child = extra
-                flat, visit = child
-                if type(item) is dict:
-                    if flat is not None and flat.issuperset(item):
-                        n += len(item)
-                        continue
-                elif type(item) is not list:
-                    continue
-                visit(item, prefix, (chain, key), f)
-            f.keys += n
-        elif t is list:
-            for i, item in enumerate(value):
-                if type(item) is dict or type(item) is list:
-                    items(item, prefix, (chain, i), f)
 
-    return scan
+#: Levels of objects scanned inline below the root; a deeper one is a call to its own scan.
+_INLINE_DEPTH: Final = 3
+
+
+class _ScanWriter:
+    """Writes the statements of one scan (see the module docstring for what a scan does)."""
+
+    __slots__ = ("src",)
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+
+    def body(self, spec: Spec, value: str, chain: str, skip: str | None, depth: int) -> None:
+        """The scan of ``value`` (any JSON value) against ``spec``; ``chain``: the expression
+        of its path's chain, built only to warn."""
+        src, c = self.src, self.src.const
+        additional = spec.additional
+        passed = {k for k, v in spec.properties.items() if _keyless(v)}
+        if skip is not None:
+            passed.add(skip)
+        visited = {k: v for k, v in spec.properties.items() if k not in passed}
+        count, key, item = src.var(), src.var(), src.var()
+        with src.block(f"if type({value}) is dict:"):
+            src.line(f"{count} = len({value})")
+            with src.block(f"for {key}, {item} in {value}.items():"):
+                if passed:
+                    src.line(f"if {key} in {c(frozenset(passed))}: continue")
+                below = f"({chain}, {key})"
+                for name, sub in visited.items():
+                    with src.block(f"if {key} == {c(name)}:"):
+                        self.child(sub, item, count, below, depth)
+                        src.line("continue")
+                if isinstance(additional, Spec) or additional or not spec.properties:
+                    free = not isinstance(additional, Spec)
+                    self.child(None if free else additional, item, count, below, depth)
+                else:
+                    render_path = f"{c(render)}(prefix, {c(flatten)}({chain}))"
+                    known = c(tuple(spec.properties))
+                    src.line(f"f.unknown({render_path}, {key}, {item}, {known})")
+            src.line(f"f.keys += {count}")
+        items = spec.items
+        index = src.var()
+        with (
+            src.block(f"elif type({value}) is list:"),
+            src.block(f"for {index}, {item} in enumerate({value}):"),
+            src.block(f"if type({item}) is dict or type({item}) is list:"),
+        ):
+            self.visit(items, item, f"({chain}, {index})", depth)
+
+    def child(self, spec: Spec | None, item: str, count: str, chain: str, depth: int) -> None:
+        """The scan of a property's (or another key's) value ``item``: an object of scalars
+        is one set comparison; a scalar is passed by."""
+        src = self.src
+        if spec is not None and _flat(spec):
+            keys = src.const(frozenset(spec.properties))
+            with (
+                src.block(f"if type({item}) is dict:"),
+                src.block(f"if {keys}.issuperset({item}):"),
+            ):
+                src.line(f"{count} += len({item})")
+                src.line("continue")
+            src.line(f"elif type({item}) is not list: continue")
+        else:
+            src.line(f"if type({item}) is not dict and type({item}) is not list: continue")
+        self.visit(spec, item, chain, depth)
+
+    def visit(self, spec: Spec | None, item: str, chain: str, depth: int) -> None:
+        """The scan of ``item`` (an object or an array) against ``spec`` (``None``: any)."""
+        found = _free if spec is None else scanner(spec)
+        if found is _free:
+            self.src.line(f"f.keys += {self.src.const(count_keys)}({item})")
+        elif depth >= _INLINE_DEPTH:
+            self.src.line(f"{self.src.const(found)}({item}, prefix, {chain}, f)")
+        else:
+            assert spec is not None
+            self.body(spec, item, chain, None, depth + 1)
 
 
 _DICT: Final = frozenset({dict})

@@ -1,16 +1,19 @@
-"""The generated layer merge: it lays one layer over a config exactly as the module docstring
-of ``nodeconf.model.generic.merge`` says, checked against a plain reading of that text."""
+"""The generated merge and scan: each does exactly what its module docstring says
+(``nodeconf.model.generic.merge``, ``nodeconf.model.generic.scan``), checked against a plain
+reading of that text."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from nodeconf.model.findings import Findings
 from nodeconf.model.generic.fromjsonschema import compile_json_schema
 from nodeconf.model.generic.merge import merger
+from nodeconf.model.generic.scan import entry_scanners, scanner
 from nodeconf.model.generic.spec import Spec
 
 KEYS = st.sampled_from(["a", "b", "c", "selector"])
@@ -121,3 +124,91 @@ def test_a_schema_deeper_than_the_inline_depth_merges_whole() -> None:
         assert merged["b"] == 0
         merged = merged["a"]
     assert merged == 2
+
+
+def keyless(spec: Spec) -> bool:
+    """No valid value of ``spec`` holds an object key."""
+    types = spec.types
+    if types is None or "object" in types:
+        return False
+    return spec.items is None or keyless(spec.items)
+
+
+def every_key(value: Any) -> int:
+    if type(value) is dict:
+        return len(value) + sum(every_key(v) for v in value.values())
+    if type(value) is list:
+        return sum(every_key(v) for v in value)
+    return 0
+
+
+def scan(spec: Spec | None, value: Any, path: str, skip: str | None, unknown: list[str]) -> int:
+    """The keys the scan counts in ``value``; the paths of the unknown keys go to ``unknown``.
+    Keys inside a property that holds no keys (a scalar) are not counted."""
+    if spec is None:
+        return every_key(value)
+    if type(value) is list:
+        return sum(
+            scan(spec.items, v, f"{path}[{i}]", None, unknown)
+            for i, v in enumerate(value)
+            if type(v) is dict or type(v) is list
+        )
+    if type(value) is not dict:
+        return 0
+    n = len(value)
+    for key, item in value.items():
+        where = f"{path}.{key}" if path else key
+        if key == skip:
+            continue
+        if key in spec.properties:
+            sub = spec.properties[key]
+            if not keyless(sub) and (type(item) is dict or type(item) is list):
+                n += scan(sub, item, where, None, unknown)
+        elif isinstance(spec.additional, Spec):
+            if type(item) is dict or type(item) is list:
+                n += scan(spec.additional, item, where, None, unknown)
+        elif spec.additional or not spec.properties:
+            n += every_key(item)
+        else:
+            unknown.append(where)
+            n += every_key(item)  # counted where it is reported
+    return n
+
+
+@settings(max_examples=500, deadline=None)
+@given(roots(), st.dictionaries(KEYS, JSON, max_size=4), st.sampled_from([None, "selector"]))
+@example(  # an object of scalars: counted by one set comparison
+    {"type": "object", "properties": {"a": {"properties": {"b": {"type": "integer"}}}}},
+    {"a": {"b": 1}, "c": 2},
+    None,
+)
+@example(  # deeper than the inline depth, with an unknown key at the bottom
+    {
+        "type": "object",
+        "properties": {
+            "a": {
+                "properties": {
+                    "a": {"properties": {"a": {"properties": {"a": {"properties": {"b": {}}}}}}}
+                }
+            }
+        },
+    },
+    {"a": {"a": {"a": {"a": {"a": {"z": 1}}}}}},
+    "selector",
+)
+def test_the_generated_scan_is_the_documented_scan(
+    node: dict[str, Any], value: dict[str, Any], skip: str | None
+) -> None:
+    """For any schema and layer, the generated scan warns about exactly the unknown keys, at
+    their paths, and counts the keys it passes (never more than the layer has)."""
+    spec, _ = compile_json_schema(node)
+    f = Findings()
+    if skip is None:
+        scanner(spec)(value, "", (), f)
+    else:
+        entry_scanners(spec, skip)[0](value, "", (), f)
+    unknown: list[str] = []
+    expected = scan(spec, value, "", skip, unknown)
+    assert f.keys == expected
+    assert f.keys <= every_key(value)
+    assert sorted(w.path for w in f.warnings.issues()) == sorted(unknown)
