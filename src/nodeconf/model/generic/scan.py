@@ -130,9 +130,10 @@ class _ScanWriter:
                     with src.block(f"if {key} == {c(name)}:"):
                         self.child(sub, item, count, below, depth)
                         src.line("continue")
-                if isinstance(additional, Spec) or additional or not spec.properties:
-                    free = not isinstance(additional, Spec)
-                    self.child(None if free else additional, item, count, below, depth)
+                if isinstance(additional, Spec):
+                    self.child(additional, item, count, below, depth)
+                elif additional or not spec.properties:
+                    self.child(None, item, count, below, depth)  # any value: every key counted
                 else:
                     render_path = f"{c(render)}(prefix, {c(flatten)}({chain}))"
                     known = c(tuple(spec.properties))
