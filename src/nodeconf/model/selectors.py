@@ -110,6 +110,8 @@ class Selector(NamedTuple):
         return True
 
 
+#: ``Selector`` without the Python ``__new__`` of a ``NamedTuple``: ``(Selector, fields)``.
+_new_selector: Final = tuple.__new__
 NOTHING: Final = Selector("nothing")
 EVERYTHING: Final = Selector("everything")
 INVALID: Final = Selector("invalid")
@@ -185,7 +187,7 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
         else:
             expressions = _plain_expressions(raw.get("matchExpressions"), f)
             if expressions is not None:
-                return Selector("requirements", (), expressions)
+                return _new_selector(Selector, ("requirements", (), expressions))
     return _compile_general(raw, where, f)
 
 
@@ -198,20 +200,28 @@ def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | No
         return None
     out: list[Requirement] = []
     keys = 1
+    verdicts = f.labels
+    known_key, known_value = verdicts.keys.get, verdicts.values.get
     for item in raw:
         if type(item) is not dict:
             return None
         n = len(item)
         key = item.get("key")
         op = item.get("operator")
-        if type(key) is not str or _key_reason(key, f) is not None:
+        if type(key) is not str:
+            return None
+        reason = known_key(key, _MISSING)
+        if reason is not None and (reason is not _MISSING or verdicts.key(key) is not None):
             return None
         if op in (_IN, _NOT_IN):
             values = item.get("values")
             if n != 3 or type(values) is not list or not values:
                 return None
             for v in values:
-                if type(v) is not str or _value_reason(v, f) is not None:
+                if type(v) is not str:
+                    return None
+                reason = known_value(v, _MISSING)
+                if reason is not None and (reason is not _MISSING or verdicts.value(v) is not None):
                     return None
             out.append((key, op, frozenset(values)))
         elif op in (_EXISTS, _DOES_NOT_EXIST) and n == 2:
