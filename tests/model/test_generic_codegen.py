@@ -14,7 +14,7 @@ from nodeconf.model.findings import Findings
 from nodeconf.model.generic.fromjsonschema import compile_json_schema
 from nodeconf.model.generic.merge import merger
 from nodeconf.model.generic.scan import entry_scanners, scanner
-from nodeconf.model.generic.spec import Spec
+from nodeconf.model.generic.spec import UNSET, Spec
 
 KEYS = st.sampled_from(["a", "b", "c", "selector"])
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["", "s"]))
@@ -24,7 +24,15 @@ JSON = st.recursive(
     max_leaves=10,
 )
 LEAF = st.sampled_from(
-    [{}, {"type": "integer"}, {"type": "string"}, {"type": "array", "items": {"type": "integer"}}]
+    [
+        {},
+        {"type": "integer"},
+        {"type": "string"},
+        {"type": "array", "items": {"type": "integer"}},
+        {"enum": ["a", 1]},
+        {"enum": [{"a": 1}]},
+        {"const": 1},
+    ]
 )
 
 
@@ -128,6 +136,10 @@ def test_a_schema_deeper_than_the_inline_depth_merges_whole() -> None:
 
 def keyless(spec: Spec) -> bool:
     """No valid value of ``spec`` holds an object key."""
+    if spec.enum is not None and all(type(v) not in (dict, list) for v in spec.enum):
+        return True
+    if spec.const is not UNSET and type(spec.const) not in (dict, list):
+        return True
     types = spec.types
     if types is None or "object" in types:
         return False

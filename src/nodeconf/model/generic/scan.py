@@ -9,8 +9,9 @@ is not looked at: the selector's parser counts its keys.
 
 The scan runs for every override of every document, so the common case costs little: it is
 one generated function (``codegen``) per ``Spec``, with objects three levels deep scanned
-inline; one set lookup per key passes the key by (a scalar property, the selector), an object
-of scalars is checked with one set comparison, a value that may hold keys is visited, and
+inline; one set lookup per key passes the key by (a property whose valid values hold no key: a
+scalar, an array of scalars, an enum of scalars; or the selector), an object of such
+properties is checked with one set comparison, a value that may hold keys is visited, and
 the path of a key is built only to warn. Keys inside a value of the wrong type
 (an object where the schema wants a string) are not counted: the count is then short and the
 duplicate check takes its slow, exact path; the count is never too high.
@@ -29,7 +30,7 @@ from typing import Any, Final
 from nodeconf.model.findings import Findings
 from nodeconf.model.generic.codegen import Source
 from nodeconf.model.generic.compiled import Chain, flatten, render
-from nodeconf.model.generic.spec import Spec, compiled
+from nodeconf.model.generic.spec import UNSET, Spec, compiled
 from nodeconf.model.jsontext import count_keys
 
 __all__ = ["Batch", "Scan", "entry_scanners", "scanner"]
@@ -69,11 +70,19 @@ def _free(value: Any, prefix: str, chain: Chain, f: Findings) -> None:
 
 
 def _keyless(spec: Spec) -> bool:
-    """Whether no valid value of ``spec`` holds an object key (a scalar, or an array of them)."""
+    """Whether no valid value of ``spec`` holds an object key (a scalar, or an array of them;
+    an ``enum`` or ``const`` of scalars whatever its type)."""
+    if spec.enum is not None and not any(type(v) in _CONTAINER_TYPES for v in spec.enum):
+        return True
+    if spec.const is not UNSET and type(spec.const) not in _CONTAINER_TYPES:
+        return True
     types = spec.types
     if types is None or "object" in types:
         return False
     return spec.items is None or _keyless(spec.items)
+
+
+_CONTAINER_TYPES: Final = (dict, list, tuple)
 
 
 def _flat(spec: Spec) -> bool:
