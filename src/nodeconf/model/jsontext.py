@@ -161,6 +161,24 @@ def _reject_constant(name: str) -> Any:
 _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+_SCAN: Final = _DECODER.scan_once
+#: JSON's blanks, as ``json.decoder`` skips them.
+_BLANKS: Final = re.compile(r"[ \t\n\r]*").match
+
+
+def _decode(text: str) -> Any:
+    """``_DECODER.decode(text)``, same value and same errors, without its two Python frames and
+    two regex matches when the text starts with its value (the scanner is what it calls)."""
+    start = 0 if text[:1] == "{" else _BLANKS(text, 0).end()
+    try:
+        value, end = _SCAN(text, start)
+    except StopIteration as exc:
+        raise json.JSONDecodeError("Expecting value", text, exc.value) from None
+    if end != len(text) and text[end:].strip(" \t\n\r"):
+        raise json.JSONDecodeError("Extra data", text, _BLANKS(text, end).end())
+    return value
+
+
 @overload
 def decode_object(text: str) -> dict[str, Any]: ...
 
@@ -177,7 +195,7 @@ def decode_object(text: str, *, allow_null: bool = False) -> dict[str, Any] | No
     string decoded is valid Unicode.
     """
     try:
-        tree = _DECODER.decode(text)
+        tree = _decode(text)
     except json.JSONDecodeError as exc:
         raise DocumentError(f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from exc
     except _ConstantError as exc:
