@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Final, overload
 
 from nodeconf.errors import DocumentError
@@ -161,21 +162,25 @@ def _reject_constant(name: str) -> Any:
 _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-_SCAN: Final = _DECODER.scan_once
+#: The C scanner ``JSONDecoder.decode`` calls (typeshed does not declare the attribute).
+_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
 #: JSON's blanks, as ``json.decoder`` skips them.
-_BLANKS: Final = re.compile(r"[ \t\n\r]*").match
+_BLANKS: Final = " \t\n\r"
 
 
 def _decode(text: str) -> Any:
     """``_DECODER.decode(text)``, same value and same errors, without its two Python frames and
-    two regex matches when the text starts with its value (the scanner is what it calls)."""
-    start = 0 if text[:1] == "{" else _BLANKS(text, 0).end()
+    two regex matches (the scanner is what it calls)."""
+    start = 0 if text[:1] == "{" else len(text) - len(text.lstrip(_BLANKS))
     try:
         value, end = _SCAN(text, start)
     except StopIteration as exc:
         raise json.JSONDecodeError("Expecting value", text, exc.value) from None
-    if end != len(text) and text[end:].strip(" \t\n\r"):
-        raise json.JSONDecodeError("Extra data", text, _BLANKS(text, end).end())
+    if end != len(text):
+        rest = text[end:]
+        blanks = len(rest) - len(rest.lstrip(_BLANKS))
+        if blanks != len(rest):
+            raise json.JSONDecodeError("Extra data", text, end + blanks)
     return value
 
 
