@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from nodeconf.model.findings import Findings
 from nodeconf.model.generic import JsonSchemaConfig
 from nodeconf.model.selectorbatch import plain_selectors
-from nodeconf.model.selectors import compile_override_selector
+from nodeconf.model.selectorread import compile_override_selector
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "any-agent"
 SCHEMA = JsonSchemaConfig.from_text((EXAMPLE / "schema.json").read_bytes())

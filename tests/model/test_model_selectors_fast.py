@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodeconf.model.findings import Findings
-from nodeconf.model.selectors import _compile_general, as_selector, compile_override_selector
+from nodeconf.model.selectorread import _compile_general, compile_override_selector
+from nodeconf.model.selectors import as_selector
 
 KEYS = st.sampled_from(["pool", "topology.kubernetes.io/zone", "bad key", "a/b/c", "", None, 3])
 VALUES = st.one_of(

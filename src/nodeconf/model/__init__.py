@@ -41,7 +41,8 @@ from nodeconf.model.labels import (
 )
 from nodeconf.model.merge import DEFAULT_CONFIG, check_document, evaluate_document, explain
 from nodeconf.model.seam import ConfigSchema, Document, EffectiveConfig, Evaluation
-from nodeconf.model.selectors import Selector, compile_selector
+from nodeconf.model.selectorread import compile_selector
+from nodeconf.model.selectors import Selector
 
 __all__ = [
     "COLOCATION",

@@ -68,11 +68,11 @@ from nodeconf.model.jsontext import (
     join_path,
 )
 from nodeconf.model.keymatch import FoldedNames
+from nodeconf.model.selectorread import compile_override_selector
 from nodeconf.model.selectors import (
     CompiledSelector,
     Selector,
     as_selector,
-    compile_override_selector,
     selector_matches,
 )
 

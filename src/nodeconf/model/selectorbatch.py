@@ -1,14 +1,14 @@
 """Every override's selector at once, for the common document whose selectors are all plain.
 
 A document with many overrides usually selects each with ``{"matchLabels": {k: v, ...}}`` and
-valid labels. For such selectors ``compile_override_selector`` (``nodeconf.model.selectors``)
+valid labels. For such selectors ``compile_override_selector`` (``nodeconf.model.selectorread``)
 keeps the label dict itself and reports nothing; ``plain_selectors`` reaches the same result
 for the whole list with a few passes in C (types, lengths, one set of label keys, one pass
 over the text of every label value) instead of a Python loop per override.
 
 It promises: it returns the same compiled selectors, and adds the same key count to the
 ``Findings``, as ``compile_override_selector`` called on each selector in turn would; or it
-returns ``None``, having changed nothing but the per-parse memo of label key checks, and the
+returns ``None``, having changed nothing but the label verdicts it remembered, and the
 caller compiles each selector (which then reports what is wrong, in document order).
 
 Thread-safety: pure apart from the ``Findings`` it is given (owned by the caller).

@@ -23,31 +23,27 @@ a **warning** with the path of the offending part is recorded. A selector whose 
 wrong (``matchLabels`` an array, a value a number) is an **error** instead: Volcano cannot
 decode such a document at all, so nodeconf never delivers it either.
 
-Compilation happens once per document; ``Selector.matches`` is then a few dict lookups.
+This module holds the compiled form and its matching; ``nodeconf.model.selectorread`` reads a
+selector's JSON into it (once per document); ``Selector.matches`` is then a few dict lookups.
 
-Thread-safety: ``Selector`` is immutable; ``compile_selector`` is pure apart from the
-``Findings`` it is given (owned by the caller).
+Thread-safety: ``Selector`` is immutable; the functions are pure.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Final, Literal, NamedTuple
 
-from nodeconf.model.findings import Findings
-from nodeconf.model.jsontext import join_path
-from nodeconf.model.keymatch import FoldedNames
-from nodeconf.model.labels import NAME_MAX, NAME_PATTERN
-
 __all__ = [
+    "EVERYTHING",
+    "INVALID",
+    "NOTHING",
     "OPERATORS",
     "CompiledSelector",
+    "Requirement",
     "Selector",
     "SelectorKind",
     "as_selector",
-    "compile_override_selector",
-    "compile_selector",
     "selector_matches",
 ]
 
@@ -56,11 +52,6 @@ SelectorKind = Literal["nothing", "everything", "invalid", "requirements"]
 _IN, _NOT_IN, _EXISTS, _DOES_NOT_EXIST = "In", "NotIn", "Exists", "DoesNotExist"
 #: The operators Kubernetes accepts in ``matchExpressions`` (case-sensitive).
 OPERATORS: Final = (_IN, _NOT_IN, _EXISTS, _DOES_NOT_EXIST)
-
-_SELECTOR_KEYS: Final = ("matchLabels", "matchExpressions")
-_EXPRESSION_KEYS: Final = ("key", "operator", "values")
-_SELECTOR_FOLD: Final = FoldedNames(_SELECTOR_KEYS)
-_EXPRESSION_FOLD: Final = FoldedNames(_EXPRESSION_KEYS)
 
 Requirement = tuple[str, str, frozenset[str]]
 
@@ -110,33 +101,15 @@ class Selector(NamedTuple):
         return True
 
 
-#: ``Selector`` without the Python ``__new__`` of a ``NamedTuple``: ``(Selector, fields)``.
-_new_selector: Final = tuple.__new__
 NOTHING: Final = Selector("nothing")
 EVERYTHING: Final = Selector("everything")
 INVALID: Final = Selector("invalid")
-_MISSING: Final = object()
-_NAME_MAX: Final = NAME_MAX
-_NAME_FULLMATCH: Final = re.compile(NAME_PATTERN).fullmatch
 
 
 #: What the parser keeps per override: a ``Selector``, or, for the common plain
 #: ``{"matchLabels": {...}}`` with valid labels, that (already checked) label dict itself,
 #: which costs nothing to build. ``as_selector`` and ``selector_matches`` accept both.
 CompiledSelector = Selector | dict[str, str]
-
-
-def compile_selector(raw: object, path: str, findings: Findings | None = None) -> Selector:
-    """Compile a selector's decoded JSON (``None`` when missing) found at ``path``.
-
-    Problems go to ``findings`` (a fresh, discarded one when not given); see the module
-    docstring for which are errors and which warnings.
-    """
-    return as_selector(_compile(raw, path, findings if findings is not None else Findings()))
-
-
-def _base(where: str | int) -> str:
-    return where if isinstance(where, str) else f"nodesConfig[{where}].selector"
 
 
 def as_selector(compiled: CompiledSelector) -> Selector:
@@ -157,307 +130,3 @@ def selector_matches(compiled: CompiledSelector, labels: Mapping[str, str]) -> b
         return True
     assert isinstance(compiled, Selector)
     return compiled.matches(labels)
-
-
-def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
-    # Fast path for the common shape ``{"matchLabels": {k: v, ...}}`` with valid labels: the
-    # only work is one memoised key check and one regex per value.
-    if type(raw) is dict and len(raw) == 1:
-        match_labels = raw.get("matchLabels")
-        if type(match_labels) is dict and match_labels:
-            verdicts = f.labels
-            known = verdicts.keys.get
-            for key, value in match_labels.items():
-                if type(value) is not str or len(value) > _NAME_MAX:
-                    break
-                if (
-                    value
-                    and not (value.isalnum() and value.isascii())
-                    and not _NAME_FULLMATCH(value)
-                ):
-                    break
-                reason = known(key, _MISSING)
-                if reason is _MISSING:
-                    reason = verdicts.key(key)
-                if reason is not None:
-                    break
-            else:
-                f.keys += 1 + len(match_labels)
-                return match_labels
-        else:
-            expressions = _plain_expressions(raw.get("matchExpressions"), f)
-            if expressions is not None:
-                return _new_selector(Selector, ("requirements", (), expressions))
-    return _compile_general(raw, where, f)
-
-
-def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | None:
-    """The requirements of a plain ``matchExpressions`` (each item exactly ``key``,
-    ``operator`` and, for ``In``/``NotIn``, a non-empty ``values`` of strings; every label
-    valid), counting their keys as ``_compile_general`` does; ``None`` (nothing counted) for
-    anything else, which ``_compile_general`` then reads and reports."""
-    if type(raw) is not list or not raw:
-        return None
-    out: list[Requirement] = []
-    keys = 1
-    verdicts = f.labels
-    known_key, known_value = verdicts.keys.get, verdicts.values.get
-    for item in raw:
-        if type(item) is not dict:
-            return None
-        n = len(item)
-        key = item.get("key")
-        op = item.get("operator")
-        if type(key) is not str:
-            return None
-        reason = known_key(key, _MISSING)
-        if reason is not None and (reason is not _MISSING or verdicts.key(key) is not None):
-            return None
-        if op in (_IN, _NOT_IN):
-            values = item.get("values")
-            if n != 3 or type(values) is not list or not values:
-                return None
-            for v in values:
-                if type(v) is not str:
-                    return None
-                reason = known_value(v, _MISSING)
-                if reason is not None and (reason is not _MISSING or verdicts.value(v) is not None):
-                    return None
-            out.append((key, op, frozenset(values)))
-        elif op in (_EXISTS, _DOES_NOT_EXIST) and n == 2:
-            out.append((key, op, _NO_VALUES))
-        else:
-            return None
-        keys += n
-    f.keys += keys
-    return tuple(out)
-
-
-_NO_VALUES: Final[frozenset[str]] = frozenset()
-
-
-#: ``compile_selector`` for the selector of ``nodesConfig[index]``: ``(raw, index, findings)``;
-#: the path is built only if there is something to report. Returns a ``CompiledSelector``.
-compile_override_selector: Callable[[object, int, Findings], CompiledSelector] = _compile
-
-
-def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
-    if raw is None:
-        f.warn(_base(where), None, "no selector: this override applies to no node")
-        return NOTHING
-    if type(raw) is not dict:
-        f.wrong_type(_base(where), raw, "an object (a label selector)")
-        return INVALID
-    n = len(raw)
-    f.keys += n
-    match_labels = raw.get("matchLabels")
-    match_expressions = raw.get("matchExpressions")
-    if n != ("matchLabels" in raw) + ("matchExpressions" in raw):
-        match_labels, match_expressions = _selector_fields(raw, where, f)
-    ok = True
-    equal: tuple[tuple[str, str], ...] = ()
-    expressions: tuple[Requirement, ...] = ()
-    if match_labels is not None:
-        if type(match_labels) is dict:
-            f.keys += len(match_labels)
-            verdicts = f.labels
-            pairs: list[tuple[str, str]] = []
-            for key, written in match_labels.items():
-                value = "" if written is None else written  # Go stores a null map value as ""
-                if type(value) is not str:
-                    f.wrong_type(_labels_path(where, key), value, "a string")
-                    ok = False
-                    continue
-                reason = verdicts.keys.get(key, _MISSING)
-                if reason is _MISSING:
-                    reason = verdicts.key(key)
-                if reason is None:
-                    reason = verdicts.values.get(value, _MISSING)
-                    if reason is _MISSING:
-                        reason = verdicts.value(value)
-                if reason is not None:
-                    f.warn(
-                        _labels_path(where, key), value, f"{_INVALID}{reason}", "invalid selector"
-                    )
-                    ok = False
-                pairs.append((key, value))
-            if ok:
-                equal = tuple(pairs)
-        else:
-            f.wrong_type(
-                f"{_base(where)}.matchLabels", match_labels, "an object of label keys to values"
-            )
-            ok = False
-    if match_expressions is not None:
-        found = _match_expressions(match_expressions, where, f)
-        if found is None:
-            ok = False
-        else:
-            expressions = found
-    if not ok:
-        return INVALID
-    if not equal and not expressions:
-        return EVERYTHING
-    return Selector("requirements", equal, expressions)
-
-
-def _selector_fields(
-    raw: dict[str, object], where: str | int, f: Findings
-) -> tuple[object, object]:
-    """``matchLabels`` and ``matchExpressions`` of a selector with other keys, read as Go does.
-
-    Keys differing only in case count (and are reported); a later ``matchLabels`` is merged
-    into an earlier one (Go reuses the map), ``null`` resets it; for ``matchExpressions`` the
-    last one wins.
-    """
-    match_labels: object = None
-    match_expressions: object = None
-    for name, value in raw.items():
-        field = name if name in _SELECTOR_KEYS else _SELECTOR_FOLD.match(name)
-        if field is None:
-            f.unknown(_base(where), name, value, _SELECTOR_KEYS)
-            continue
-        if field != name:
-            f.folded(_base(where), name, value, field)
-        if field == "matchExpressions":
-            match_expressions = value
-        elif type(match_labels) is dict and type(value) is dict:
-            match_labels = {**match_labels, **value}
-        else:
-            match_labels = value
-    return match_labels, match_expressions
-
-
-_INVALID: Final = "invalid selector, override ignored: "
-
-
-def _labels_path(where: str | int, key: str) -> str:
-    return join_path(f"{_base(where)}.matchLabels", key)
-
-
-def _key_reason(key: str, f: Findings) -> str | None:
-    reason = f.labels.keys.get(key, _MISSING)  # a miss is common: no KeyError raised
-    if reason is _MISSING:
-        reason = f.labels.key(key)
-    return reason  # type: ignore[return-value]
-
-
-def _value_reason(value: str, f: Findings) -> str | None:
-    reason = f.labels.values.get(value, _MISSING)
-    if reason is _MISSING:
-        reason = f.labels.value(value)
-    return reason  # type: ignore[return-value]
-
-
-def _expressions_path(where: str | int) -> str:
-    return f"{_base(where)}.matchExpressions"
-
-
-def _match_expressions(
-    raw: object, where: str | int, f: Findings
-) -> tuple[Requirement, ...] | None:
-    if type(raw) is not list:
-        f.wrong_type(_expressions_path(where), raw, "an array of label selector requirements")
-        return None
-    ok = True
-    out: list[Requirement] = []
-    for i, item in enumerate(raw):
-        requirement = _requirement(item, where, i, f)
-        if requirement is None:
-            ok = False
-        else:
-            out.append(requirement)
-    return tuple(out) if ok else None
-
-
-def _requirement(raw: object, where: str | int, index: int, f: Findings) -> Requirement | None:
-    """``matchExpressions[index]`` of the selector at ``where``; its path is built only to
-    report a problem."""
-
-    def path() -> str:
-        return f"{_expressions_path(where)}[{index}]"
-
-    if raw is None:  # Go decodes a null item as an empty requirement (operator "": invalid)
-        raw = {}
-    if type(raw) is not dict:
-        f.wrong_type(path(), raw, "an object with key, operator and values")
-        return None
-    f.keys += len(raw)
-    key: object = ""
-    op: object = ""
-    values: object = None
-    for name, value in raw.items():
-        field = name if name in _EXPRESSION_KEYS else _EXPRESSION_FOLD.match(name)
-        if field is None:
-            f.unknown(path(), name, value, _EXPRESSION_KEYS)
-            continue
-        if field != name:
-            f.folded(path(), name, value, field)
-        if field == "key":
-            if value is not None:  # null leaves a Go string as it is
-                key = value
-        elif field == "operator":
-            if value is not None:
-                op = value
-        else:
-            values = value
-    typed = True
-    if type(key) is not str:
-        f.wrong_type(f"{path()}.key", key, "a string")
-        typed = False
-    if type(op) is not str:
-        f.wrong_type(f"{path()}.operator", op, "a string")
-        typed = False
-    items: list[str] = []
-    if values is not None:
-        if type(values) is not list:
-            f.wrong_type(f"{path()}.values", values, "an array of strings")
-            typed = False
-        else:
-            for j, v in enumerate(values):
-                if v is None:  # Go decodes a null item of a []string as ""
-                    items.append("")
-                elif type(v) is not str:
-                    f.wrong_type(f"{path()}.values[{j}]", v, "a string")
-                    typed = False
-                else:
-                    items.append(v)
-    if not typed:
-        return None
-    assert isinstance(key, str)
-    assert isinstance(op, str)
-    return _checked_requirement(key, op, items, path, f)
-
-
-def _checked_requirement(
-    key: str, op: str, values: list[str], path: Callable[[], str], f: Findings
-) -> Requirement | None:
-    def invalid(where: str, value: object, reason: str) -> None:
-        f.warn(where, value, f"{_INVALID}{reason}", "invalid selector")
-
-    # The checks in the order ``metav1.LabelSelectorAsSelector`` makes them: the operator,
-    # then (``labels.NewRequirement``) the key, the number of values, each value.
-    if op not in OPERATORS:
-        invalid(
-            f"{path()}.operator",
-            op,
-            f"{op!r} is not a valid label selector operator (use {', '.join(OPERATORS)})",
-        )
-        return None
-    reason = _key_reason(key, f)
-    if reason:
-        invalid(f"{path()}.key", key, reason)
-        return None
-    if op in (_IN, _NOT_IN):
-        if not values:
-            invalid(f"{path()}.values", values, f"operator {op} needs at least one value")
-            return None
-    elif values:
-        invalid(f"{path()}.values", values, f"operator {op} must have no values")
-        return None
-    for j, v in enumerate(values):
-        reason = _value_reason(v, f)
-        if reason:
-            invalid(f"{path()}.values[{j}]", v, reason)
-            return None
-    return (key, op, frozenset(values))

@@ -49,10 +49,10 @@ from nodeconf.model.jsontext import (
 )
 from nodeconf.model.labels import LabelVerdicts
 from nodeconf.model.selectorbatch import plain_selectors
+from nodeconf.model.selectorread import compile_override_selector
 from nodeconf.model.selectors import (
     CompiledSelector,
     as_selector,
-    compile_override_selector,
     selector_matches,
 )
 
