@@ -169,7 +169,7 @@ def parse_layered(
     for key, value in tree.items():
         if key == GLOBAL:
             if type(value) is dict:
-                scanner(spec)(value, GLOBAL, (), f)
+                (spec.compiled_scan or scanner(spec))(value, GLOBAL, (), f)
                 global_config = value
             elif value is not None:
                 f.wrong_type(GLOBAL, value, "an object")
