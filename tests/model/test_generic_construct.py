@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any, Literal
 
 from hypothesis import given, settings
@@ -85,3 +85,21 @@ def test_a_full_config_is_built_with_its_types() -> None:
     )
     assert built == Outer(Inner(Mode.MAX, (Mode.ECO,)), None, 1.0, ("x",))
     assert type(built.share) is float
+
+
+def test_dataclasses_deeper_than_the_inline_depth_are_built() -> None:
+    """Nested dataclasses below the depth built inline are built by a call, to any depth."""
+    level: Any = make_dataclass("Leaf", [("watts", int, field(default=1))], frozen=True)
+    for depth in range(8):
+        level = make_dataclass(
+            f"Level{depth}", [("down", level, field(default_factory=level))], frozen=True
+        )
+    shape = compile_dataclass(level)[1]
+    value: Any = {"watts": 7}
+    for _ in range(8):
+        value = {"down": value}
+    built = constructor(shape)(value)
+    assert built == build(shape, value, checked=True)
+    for _ in range(8):
+        built = built.down
+    assert built.watts == 7

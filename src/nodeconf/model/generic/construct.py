@@ -1,9 +1,11 @@
 """``constructor(shape)``: ``fromdataclass.build(shape, value, checked=True)`` compiled once.
 
 ``build`` walks a ``Shape`` for every value, comparing its kind at each node; the constructor
-is a tree of closures, one per shape node, chosen once per schema. A plain field (``bool``,
-``str``, a ``Literal``) is taken as it is, without a call. Dataclasses are still built by their
-own constructors, with keyword arguments, so a ``__post_init__`` runs (and may raise
+is chosen once per schema: a dataclass is one generated function (``codegen``) that reads each
+field and builds the nested dataclasses inline, other shapes are closures. A plain field
+(``bool``, ``str``, a ``Literal``) is taken as it is, an ``int``/``float`` converted inline.
+Dataclasses are still built by their own constructors, with keyword arguments, so a
+``__post_init__`` runs (and may raise
 ``ValueError``/``TypeError``, as with ``build``). ``tests/model/test_generic_construct.py``
 checks that both agree.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from nodeconf.model.generic.codegen import Source
 from nodeconf.model.generic.fromdataclass import Shape
 
 __all__ = ["Construct", "constructor"]
@@ -78,17 +81,78 @@ def _enum(shape: Shape) -> Construct:
 
 
 def _dataclass(shape: Shape) -> Construct:
-    target = shape.target
-    plain = tuple(name for name, sub in shape.fields if sub.kind == "plain")
-    other = tuple((name, constructor(sub)) for name, sub in shape.fields if sub.kind != "plain")
+    """One generated function (``codegen``) that builds the dataclass and, inline, the
+    dataclasses of its fields a few levels deep; each still by its own constructor."""
+    src = Source("construct")
+    src.line("if type(value) is not dict: return value")
+    src.line(f"return {_Writer(src).dataclass(shape, 'value', 0)}")
+    fn: Construct = src.function("construct(value)")
+    return fn
 
-    def construct(value: Any) -> Any:
-        if type(value) is not dict:
-            return value
-        given = {name: value[name] for name in plain if name in value}
-        for name, sub in other:
-            if name in value:
-                given[name] = sub(value[name])
-        return target(**given)
 
-    return construct
+#: Levels of nested dataclasses built inline; a deeper one is a call to its own constructor.
+_INLINE_DEPTH: Final = 4
+
+
+class _Writer:
+    """Writes the statements that convert a value; each method returns the expression of the
+    converted value."""
+
+    __slots__ = ("src",)
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+
+    def dataclass(self, shape: Shape, var: str, depth: int) -> str:
+        """Build ``shape``'s dataclass from ``var`` (known to be an object)."""
+        src, c = self.src, self.src.const
+        given, item = src.var(), src.var()
+        src.line(f"{given} = {{}}")
+        for name, sub in shape.fields:
+            src.line(f"{item} = {var}.get({c(name)}, {c(_MISSING)})")
+            with src.block(f"if {item} is not {c(_MISSING)}:"):
+                src.line(f"{given}[{c(name)}] = {self.convert(sub, item, depth)}")
+        return f"{c(shape.target)}(**{given})"
+
+    def convert(self, shape: Shape, var: str, depth: int) -> str:
+        """The value of the field ``shape`` for the JSON value ``var``."""
+        src, c = self.src, self.src.const
+        kind = shape.kind
+        if kind == "plain":
+            return var
+        if kind == "float":
+            return f"(float({var}) if type({var}) is int else {var})"
+        if kind == "int":
+            return f"(int({var}) if type({var}) is float and {var}.is_integer() else {var})"
+        if kind == "optional":
+            assert shape.inner is not None
+            out = src.var()
+            with src.block(f"if {var} is None:"):
+                src.line(f"{out} = None")
+            with src.block("else:"):
+                src.line(f"{out} = {self.convert(shape.inner, var, depth)}")
+            return out
+        if kind == "enum":
+            assert shape.members is not None
+            out = src.var()
+            with src.block("try:"):
+                src.line(f"{out} = {c(shape.members.get)}({var}, {c(_MISSING)})")
+            with src.block("except TypeError:"):  # unhashable: the enum refuses it
+                src.line(f"{out} = {c(_MISSING)}")
+            with src.block(f"if {out} is {c(_MISSING)}:"):
+                src.line(f"{out} = {c(shape.target)}({var})")
+            return out
+        if kind == "tuple":
+            assert shape.inner is not None
+            item = constructor(shape.inner)
+            if item is _plain:
+                return f"(tuple({var}) if type({var}) is list else {var})"
+            return f"(tuple(map({c(item)}, {var})) if type({var}) is list else {var})"
+        if kind == "dataclass" and depth < _INLINE_DEPTH:
+            out = src.var()
+            with src.block(f"if type({var}) is dict:"):
+                src.line(f"{out} = {self.dataclass(shape, var, depth + 1)}")
+            with src.block("else:"):
+                src.line(f"{out} = {var}")
+            return out
+        return f"{c(constructor(shape))}({var})"  # a dataclass deeper than the inline depth
