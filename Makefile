@@ -43,7 +43,8 @@ lint: venv
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-## test-ft: the concurrency tests on a free-threaded CPython 3.13 (built once, then reused).
+## test-ft: the concurrency tests and tests/model on a free-threaded CPython 3.13 (built once,
+## then reused).
 test-ft:
 	bash scripts/test-ft.sh "$(FT_PREFIX)"
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the concurrency tests on a free-threaded CPython 3.13 (`make test-ft`).
+# Run the concurrency tests and the pure model's tests on a free-threaded CPython 3.13
+# (`make test-ft`).
 #
 # Usage: bash scripts/test-ft.sh [PREFIX]
 #   PREFIX  where the free-threaded interpreter lives or is built (outside the repository);
@@ -19,17 +20,19 @@
 #      pyproject.toml (the runtime dependencies and the `test` extra), except hypothesis, which
 #      is pinned here to the last pure-Python release, plus pytest-run-parallel. Recreated when
 #      the interpreter or the pins change. Then checks that importing them leaves the GIL off.
-#   3. Three pytest runs, each with NODECONF_REQUIRE_FREE_THREADING=1 (tests/conftest.py refuses
+#   3. Four pytest runs, each with NODECONF_REQUIRE_FREE_THREADING=1 (tests/conftest.py refuses
 #      a GIL interpreter) and the "GIL re-enabled by an import" warning turned into an error:
 #      a. `concurrency and not stress` tests under pytest-run-parallel: each test body runs on
 #         NODECONF_FT_THREADS threads at once, sharing the test's fixtures;
 #      b. `stress` tests, one at a time (they start their own threads, set the switch interval
 #         and check exact totals, so running several copies at once would only share the cores);
-#      c. tests/ft_selftest: proves the harness sees a real race there (must run, not skip).
+#      c. the rest of tests/model, one thread: the pure model must run unchanged on this
+#         interpreter (its JSON decoder's recursion limit, for one, is not 3.11's);
+#      d. tests/ft_selftest: proves the harness sees a real race there (must run, not skip).
 #      Tests marked `kubernetes` are deselected, and test modules or folders that cannot import
 #      the kubernetes extra are skipped with that reason (scripts/ft_pytest_plugin.py); they
 #      run on the default interpreter.
-#   Last line: "freethreaded: N passed, N failed, N skipped", the totals of the three runs.
+#   Last line: "freethreaded: N passed, N failed, N skipped", the totals of the four runs.
 #   Exit status: non-zero if any run failed, or if the self-test did not run all its tests.
 #   A run that selects no test (pytest exit 5) is reported but is not a failure: the self-test
 #   always has tests, so the whole never runs nothing.
@@ -172,9 +175,10 @@ EOF
         --parallel-threads="$THREADS" --iterations="$ITERATIONS" --mark-hypothesis-as-unsafe \
         --ignore=tests/ft_selftest tests
     run_pytest stress -m "stress and not kubernetes" --ignore=tests/ft_selftest tests
+    run_pytest model -m "not concurrency and not stress" tests/model
     run_pytest selftest tests/ft_selftest
 
-    # Totals over the three runs; the self-test must have run every test it has.
+    # Totals over the four runs; the self-test must have run every test it has.
     summary=$("$VPY" - "$results" <<'EOF'
 import sys
 import xml.etree.ElementTree as ET

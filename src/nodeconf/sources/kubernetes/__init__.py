@@ -10,8 +10,9 @@ Module map: ``client`` (requests on lightkube's client), ``wire`` (JSON bodies, 
 results, watch events), ``apierrors`` (the adapter's errors), ``watchstream`` (an open watch
 response), ``connections`` (shutting a client's sockets down to interrupt it),
 ``lightkube_internals`` (the two lightkube internals we rely on), ``listwatch`` (our own
-list-watch loop), ``backoff`` (jittered capped reconnect delays), ``prepare`` (create/backfill
-the ConfigMap at start), ``source`` (``KubernetesSource``), ``changes`` (which change of the
+list-watch loop), ``watchtypes`` (what a loop follows, counts and calls), ``backoff``
+(jittered capped reconnect delays), ``prepare`` (create/backfill the ConfigMap at start),
+``source`` (``KubernetesSource``), ``changes`` (which change of the
 ConfigMap or the Node becomes which key), ``delivery`` (the loops' handler and the gate to the
 manager), ``events`` (the Event recorder), ``eventmap`` (which outcome becomes which Event),
 ``eventsettings`` (the recorder's settings and counters), ``podstatus`` (the pod condition: its
@@ -29,11 +30,11 @@ from nodeconf.sources.kubernetes.backoff import BackoffSettings
 from nodeconf.sources.kubernetes.client import KubeClient
 from nodeconf.sources.kubernetes.events import KubernetesEventSink
 from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings, EventSinkStats
-from nodeconf.sources.kubernetes.listwatch import WatchStats
 from nodeconf.sources.kubernetes.podpublisher import PodConditionPublisher, PodConditionSettings
 from nodeconf.sources.kubernetes.podstatus import CONDITION_TYPE
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
 from nodeconf.sources.kubernetes.source import DEFAULT_CONFIGMAP, DEFAULT_KEY, KubernetesSource
+from nodeconf.sources.kubernetes.watchtypes import WatchStats
 
 __all__ = [
     "CONDITION_TYPE",

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from nodeconf.concurrency.latch import Latch
     from nodeconf.manager.source import SourceContext
     from nodeconf.sources.kubernetes.changes import ChangeTracker
-    from nodeconf.sources.kubernetes.listwatch import WatchTarget
+    from nodeconf.sources.kubernetes.watchtypes import WatchTarget
 
 __all__ = ["ContextGate", "LoopHandler"]
 

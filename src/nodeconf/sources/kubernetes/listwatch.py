@@ -1,7 +1,9 @@
 """Our own list-watch loop for one named object, on one thread.
 
 The loop (``ListWatch``) keeps a one-object cache (the object, or ``None`` when it does not
-exist) and its resourceVersion ("RV"), and turns what the API server says into cache changes:
+exist) and its resourceVersion ("RV"), and turns what the API server says into cache changes
+for its ``ListWatchHandler`` (``WatchTarget``, ``WatchStats`` and ``ListWatchHandler`` live in
+``watchtypes``):
 
 1. LIST (field selector ``metadata.name=<name>``, a consistent read); diff the answer against
    the cache, so an object deleted or changed while we were not watching still yields its
@@ -51,8 +53,7 @@ import logging
 import random
 import threading
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from nodeconf.concurrency.clock import Clock
 from nodeconf.errors import SourceError
@@ -60,9 +61,10 @@ from nodeconf.sources.kubernetes.apierrors import ApiConnectionError, ApiStatusE
 from nodeconf.sources.kubernetes.backoff import Backoff
 from nodeconf.sources.kubernetes.client import KubeClient
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
+from nodeconf.sources.kubernetes.watchtypes import ListWatchHandler, WatchStats, WatchTarget
 from nodeconf.sources.kubernetes.wire import WatchEvent
 
-__all__ = ["ListWatch", "ListWatchHandler", "WatchStats", "WatchTarget"]
+__all__ = ["ListWatch"]
 
 _log = logging.getLogger("nodeconf.sources.kubernetes")
 
@@ -78,71 +80,6 @@ _COUNTERS = (
 )
 #: How many recent reconnect delays ``WatchStats`` keeps.
 _DELAY_HISTORY = 64
-
-
-@dataclass(frozen=True, slots=True)
-class WatchTarget:
-    """The object a loop follows: ``kind`` (plural), ``name``, ``namespace`` (None when
-    cluster-scoped).
-
-    Thread-safety: immutable.
-    """
-
-    kind: str
-    name: str
-    namespace: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind} {where}{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class WatchStats:
-    """Counters of one loop, for status and tests.
-
-    ``lists`` LIST requests answered; ``watches`` WATCH requests accepted; ``events`` watch
-    events applied (bookmarks excluded); ``bookmarks``; ``expired`` 410 answers (status or
-    event); ``failures`` errors that led to a backoff delay; ``consecutive_failures`` the
-    backoff's current count (reset after a healthy period); ``reconnect_delays`` the most
-    recent delays waited (seconds, oldest first); ``last_error`` the last error's text.
-
-    Thread-safety: immutable.
-    """
-
-    lists: int = 0
-    watches: int = 0
-    events: int = 0
-    bookmarks: int = 0
-    expired: int = 0
-    failures: int = 0
-    consecutive_failures: int = 0
-    reconnect_delays: tuple[float, ...] = ()
-    last_error: str = ""
-    resource_version: str = ""
-
-
-class ListWatchHandler(Protocol):
-    """Receives a loop's cache changes, on the loop's thread.
-
-    Thread-safety: called by one loop thread at a time; implementations guard what they
-    share with other threads.
-    """
-
-    def on_change(
-        self, target: WatchTarget, previous: dict[str, Any] | None, current: dict[str, Any] | None
-    ) -> None:
-        """The object changed: added (``previous`` None), deleted (``current`` None) or
-        modified (both set; their resourceVersions differ)."""
-        ...
-
-    def on_listed(self, target: WatchTarget, current: dict[str, Any] | None) -> None:
-        """A LIST completed (after its changes were delivered); ``current`` is the object."""
-        ...
-
-    def on_restart(self, target: WatchTarget, reason: str) -> None:
-        """The watch is being re-established after ``reason`` (for status reports)."""
-        ...
 
 
 class _Stopped(Exception):  # noqa: N818 - control flow, never escapes the loop

@@ -46,10 +46,11 @@ from nodeconf.sources.kubernetes.client import KIND_CONFIGMAPS, KIND_NODES, Kube
 from nodeconf.sources.kubernetes.delivery import ContextGate, LoopHandler
 from nodeconf.sources.kubernetes.events import KubernetesEventSink
 from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings
-from nodeconf.sources.kubernetes.listwatch import ListWatch, WatchStats, WatchTarget
+from nodeconf.sources.kubernetes.listwatch import ListWatch
 from nodeconf.sources.kubernetes.podpublisher import PodConditionPublisher, PodConditionSettings
 from nodeconf.sources.kubernetes.prepare import PrepareResult, prepare_configmap
 from nodeconf.sources.kubernetes.settings import KubernetesSettings
+from nodeconf.sources.kubernetes.watchtypes import WatchStats, WatchTarget
 
 if TYPE_CHECKING:
     from nodeconf.manager.source import SourceContext
