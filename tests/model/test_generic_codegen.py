@@ -11,6 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nodeconf.model.findings import Findings
+from nodeconf.model.generic.accept import acceptor, acceptor_over
+from nodeconf.model.generic.check import defaults_of, validate
 from nodeconf.model.generic.fromjsonschema import compile_json_schema
 from nodeconf.model.generic.merge import merger
 from nodeconf.model.generic.scan import entry_scanners, scanner
@@ -224,3 +226,64 @@ def test_the_generated_scan_is_the_documented_scan(
     assert f.keys == expected
     assert f.keys <= every_key(value)
     assert sorted(w.path for w in f.warnings.issues()) == sorted(unknown)
+
+
+#: A wide schema: more properties (and object properties) than any generated function writes
+#: one by one, so the table forms are used.
+WIDE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **{
+            f"o{i}": {"type": "object", "properties": {"a": {"type": "integer"}}} for i in range(20)
+        },
+        **{f"s{i}": {"type": "integer", "minimum": 0, "default": i} for i in range(20)},
+        "m": {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(40)}},
+    },
+}
+WIDE_KEYS = st.sampled_from(["o1", "o17", "s0", "s19", "m", "zz", "selector", "a", "p3", "p39"])
+WIDE_JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=2), st.dictionaries(WIDE_KEYS, inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(WIDE_KEYS, WIDE_JSON, max_size=4),
+    st.dictionaries(WIDE_KEYS, WIDE_JSON, max_size=4),
+    st.sampled_from([None, "selector"]),
+)
+def test_wide_schemas_merge_and_scan_as_documented(
+    base: dict[str, Any], layer: dict[str, Any], skip: str | None
+) -> None:
+    """Objects with many properties (read through tables, not one statement per property)
+    merge and scan exactly as the documented readings say."""
+    spec, _ = compile_json_schema(WIDE)
+    got = merger(spec)(base, layer, skip)
+    assert json.dumps(got, sort_keys=True) == json.dumps(
+        merge(spec, base, layer, skip), sort_keys=True
+    )
+    f = Findings()
+    (scanner(spec) if skip is None else entry_scanners(spec, skip)[0])(layer, "", (), f)
+    unknown: list[str] = []
+    assert f.keys == scan(spec, layer, "", skip, unknown)
+    assert sorted(w.path for w in f.warnings.issues()) == sorted(unknown)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(WIDE_KEYS, WIDE_JSON, max_size=4))
+@example({"s0": False})  # equal to the default 0, of another JSON type
+def test_wide_schemas_are_accepted_only_when_valid(layer: dict[str, Any]) -> None:
+    """The quick predicate of a wide schema, over its defaults, answers as the one without
+    them and never says yes to a value with problems."""
+    spec, _ = compile_json_schema(WIDE)
+    found = defaults_of(spec)
+    assert type(found) is dict
+    value = merger(spec)(found, layer, None)
+    quick = acceptor_over(spec, found)(value)
+    assert quick == acceptor(spec)(value)
+    if quick:
+        assert validate(spec, value) == []

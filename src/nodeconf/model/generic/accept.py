@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from nodeconf.model.generic.check import validate
 from nodeconf.model.generic.codegen import Source
 from nodeconf.model.generic.compiled import checker
 from nodeconf.model.generic.spec import UNSET, Spec, compiled
@@ -48,6 +49,8 @@ Accept = Callable[[Any], bool]
 _SCALARS: Final = (str, int, float, bool, type(None))
 #: Schema nodes written inline below the root; a deeper node is a call.
 _INLINE_DEPTH: Final = 8
+#: Properties of an object written one by one; an object with more is checked by a table.
+_INLINE_PROPERTIES: Final = 32
 #: A key's value in an object that lacks the key (matches no value).
 _ABSENT: Final = object()
 
@@ -72,6 +75,28 @@ def _generate(spec: Spec, defaults: dict[str, Any] | None) -> Accept:
     src.line("return True")
     fn: Accept = src.function("accept(value)")
     return fn
+
+
+def _wide_object(spec: Spec, defaults: dict[str, Any] | None) -> Accept:
+    """The properties of an object with many of them (type, required keys and closed objects
+    are checked by the caller): one table lookup per key present, not a statement per
+    property."""
+    properties = {k: acceptor(v) for k, v in spec.properties.items()}
+    additional = spec.additional
+    extra = acceptor(additional) if isinstance(additional, Spec) else None
+    valid = {k: v for k, v in (defaults or {}).items() if k in properties and properties[k](v)}
+
+    def accept(value: dict[str, Any]) -> bool:
+        get, default = properties.get, valid.get
+        for key, item in value.items():
+            if item is default(key, _ABSENT):
+                continue
+            sub = get(key, extra)
+            if sub is not None and not sub(item):
+                return False
+        return True
+
+    return accept
 
 
 def _by_validator(spec: Spec) -> Accept:
@@ -139,7 +164,7 @@ class _Writer:
     def check(self, spec: Spec, var: str, defaults: dict[str, Any] | None, depth: int) -> None:
         """The checks of ``var`` against ``spec``, written ``depth`` nodes below the root (a
         ``Spec`` is acyclic, so the depth is bounded by the schema's)."""
-        if depth > _INLINE_DEPTH:
+        if depth > _INLINE_DEPTH or (depth > 0 and not self.src.roomy()):
             self.call(acceptor(spec), var)
             return
         groups = _groups(spec)
@@ -253,9 +278,12 @@ class _Writer:
         additional = spec.additional
         if additional is False:
             self.fail_unless(f"{var}.keys() <= {c(frozenset(spec.properties))}")
+        if len(spec.properties) > _INLINE_PROPERTIES:
+            self.call(_wide_object(spec, defaults), var)
+            return
         for key, sub in spec.properties.items():
             default = defaults.get(key, _ABSENT) if defaults else _ABSENT
-            valid_default = default is not _ABSENT and acceptor(sub)(default)
+            valid_default = default is not _ABSENT and not validate(sub, default)
             item = src.var()
             src.line(f"{item} = {var}.get({c(key)}, {c(_ABSENT)})")
             start = src.mark()

@@ -7,8 +7,9 @@ function for the whole schema it pays one. ``Source`` writes such a function:
   Python keywords and operators; every value that comes from a schema (a key, a bound, a compiled
   pattern, a set of enum values, a default) is handed to the function as a constant in its
   namespace and is never written into the text, so no schema can change what the code does;
-* ``function`` compiles the text once and returns the function; its text stays readable as the
-  function's ``source`` attribute (for a test or a debugger).
+* ``function`` compiles the text (once per distinct text: the forms of schema nodes repeat)
+  and returns the function; its text stays readable as the function's ``source`` attribute
+  (for a test or a debugger).
 
 Thread-safety: a ``Source`` is used by the one call that builds a function; the function it
 returns is as thread-safe as the constants it reads (the callers' are immutable).
@@ -18,11 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import CodeType
+from typing import Any, Final
 
-__all__ = ["Source"]
+__all__ = ["BUDGET", "Source"]
 
 _INDENT = "    "
+#: Compiled texts: schema nodes of the same form (every integer property with a minimum, say)
+#: write the same text with other constants, so a schema of thousands of properties compiles a
+#: few texts, not thousands. A code object is immutable and a pure function of its text; the
+#: table is bounded (emptied when full) and a race only compiles a text twice.
+_COMPILED: dict[str, CodeType] = {}
+_COMPILED_LIMIT: Final = 256
+#: Statements a generated function may reach before its writers stop inlining.
+BUDGET: Final = 400
 
 
 class Source:
@@ -66,6 +76,12 @@ class Source:
         finally:
             self._depth -= 1
 
+    def roomy(self) -> bool:
+        """Whether the function is still small enough to write more inline: past ``BUDGET``
+        statements, writers call the functions of the nodes below instead (a wide or deep
+        schema would otherwise make one function too big to compile quickly)."""
+        return len(self._lines) < BUDGET
+
     def mark(self) -> int:
         """A position to ``wrote_since`` or ``cut`` back to."""
         return len(self._lines)
@@ -82,7 +98,16 @@ class Source:
         """Compile ``def <signature>:`` with the statements written so far; the function."""
         name = signature.partition("(")[0]
         text = "\n".join([f"def {signature}:", *self._lines, ""])
-        exec(compile(text, f"<nodeconf {self._what}>", "exec"), self.namespace)  # noqa: S102 - our own text, see the module docstring
+        code = _COMPILED.get(text)
+        if code is None:
+            code = compile(text, f"<nodeconf {self._what}>", "exec")
+            if len(_COMPILED) >= _COMPILED_LIMIT:
+                _COMPILED.clear()
+            _COMPILED[text] = code
+        exec(code, self.namespace)  # noqa: S102 - our own text, see the module docstring
         fn: Callable[..., Any] = self.namespace.pop(name)
+        # A code object of its own: the interpreter keeps its specializations (which globals,
+        # which types) in the code object, and functions of one text read other constants.
+        fn.__code__ = fn.__code__.replace()
         fn.source = text  # type: ignore[attr-defined]
         return fn

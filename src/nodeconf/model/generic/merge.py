@@ -41,6 +41,11 @@ Clean = Callable[[Any], Any]
 _Sub = tuple[Merge, "Clean | None"]
 
 
+def _keep_base(base: dict[str, Any], layer: Mapping[str, Any], skip: str | None) -> dict[str, Any]:
+    """The merge of a spec that knows no key and allows no other: the layer adds nothing."""
+    return dict(base)
+
+
 def plain_merge(base: dict[str, Any], layer: Mapping[str, Any], skip: str | None) -> dict[str, Any]:
     """The merge where the schema says nothing: every key kept, objects merged at any depth."""
     out = dict(base)
@@ -74,6 +79,10 @@ def _sub(spec: Spec) -> _Sub:
 
 
 def _compile_merge(spec: Spec) -> Merge:
+    if not spec.properties and not isinstance(spec.additional, Spec):
+        # No key of its own (a scalar's spec, met only by a value of the wrong type): every
+        # key is left out, or, where other keys are allowed, merged as they are.
+        return _keep_base if spec.additional is None else plain_merge
     src = Source("merge")
     _MergeWriter(src).merge(spec, "base", "layer", skip="skip", out="out", depth=0)
     src.line("return out")
@@ -83,6 +92,8 @@ def _compile_merge(spec: Spec) -> Merge:
 
 #: Levels of objects merged inline below the root; a deeper one is a call to its own merge.
 _INLINE_DEPTH: Final = 4
+#: Object properties of one object merged inline; an object with more calls their merges.
+_INLINE_OBJECTS: Final = 8
 
 
 class _MergeWriter:
@@ -109,6 +120,8 @@ class _MergeWriter:
             else _PLAIN
         )
         inline = {k: v for k, v in properties.items() if v.properties and depth < _INLINE_DEPTH}
+        if len(inline) > _INLINE_OBJECTS or not src.roomy():
+            inline = {}  # wide or already big: every property by its own merge
         called = {k: _sub(v) for k, v in properties.items() if k not in inline}
         known = c(frozenset(properties))
         key, value, kind = src.var(), src.var(), src.var()

@@ -109,6 +109,8 @@ def _compile(spec: Spec, skip: str | None) -> Scan:
 
 #: Levels of objects scanned inline below the root; a deeper one is a call to its own scan.
 _INLINE_DEPTH: Final = 3
+#: Properties of one object dispatched one by one; an object with more uses a table.
+_INLINE_KEYS: Final = 16
 
 
 class _ScanWriter:
@@ -135,6 +137,9 @@ class _ScanWriter:
                 if passed:
                     src.line(f"if {key} in {c(frozenset(passed))}: continue")
                 below = f"({chain}, {key})"
+                if len(visited) > _INLINE_KEYS:
+                    self.table(visited, key, item, count, below)
+                    visited = {}
                 for name, sub in visited.items():
                     with src.block(f"if {key} == {c(name)}:"):
                         self.child(sub, item, count, below, depth)
@@ -174,12 +179,33 @@ class _ScanWriter:
             src.line(f"if type({item}) is not dict and type({item}) is not list: continue")
         self.visit(spec, item, chain, depth)
 
+    def table(self, visited: dict[str, Spec], key: str, item: str, count: str, chain: str) -> None:
+        """The visited properties of a wide object: one table lookup per key, then a call."""
+        src = self.src
+        table = {
+            k: (frozenset(v.properties) if _flat(v) else None, scanner(v))
+            for k, v in visited.items()
+        }
+        found, keys, visit = src.var(), src.var(), src.var()
+        src.line(f"{found} = {src.const(table.get)}({key})")
+        with src.block(f"if {found} is not None:"):
+            src.line(f"{keys}, {visit} = {found}")
+            with (
+                src.block(f"if type({item}) is dict:"),
+                src.block(f"if {keys} is not None and {keys}.issuperset({item}):"),
+            ):
+                src.line(f"{count} += len({item})")
+                src.line("continue")
+            src.line(f"elif type({item}) is not list: continue")
+            src.line(f"{visit}({item}, prefix, {chain}, f)")
+            src.line("continue")
+
     def visit(self, spec: Spec | None, item: str, chain: str, depth: int) -> None:
         """The scan of ``item`` (an object or an array) against ``spec`` (``None``: any)."""
         found = _free if spec is None else scanner(spec)
         if found is _free:
             self.src.line(f"f.keys += {self.src.const(count_keys)}({item})")
-        elif depth >= _INLINE_DEPTH:
+        elif depth >= _INLINE_DEPTH or not self.src.roomy():
             self.src.line(f"{self.src.const(found)}({item}, prefix, {chain}, f)")
         else:
             assert spec is not None
