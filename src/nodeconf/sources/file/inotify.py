@@ -1,8 +1,8 @@
 """The inotify(7) vocabulary: the event bits, the masks nodeconf asks for, and ``Notice``.
 
 ``DirectoryWatcher`` (``watcher.py``) adds its watches with these masks and hands each event
-on as a ``Notice``; ``FileSource`` (``source.py``) reads the bits of a notice to decide what
-to look at again.
+on as a ``Notice``; ``FileSource`` (``source.py``) asks ``notices.py`` what a notice's bits
+and paths ask it to look at again.
 
 What the kernel reports (mask ``WATCH_MASK``, non-recursive watches on directories):
 

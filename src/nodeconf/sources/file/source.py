@@ -39,21 +39,21 @@ Context calls (``notify``, ``report``, ``label_keys``; ``_looks`` makes them thr
 so once ``stop`` has taken it, no context call can ever happen again.
 
 Handling one inotify event (reader thread, ``_on_notice``): relevance is decided without the
-lock; the concerned files are read (and notified) first; then, when the event can have moved
-a file (anything but ``IN_CLOSE_WRITE``/``IN_ATTRIB`` on its names, a directory above it, a
-lost watch), both files are located again and the watches moved (``_arm_locked``); when a
-directory was newly watched, both files are read once more: a change made there before its
-watch existed produced no event. After a kubelet swap that is one re-arm (about ten system
+lock (``notices.py``); the concerned files are read (and notified) first; then, when the event
+can have moved a file (anything but ``IN_CLOSE_WRITE``/``IN_ATTRIB`` on its names, a directory
+above it, a lost watch), both files are located again and the watches moved (``_arm_locked``);
+when a directory was newly watched, both files are read once more: a change made there before
+its watch existed produced no event. After a kubelet swap that is one re-arm (about ten system
 calls) and one more read, after the notify. The manager's worker that the notify woke shares
-the GIL with this work, and a thread making short system calls keeps re-taking the GIL from
-a waiting one; so when this event notified, the reader first waits, without any lock, until
-the consumer reads ``snapshot()`` (``_snapshot_taken``; at most
-``_HANDOFF_TIMEOUT_SECONDS``, which bounds a consumer that never reads it), and re-arms
-after. Events arriving meanwhile wait in the kernel's queue; the second read covers a change
-in a directory not yet watched; ``stop`` sets the event so the wait never delays it. Like any
-read caused by an event other than ``IN_CLOSE_WRITE``, the second read can meet an in-place
-writer half-way; the writer's ``IN_CLOSE_WRITE`` then brings the complete text (a partial
-JSON document is rejected by the manager, which keeps the last valid config).
+the GIL with this work, and a thread making short system calls keeps re-taking the GIL from a
+waiting one; so when this event notified, the reader first waits, without any lock, until the
+consumer reads ``snapshot()`` (``_snapshot_taken``; at most ``_HANDOFF_TIMEOUT_SECONDS``,
+which bounds a consumer that never reads it), and re-arms after. Events arriving meanwhile
+wait in the kernel's queue; the second read covers a change in a directory not yet watched;
+``stop`` sets the event so the wait never delays it. Like any read caused by an event other
+than ``IN_CLOSE_WRITE``, the second read can meet an in-place writer half-way; the writer's
+``IN_CLOSE_WRITE`` then brings the complete text (a partial JSON document is rejected by the
+manager, which keeps the last valid config).
 
 Thread-safety: see ``FileSource``.
 """
@@ -64,7 +64,6 @@ import enum
 import logging
 import math
 import os
-import stat
 import threading
 import time
 from collections.abc import Mapping
@@ -73,7 +72,7 @@ from typing import TYPE_CHECKING, Literal
 from nodeconf.concurrency.clock import Clock, default_clock
 from nodeconf.errors import LifecycleError
 from nodeconf.manager.source import SourceContext, SourceEvent, SourceState
-from nodeconf.sources.file.inotify import IN_ATTRIB, IN_CLOSE_WRITE, IN_CREATE, IN_ISDIR, Notice
+from nodeconf.sources.file.inotify import Notice
 from nodeconf.sources.file.labels import check_labels
 from nodeconf.sources.file.layout import (
     NOWHERE,
@@ -84,6 +83,7 @@ from nodeconf.sources.file.layout import (
     content_only_dirs,
 )
 from nodeconf.sources.file.looks import FileLooks
+from nodeconf.sources.file.notices import creates_file, relevance, unclosed_file
 from nodeconf.sources.file.poller import Poller
 from nodeconf.sources.file.watcher import DirectoryWatcher, WatchUnavailable
 
@@ -98,8 +98,6 @@ _log = logging.getLogger("nodeconf.sources.file")
 DEFAULT_KEY = "colocation-config"
 #: How many look-and-watch rounds one event may take while the tree keeps moving.
 _MAX_ARM_ROUNDS = 8
-#: Events that change a file's content but never which file a name leads to.
-_CONTENT_EVENTS = IN_CLOSE_WRITE | IN_ATTRIB
 #: How long, at most, the reader lets the notified consumer go first before re-arming (the
 #: wait ends as soon as the consumer reads ``snapshot()``; this bounds one that never does).
 _HANDOFF_TIMEOUT_SECONDS = 0.005
@@ -115,13 +113,12 @@ class _Phase(enum.Enum):
 
 def _fresh_regular_file(notice: Notice, followed: FollowedFile, location: Location) -> bool:
     """An ``IN_CREATE`` of a new regular file where ``followed`` is (its name, or its real
-    path behind symlinks): its writer has not closed it yet.
+    path behind symlinks) that its writer has not closed yet: not to be read now.
 
-    Reading it now could see a half-written file; its ``IN_CLOSE_WRITE`` follows. A symlink or
-    a hard link (``st_nlink > 1``) is complete at creation and is read at once. Looks at the
-    file system only for an ``IN_CREATE`` (this runs before every read an event causes).
+    The decision is ``notices.py``'s; this does the ``lstat``s it needs, only for an
+    ``IN_CREATE`` (this runs before every read an event causes).
     """
-    if not notice.mask & IN_CREATE or notice.mask & IN_ISDIR:
+    if not creates_file(notice):
         return False
     for path in (followed.current_file(), location.file):
         if path not in notice.paths:
@@ -130,7 +127,7 @@ def _fresh_regular_file(notice: Notice, followed: FollowedFile, location: Locati
             st = os.lstat(path)
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+        if unclosed_file(st):
             return True
     return False
 
@@ -337,21 +334,10 @@ class FileSource:
         # Relevance is decided from immutable data, before taking the lock: most events in a
         # watched directory (kubelet's new timestamped directory, other files) are not ours.
         document, labels_file = self._document, self._labels_file
-        paths = notice.paths
-        doc = notice.lost or document.concerns(paths) or self._doc_location.concerns(paths)
-        labels = labels_file is not None and (
-            notice.lost or labels_file.concerns(paths) or self._labels_location.concerns(paths)
-        )
+        asks = relevance(notice, document, self._doc_location, labels_file, self._labels_location)
+        doc, labels, moved = asks.document, asks.labels, asks.moved
         if not (doc or labels):
             return
-        # Anything but a content change (a name created, removed, renamed; a watched directory
-        # gone) may change where a file's name or content lives: locate it and re-arm.
-        moved = (
-            notice.lost
-            or bool(notice.mask & ~_CONTENT_EVENTS)
-            or document.moves(paths)
-            or (labels_file is not None and labels_file.moves(paths))
-        )
         with self._work_lock:
             if self._closed or self._mode != "inotify":
                 return
