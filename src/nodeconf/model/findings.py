@@ -2,8 +2,7 @@
 
 A ``Findings`` is created by ``parse`` for one document and dropped when it returns. Its
 ``labels`` (the label syntax verdicts, ``nodeconf.model.labels.LabelVerdicts``) are the
-format's, when the format keeps them across parses, or its own; the model keeps no global
-mutable state.
+format's, when the format keeps them across parses, or its own (never a global table).
 
 **Bounded, whatever the document.** A document under 1 MiB can hold 100,000 overrides, each
 with a problem; keeping (and then showing in ``/status`` and the log) an issue for each would

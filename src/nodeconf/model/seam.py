@@ -13,8 +13,9 @@ TypeVar's default), so code written before the parameter existed keeps its meani
 
 Contracts every implementation keeps:
 
-* pure: no I/O, no threads, no clock, no global mutable state; every method may be called
-  from any thread at any time, concurrently;
+* pure: no I/O, no threads, no clock, no global mutable state that can change a result (the
+  one module-level table, ``generic.codegen``'s bounded memo of compiled text, cannot); every
+  method may be called from any thread at any time, concurrently;
 * ``parse`` either returns a ``Document`` or raises ``DocumentError``; it never raises
   anything else, whatever bytes it is given;
 * ``evaluate`` never raises: an invalid result is returned with its errors;

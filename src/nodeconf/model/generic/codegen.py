@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from types import CodeType
 from typing import Any, Final
 
-__all__ = ["BUDGET", "Source"]
+__all__ = ["Source"]
 
 _INDENT = "    "
 #: Compiled texts: schema nodes of the same form (every integer property with a minimum, say)
@@ -32,7 +32,7 @@ _INDENT = "    "
 _COMPILED: dict[str, CodeType] = {}
 _COMPILED_LIMIT: Final = 256
 #: Statements a generated function may reach before its writers stop inlining.
-BUDGET: Final = 400
+_BUDGET: Final = 400
 
 
 class Source:
@@ -77,10 +77,10 @@ class Source:
             self._depth -= 1
 
     def roomy(self) -> bool:
-        """Whether the function is still small enough to write more inline: past ``BUDGET``
+        """Whether the function is still small enough to write more inline: past ``_BUDGET``
         statements, writers call the functions of the nodes below instead (a wide or deep
         schema would otherwise make one function too big to compile quickly)."""
-        return len(self._lines) < BUDGET
+        return len(self._lines) < _BUDGET
 
     def mark(self) -> int:
         """A position to ``wrote_since`` or ``cut`` back to."""
