@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from nodeconf.model.generic.check import validate
-from nodeconf.model.generic.codegen import Source
+from nodeconf.model.generic.codegen import Source, Writer
 from nodeconf.model.generic.compiled import checker
 from nodeconf.model.generic.spec import UNSET, Spec, compiled
 
@@ -147,13 +147,10 @@ def _python_types(types: frozenset[str]) -> tuple[type, ...]:
     return tuple({t for name in types for t in table[name]})
 
 
-class _Writer:
+class _Writer(Writer):
     """Writes the statements that ``return False`` unless a value is acceptable."""
 
-    __slots__ = ("src",)
-
-    def __init__(self, src: Source) -> None:
-        self.src = src
+    __slots__ = ()
 
     def fail_unless(self, condition: str) -> None:
         self.src.line(f"if not ({condition}): return False")
@@ -241,24 +238,24 @@ class _Writer:
             conditions.append(f"{var} < {c(spec.exclusive_maximum)}")
         self.fail_unless(" and ".join(conditions))
 
+    def length(self, low: int | None, high: int | None, var: str) -> list[str]:
+        """The conditions of a length between ``low`` and ``high`` (``None``: no bound; a
+        lower bound of 0 is none)."""
+        c = self.src.const
+        found = [f"{c(low)} <= len({var})"] if low else []
+        if high is not None:
+            found.append(f"len({var}) <= {c(high)}")
+        return found
+
     def string(self, spec: Spec, var: str) -> None:
         c = self.src.const
-        conditions = [f"type({var}) is str"]
-        if spec.min_length:
-            conditions.append(f"{c(spec.min_length)} <= len({var})")
-        if spec.max_length is not None:
-            conditions.append(f"len({var}) <= {c(spec.max_length)}")
+        conditions = [f"type({var}) is str", *self.length(spec.min_length, spec.max_length, var)]
         if spec.pattern is not None:
             conditions.append(f"{c(spec.pattern.search)}({var}) is not None")
         self.fail_unless(" and ".join(conditions))
 
     def array(self, spec: Spec, var: str, depth: int) -> None:
-        c = self.src.const
-        conditions = [f"type({var}) is list"]
-        if spec.min_items:
-            conditions.append(f"{c(spec.min_items)} <= len({var})")
-        if spec.max_items is not None:
-            conditions.append(f"len({var}) <= {c(spec.max_items)}")
+        conditions = [f"type({var}) is list", *self.length(spec.min_items, spec.max_items, var)]
         self.fail_unless(" and ".join(conditions))
         if spec.items is None:
             return

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from types import CodeType
 from typing import Any, Final
 
-__all__ = ["Source"]
+__all__ = ["Source", "Writer"]
 
 _INDENT = "    "
 #: Compiled texts: schema nodes of the same form (every integer property with a minimum, say)
@@ -111,3 +111,12 @@ class Source:
         fn.__code__ = fn.__code__.replace()
         fn.source = text  # type: ignore[attr-defined]
         return fn
+
+
+class Writer:
+    """The base of the generated paths' writers: each writes into one ``Source``."""
+
+    __slots__ = ("src",)
+
+    def __init__(self, src: Source) -> None:
+        self.src = src

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from nodeconf.model.generic.codegen import Source
+from nodeconf.model.generic.codegen import Source, Writer
 from nodeconf.model.generic.fromdataclass import Shape
 
 __all__ = ["Construct", "constructor"]
@@ -94,14 +94,11 @@ def _dataclass(shape: Shape) -> Construct:
 _INLINE_DEPTH: Final = 4
 
 
-class _Writer:
+class _Writer(Writer):
     """Writes the statements that convert a value; each method returns the expression of the
     converted value."""
 
-    __slots__ = ("src",)
-
-    def __init__(self, src: Source) -> None:
-        self.src = src
+    __slots__ = ()
 
     def dataclass(self, shape: Shape, var: str, depth: int) -> str:
         """Build ``shape``'s dataclass from ``var`` (known to be an object)."""
@@ -114,6 +111,16 @@ class _Writer:
                 src.line(f"{given}[{c(name)}] = {self.convert(sub, item, depth)}")
         return f"{c(shape.target)}(**{given})"
 
+    def either(self, condition: str, then: Callable[[], str], otherwise: Callable[[], str]) -> str:
+        """A new local set to ``then()`` when ``condition`` holds, else to ``otherwise()``; each
+        writes its statements inside its own branch."""
+        out = self.src.var()
+        with self.src.block(f"if {condition}:"):
+            self.src.line(f"{out} = {then()}")
+        with self.src.block("else:"):
+            self.src.line(f"{out} = {otherwise()}")
+        return out
+
     def convert(self, shape: Shape, var: str, depth: int) -> str:
         """The value of the field ``shape`` for the JSON value ``var``."""
         src, c = self.src, self.src.const
@@ -125,13 +132,11 @@ class _Writer:
         if kind == "int":
             return f"(int({var}) if type({var}) is float and {var}.is_integer() else {var})"
         if kind == "optional":
-            assert shape.inner is not None
-            out = src.var()
-            with src.block(f"if {var} is None:"):
-                src.line(f"{out} = None")
-            with src.block("else:"):
-                src.line(f"{out} = {self.convert(shape.inner, var, depth)}")
-            return out
+            inner = shape.inner
+            assert inner is not None
+            return self.either(
+                f"{var} is None", lambda: "None", lambda: self.convert(inner, var, depth)
+            )
         if kind == "enum":
             assert shape.members is not None
             out = src.var()
@@ -149,10 +154,7 @@ class _Writer:
                 return f"(tuple({var}) if type({var}) is list else {var})"
             return f"(tuple(map({c(item)}, {var})) if type({var}) is list else {var})"
         if kind == "dataclass" and depth < _INLINE_DEPTH:
-            out = src.var()
-            with src.block(f"if type({var}) is dict:"):
-                src.line(f"{out} = {self.dataclass(shape, var, depth + 1)}")
-            with src.block("else:"):
-                src.line(f"{out} = {var}")
-            return out
+            return self.either(
+                f"type({var}) is dict", lambda: self.dataclass(shape, var, depth + 1), lambda: var
+            )
         return f"{c(constructor(shape))}({var})"  # a dataclass deeper than the inline depth

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from nodeconf.model.generic.codegen import Source
+from nodeconf.model.generic.codegen import Source, Writer
 from nodeconf.model.generic.spec import UNSET, Spec, compiled
 
 __all__ = ["Clean", "Merge", "cleaner", "merger", "plain_merge"]
@@ -96,13 +96,10 @@ _INLINE_DEPTH: Final = 4
 _INLINE_OBJECTS: Final = 8
 
 
-class _MergeWriter:
+class _MergeWriter(Writer):
     """Writes the statements of one merge (see the module docstring for what a merge does)."""
 
-    __slots__ = ("src",)
-
-    def __init__(self, src: Source) -> None:
-        self.src = src
+    __slots__ = ()
 
     def merge(
         self, spec: Spec, base: str, layer: str, *, skip: str | None, out: str, depth: int

@@ -28,7 +28,7 @@ from itertools import chain, repeat
 from typing import Any, Final
 
 from nodeconf.model.findings import Findings
-from nodeconf.model.generic.codegen import Source
+from nodeconf.model.generic.codegen import Source, Writer
 from nodeconf.model.generic.compiled import Chain, flatten, render
 from nodeconf.model.generic.spec import UNSET, Spec, compiled
 from nodeconf.model.jsontext import count_keys
@@ -113,13 +113,10 @@ _INLINE_DEPTH: Final = 3
 _INLINE_KEYS: Final = 16
 
 
-class _ScanWriter:
+class _ScanWriter(Writer):
     """Writes the statements of one scan (see the module docstring for what a scan does)."""
 
-    __slots__ = ("src",)
-
-    def __init__(self, src: Source) -> None:
-        self.src = src
+    __slots__ = ()
 
     def body(self, spec: Spec, value: str, chain: str, skip: str | None, depth: int) -> None:
         """The scan of ``value`` (any JSON value) against ``spec``; ``chain``: the expression
@@ -168,16 +165,19 @@ class _ScanWriter:
         src = self.src
         if spec is not None and _flat(spec):
             keys = src.const(frozenset(spec.properties))
-            with (
-                src.block(f"if type({item}) is dict:"),
-                src.block(f"if {keys}.issuperset({item}):"),
-            ):
-                src.line(f"{count} += len({item})")
-                src.line("continue")
-            src.line(f"elif type({item}) is not list: continue")
+            self.counted(f"{keys}.issuperset({item})", item, count)
         else:
             src.line(f"if type({item}) is not dict and type({item}) is not list: continue")
         self.visit(spec, item, chain, depth)
+
+    def counted(self, known: str, item: str, count: str) -> None:
+        """Pass ``item`` by: counted whole when it is an object and ``known`` (its keys are
+        those of an object of scalars), skipped when it is a scalar; an array goes on."""
+        src = self.src
+        with src.block(f"if type({item}) is dict:"), src.block(f"if {known}:"):
+            src.line(f"{count} += len({item})")
+            src.line("continue")
+        src.line(f"elif type({item}) is not list: continue")
 
     def table(self, visited: dict[str, Spec], key: str, item: str, count: str, chain: str) -> None:
         """The visited properties of a wide object: one table lookup per key, then a call."""
@@ -190,13 +190,7 @@ class _ScanWriter:
         src.line(f"{found} = {src.const(table.get)}({key})")
         with src.block(f"if {found} is not None:"):
             src.line(f"{keys}, {visit} = {found}")
-            with (
-                src.block(f"if type({item}) is dict:"),
-                src.block(f"if {keys} is not None and {keys}.issuperset({item}):"),
-            ):
-                src.line(f"{count} += len({item})")
-                src.line("continue")
-            src.line(f"elif type({item}) is not list: continue")
+            self.counted(f"{keys} is not None and {keys}.issuperset({item})", item, count)
             src.line(f"{visit}({item}, prefix, {chain}, f)")
             src.line("continue")
 
