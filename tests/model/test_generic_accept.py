@@ -84,6 +84,7 @@ def keyword_schemas() -> st.SearchStrategy[dict[str, Any]]:
 @settings(max_examples=400, deadline=None)
 @given(keyword_schemas(), JSON)
 @example({"enum": [False], "const": None}, False)
+@example({"type": "object", "required": ["a", "b"]}, {"b": 1})
 def test_a_quick_yes_is_never_a_value_with_problems(node: dict[str, Any], value: Any) -> None:
     """Whenever the quick predicate accepts a value, the full validator finds no problem."""
     spec, _ = compile_json_schema({"type": "object", "properties": {"x": node}})
@@ -122,6 +123,8 @@ def test_common_schema_nodes_accept_valid_values_quickly(node: dict[str, Any], v
         ({"type": "number", "maximum": 1}, 2),
         ({"type": "string", "pattern": "^/"}, "x"),
         ({"type": "object", "required": ["a"]}, {}),
+        ({"type": "object", "required": ["a", "b"]}, {"a": 1}),
+        ({"type": "object", "required": ["a", "b", "c", "d"]}, {"a": 1, "b": 2, "c": 3}),
         ({"type": "object", "additionalProperties": False}, {"a": 1}),
         ({"type": "array", "items": {"type": "integer"}}, [1, "2"]),
     ],

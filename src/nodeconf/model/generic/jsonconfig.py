@@ -42,6 +42,7 @@ __all__ = [
 JsonRules = Callable[[Mapping[str, Any]], Iterable[Issue]]
 
 _set = object.__setattr__
+_new = object.__new__
 
 
 def _copy(value: Any) -> Any:
@@ -116,6 +117,15 @@ class JsonConfig:
 
     def __repr__(self) -> str:
         return f"JsonConfig({_canonical(self._data)})"
+
+
+def _config(data: dict[str, Any]) -> JsonConfig:
+    """A ``JsonConfig`` of ``data`` itself, not a copy: only for a merge result, which nobody
+    else holds or mutates (the defaults object included: nobody mutates it)."""
+    config: JsonConfig = _new(JsonConfig)
+    _set(config, "_data", data)
+    _set(config, "_text", None)
+    return config
 
 
 def reserved_check(spec: Spec, source: str) -> None:
@@ -267,15 +277,21 @@ class JsonSchemaConfig(LayeredFormat):
     ) -> Evaluation[JsonConfig]:
         """The node's effective config and every error. Never raises."""
         layers = self._layers
-        doc = require_document(document) if document is not None else None
+        doc = (
+            document
+            if type(document) is LayeredDocument or document is None
+            else require_document(document)
+        )
         merged, used = layers.merge(doc, node_labels)
+        if self._rules is None and layers.accept(merged) and (doc is None or not doc.errors):
+            return Evaluation(_config(merged))  # the common case: nothing to report
         problems = layers.problems(merged)
         if not problems and self._rules is not None:
             problems = layers.rule_problems(self._rules, merged)
         errors = layers.blame(problems, used) if problems else ()
         if doc is not None and doc.errors:
             errors = (*doc.errors, *errors)
-        return Evaluation(JsonConfig(merged), tuple(errors))
+        return Evaluation(_config(merged), tuple(errors))
 
     def check_document(self, document: Document) -> tuple[Issue, ...]:
         """Every error without a node: global over defaults, then each override over that."""

@@ -111,21 +111,25 @@ class Layers:
         if document is None:
             return merged, ()
         merge = self.merge_layer
-        layers: list[tuple[str | int, Mapping[str, Any]]] = []
         found = document.global_config
-        if found is not None:
-            merged = merge(merged, found, None)
-            layers.append((GLOBAL, found))
         if self.every:
+            layers: list[tuple[str | int, Mapping[str, Any]]] = []
+            if found is not None:
+                merged = merge(merged, found, None)
+                layers.append((GLOBAL, found))
             for position, raw, _ in document.matching(labels, True):
                 merged = merge(merged, raw, SELECTOR)
                 layers.append((position, raw))
-        else:
-            last = document.last_match(labels)
-            if last is not None:
-                merged = merge(merged, last[1], SELECTOR)
-                layers.append((last[0], last[1]))
-        return merged, tuple(layers)
+            return merged, tuple(layers)
+        last = document.last_match(labels)
+        if found is None:
+            if last is None:
+                return merged, ()
+            return merge(merged, last[1], SELECTOR), (last[:2],)
+        merged = merge(merged, found, None)
+        if last is None:
+            return merged, ((GLOBAL, found),)
+        return merge(merged, last[1], SELECTOR), ((GLOBAL, found), last[:2])
 
     def blame(
         self, problems: Iterable[Problem], layers: Sequence[tuple[Where, object]]

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from nodeconf.model.generic.codegen import Source, Writer
-from nodeconf.model.generic.spec import UNSET, Spec, compiled
+from nodeconf.model.generic.spec import Spec, compiled
 
 __all__ = ["Clean", "Merge", "cleaner", "merger", "plain_merge"]
 
@@ -130,7 +130,7 @@ class _MergeWriter(Writer):
                     with src.block(f"if {key} == {c(name)}:"):
                         with src.block(f"if {kind} is dict:"):
                             old = src.var()
-                            src.line(f"{old} = {out}.get({key}, {c(UNSET)})")
+                            src.line(f"{old} = {out}.get({key})")  # missing: None, not an object
                             with src.block(f"if type({old}) is dict:"):
                                 merged = src.var()
                                 self.merge(sub, old, value, skip=None, out=merged, depth=depth + 1)
@@ -149,7 +149,7 @@ class _MergeWriter(Writer):
                         src.line(f"{found} = {c(extra)}")
                 with src.block(f"if {kind} is dict:"):
                     old = src.var()
-                    src.line(f"{old} = {out}.get({key}, {c(UNSET)})")
+                    src.line(f"{old} = {out}.get({key})")  # missing: None, not an object
                     with src.block(f"if type({old}) is dict:"):
                         src.line(f"{out}[{key}] = {found}[0]({old}, {value}, None)")
                         src.line("continue")

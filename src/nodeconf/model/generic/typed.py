@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from nodeconf.errors import Issue
 from nodeconf.model.generic.check import Problem
 from nodeconf.model.generic.construct import Construct, constructor
-from nodeconf.model.generic.document import SELECTOR
+from nodeconf.model.generic.document import SELECTOR, LayeredDocument
 from nodeconf.model.generic.fromdataclass import Shape, build, compile_dataclass, to_json
 from nodeconf.model.generic.fromjsonschema import OVERRIDE_MODES
 from nodeconf.model.generic.jsonconfig import LayeredFormat, require_document
@@ -86,7 +86,11 @@ class DataclassSchema(LayeredFormat, Generic[T]):
     def evaluate(self, document: Document | None, node_labels: Mapping[str, str]) -> Evaluation[T]:
         """The node's effective config (a ``T``) and every error. Never raises."""
         layers = self._layers
-        doc = require_document(document) if document is not None else None
+        doc = (
+            document
+            if type(document) is LayeredDocument or document is None
+            else require_document(document)
+        )
         merged, used = layers.merge(doc, node_labels)
         problems, instance = self._problems(merged)
         errors: tuple[Issue, ...] = tuple(layers.blame(problems, used)) if problems else ()
