@@ -9,8 +9,10 @@ from typing import Any, Literal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nodeconf.model.generic.check import defaults_of
 from nodeconf.model.generic.construct import constructor
 from nodeconf.model.generic.fromdataclass import build, compile_dataclass
+from nodeconf.model.generic.merge import plain_merge
 
 
 class Mode(enum.Enum):
@@ -75,6 +77,19 @@ def test_the_constructor_agrees_with_build(value: Any) -> None:
     _, shape = compile_dataclass(Outer)
     construct = constructor(shape)
     assert _outcome(lambda: construct(value)) == _outcome(lambda: build(shape, value, checked=True))
+
+
+@settings(max_examples=400, deadline=None)
+@given(VALUES)
+def test_values_that_share_the_defaults_objects_are_built_alike(layer: Any) -> None:
+    """A value laid over the defaults (sharing their objects, as a merge does) gives an equal
+    instance with the defaults' conversions made once, and the same refusal."""
+    spec, shape = compile_dataclass(Outer)
+    defaults = defaults_of(spec)
+    value = plain_merge(defaults, layer, None) if type(layer) is dict else layer
+    construct = constructor(shape, defaults)
+    assert _outcome(lambda: construct(value)) == _outcome(lambda: build(shape, value, checked=True))
+    assert _outcome(lambda: construct(defaults)) == ("built", Outer())
 
 
 def test_a_full_config_is_built_with_its_types() -> None:

@@ -6,8 +6,11 @@ field and builds the nested dataclasses inline, other shapes are closures. A pla
 (``bool``, ``str``, a ``Literal``) is taken as it is, an ``int``/``float`` converted inline.
 Dataclasses are still built by their own constructors, with keyword arguments, so a
 ``__post_init__`` runs (and may raise
-``ValueError``/``TypeError``, as with ``build``). ``tests/model/test_generic_construct.py``
-checks that both agree.
+``ValueError``/``TypeError``, as with ``build``). A value that is one of the schema's default
+objects (a merge shares them) is converted once, when the constructor is made, and that
+conversion is handed out each time: the default sections of a config are the same frozen
+instances from one evaluation to the next. ``tests/model/test_generic_construct.py`` checks
+that both agree.
 
 Thread-safety: a constructor is immutable; calling it is pure apart from the dataclass's own
 constructor.
@@ -28,8 +31,13 @@ Construct = Callable[[Any], Any]
 _MISSING: Final = object()
 
 
-def constructor(shape: Shape) -> Construct:
-    """A function equal to ``build(shape, value, checked=True)`` (see the module docstring)."""
+def constructor(shape: Shape, defaults: object = _MISSING) -> Construct:
+    """A function equal to ``build(shape, value, checked=True)`` (see the module docstring).
+
+    ``defaults``: the schema's defaults at this place (a JSON value), if known. A value that
+    *is* one of their objects (a merge shares them) is then not converted again: its
+    conversion is made here, once, and handed out each time (equal to a new one; for a
+    dataclass, the same frozen instance)."""
     kind = shape.kind
     if kind == "plain":
         return _plain
@@ -39,7 +47,7 @@ def constructor(shape: Shape) -> Construct:
         return _int
     if kind == "optional":
         assert shape.inner is not None
-        inner = constructor(shape.inner)
+        inner = constructor(shape.inner, defaults)
         return lambda value: None if value is None else inner(value)
     if kind == "enum":
         return _enum(shape)
@@ -49,7 +57,17 @@ def constructor(shape: Shape) -> Construct:
         if item is _plain:
             return lambda value: tuple(value) if type(value) is list else value
         return lambda value: tuple(map(item, value)) if type(value) is list else value
-    return _dataclass(shape)
+    return _dataclass(shape, defaults)
+
+
+def _prebuilt(shape: Shape, default: object) -> object:
+    """The conversion of the default ``default`` (``_MISSING``: none, or it is refused)."""
+    if default is _MISSING or shape.kind == "plain":
+        return _MISSING
+    try:
+        return constructor(shape, default)(default)
+    except (ValueError, TypeError):  # the dataclass refuses it: convert it each time
+        return _MISSING
 
 
 def _plain(value: Any) -> Any:
@@ -80,12 +98,12 @@ def _enum(shape: Shape) -> Construct:
     return construct
 
 
-def _dataclass(shape: Shape) -> Construct:
+def _dataclass(shape: Shape, defaults: object) -> Construct:
     """One generated function (``codegen``) that builds the dataclass and, inline, the
     dataclasses of its fields a few levels deep; each still by its own constructor."""
     src = Source("construct")
     src.line("if type(value) is not dict: return value")
-    src.line(f"return {_Writer(src).dataclass(shape, 'value', 0)}")
+    src.line(f"return {_Writer(src).dataclass(shape, 'value', 0, defaults)}")
     fn: Construct = src.function("construct(value)")
     return fn
 
@@ -100,15 +118,26 @@ class _Writer(Writer):
 
     __slots__ = ()
 
-    def dataclass(self, shape: Shape, var: str, depth: int) -> str:
-        """Build ``shape``'s dataclass from ``var`` (known to be an object)."""
+    def dataclass(self, shape: Shape, var: str, depth: int, defaults: object) -> str:
+        """Build ``shape``'s dataclass from ``var`` (known to be an object; ``defaults``: the
+        defaults at its place, see ``constructor``)."""
         src, c = self.src, self.src.const
         given, item = src.var(), src.var()
         src.line(f"{given} = {{}}")
         for name, sub in shape.fields:
+            default = defaults.get(name, _MISSING) if type(defaults) is dict else _MISSING
+            built = _prebuilt(sub, default)
             src.line(f"{item} = {var}.get({c(name)}, {c(_MISSING)})")
             with src.block(f"if {item} is not {c(_MISSING)}:"):
-                src.line(f"{given}[{c(name)}] = {self.convert(sub, item, depth)}")
+                if built is not _MISSING:
+                    with src.block(f"if {item} is {c(default)}:"):
+                        src.line(f"{given}[{c(name)}] = {c(built)}")
+                    with src.block("else:"):
+                        value = self.convert(sub, item, depth, default)
+                        src.line(f"{given}[{c(name)}] = {value}")
+                else:
+                    value = self.convert(sub, item, depth, default)
+                    src.line(f"{given}[{c(name)}] = {value}")
         return f"{c(shape.target)}(**{given})"
 
     def either(self, condition: str, then: Callable[[], str], otherwise: Callable[[], str]) -> str:
@@ -121,8 +150,9 @@ class _Writer(Writer):
             self.src.line(f"{out} = {otherwise()}")
         return out
 
-    def convert(self, shape: Shape, var: str, depth: int) -> str:
-        """The value of the field ``shape`` for the JSON value ``var``."""
+    def convert(self, shape: Shape, var: str, depth: int, defaults: object = _MISSING) -> str:
+        """The value of the field ``shape`` for the JSON value ``var`` (``defaults``: those at
+        its place, for a dataclass's fields)."""
         src, c = self.src, self.src.const
         kind = shape.kind
         if kind == "plain":
@@ -135,7 +165,7 @@ class _Writer(Writer):
             inner = shape.inner
             assert inner is not None
             return self.either(
-                f"{var} is None", lambda: "None", lambda: self.convert(inner, var, depth)
+                f"{var} is None", lambda: "None", lambda: self.convert(inner, var, depth, defaults)
             )
         if kind == "enum":
             assert shape.members is not None
@@ -155,6 +185,9 @@ class _Writer(Writer):
             return f"(tuple(map({c(item)}, {var})) if type({var}) is list else {var})"
         if kind == "dataclass" and depth < _INLINE_DEPTH:
             return self.either(
-                f"type({var}) is dict", lambda: self.dataclass(shape, var, depth + 1), lambda: var
+                f"type({var}) is dict",
+                lambda: self.dataclass(shape, var, depth + 1, defaults),
+                lambda: var,
             )
-        return f"{c(constructor(shape))}({var})"  # a dataclass deeper than the inline depth
+        # a dataclass deeper than the inline depth
+        return f"{c(constructor(shape, defaults))}({var})"

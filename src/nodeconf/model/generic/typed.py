@@ -66,8 +66,9 @@ class DataclassSchema(LayeredFormat, Generic[T]):
         self.config_type = config_type
         self.name = name or config_type.__name__
         self._shape: Shape = shape
-        self._construct: Construct = constructor(shape)  # build(shape, _, checked=True)
         self._layers = Layers(spec, every=overrides == OVERRIDE_MODES[1])
+        # build(shape, _, checked=True), with the defaults' dataclasses made once
+        self._construct: Construct = constructor(shape, self._layers.defaults)
         self._rules = rules
 
     def _problems(self, merged: dict[str, Any]) -> tuple[list[Problem], T | None]:
