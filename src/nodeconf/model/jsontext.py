@@ -12,10 +12,10 @@ Promises:
   decodes it;
 * the decode is a single ``json.loads`` with no per-object Python hook, so it costs what the
   C decoder costs. Duplicate keys (the last one wins, as in Go for a scalar) are found cheaply
-  afterwards: every key in the text is followed by a ``:`` outside a string, so when the number
-  of ``:`` characters in the text equals the number of keys in the decoded tree there can be
-  neither a duplicate nor a ``:`` inside a string. Only when the counts differ does
-  ``find_duplicates`` decode again with a hook to name the duplicated keys and their paths.
+  afterwards: every key in the text is followed by a ``:`` outside a string, so when a count of
+  colons that includes every key's equals the number of keys in the decoded tree there can be
+  no duplicate (``may_have_duplicates``). Only when none of its counts does is the text
+  decoded again, by ``find_duplicates``, with a hook that names the duplicated keys and paths.
 
 Paths use dots for identifier-like keys (``globalConfig.evictingConfig``), ``[n]`` for array
 items and ``["..."]`` for other keys (label keys: ``matchLabels["kubernetes.io/os"]``).
@@ -87,6 +87,11 @@ def decode_text(data: str | bytes) -> str:
     Text given as ``str`` must be encodable as UTF-8 (no lone surrogate code points), as the
     bytes of a ConfigMap are.
     """
+    if type(data) is bytes and len(data) <= MAX_DOCUMENT_BYTES:
+        try:  # the common case: one C call (``bytes.decode``'s default is strict UTF-8)
+            return data.decode()
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(data, exc) from exc
     if isinstance(data, str):
         size = len(data)
         if not data.isascii():
@@ -99,8 +104,6 @@ def decode_text(data: str | bytes) -> str:
                 ) from exc
         _check_size(size)
         return data
-    if type(data) is bytes and len(data) <= MAX_DOCUMENT_BYTES and data.isascii():
-        return data.decode("ascii")  # the common case: valid UTF-8, nothing to locate
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DocumentError(f"document must be text or bytes, got {type(data).__name__}")
     raw = bytes(data)
@@ -108,13 +111,16 @@ def decode_text(data: str | bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - raw.rfind(b"\n", 0, exc.start)
-        raise DocumentError(
-            f"document is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
-            line=line,
-            column=column,
-        ) from exc
+        raise _not_utf8(raw, exc) from exc
+
+
+def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> DocumentError:
+    """The error for bytes that are not UTF-8, at the line and column of the first bad byte."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = exc.start - raw.rfind(b"\n", 0, exc.start)
+    return DocumentError(
+        f"document is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line=line, column=column
+    )
 
 
 #: A run of digits longer than any integer the decoder converts (``sys.int_info``'s default
@@ -289,25 +295,40 @@ def may_have_duplicates(text: str, keys: int) -> bool:
     """Whether ``text`` (valid JSON whose decoded tree has ``keys`` object keys) may hold a
     duplicate key; ``False`` is a proof there is none.
 
-    Each count below is at least the number of keys written in the text (every key is a
-    string followed by ``:``); when one equals ``keys``, no key was collapsed. Cheapest first:
-    every ``:`` less those of ``://`` (a key's colon is never followed by ``//``, while URLs in
-    values are common); then every ``:`` that follows a ``"`` or a blank (a key's colon
-    follows its closing quote, directly or after blanks, while the colon of a port in a URL
-    follows a letter or digit: each colon is counted once, by the character before it; the
-    colons are counted as all of them less the others, found by one regex that looks only at
-    colons); then every closing quote followed by a colon.
+    Every key written in the text is a string followed, after optional blanks, by a ``:``
+    outside any string, so the ``W`` keys written are at most any count below that includes
+    every key's colon; ``W >= keys``, with equality exactly when no key was collapsed. So when
+    a count equals ``keys``, there is no duplicate. Cheapest first:
+
+    1. every ``:`` (a document whose strings hold no colon: one pass);
+    2. every ``:`` less those of ``://`` (a key's colon is never followed by ``//``: the
+       value after it starts with a quote, digit, ``-``, ``{``, ``[`` or a letter);
+    3. the same, less as many other colons as it takes to reach ``keys``, found one by one
+       from the start (and no further once enough are found): a colon that follows neither
+       a ``"`` nor a blank is no key's (a key's colon follows its closing quote, directly or
+       after blanks), and one not followed by ``//`` was not taken off already. A URL with
+       a port, a time of day: usually found among the first few colons;
+    4. every closing quote followed by a colon (after optional blanks).
     """
-    colons = text.count(":")
-    if colons - text.count("://") == keys:
+    excess = text.count(":") - keys
+    if not excess:
         return False
-    if colons - len(_OTHER_COLON(text)) == keys:
+    excess -= text.count("://")
+    if not excess:
         return False
+    if excess > 0:
+        pos = 0
+        while (found := _OTHER_COLON(text, pos)) is not None:
+            excess -= 1
+            if not excess:
+                return False
+            pos = found.end()
     return len(_KEY_END.findall(text)) != keys
 
 
-#: Every colon that follows neither a closing quote nor a blank (so is not a key's colon).
-_OTHER_COLON: Final = re.compile(r':(?<![" \t\r\n]:)').findall
+#: The next colon that follows neither a quote nor a blank (so is no key's colon) and is not
+#: followed by ``//`` (so was not counted among those of ``://``).
+_OTHER_COLON: Final = re.compile(r':(?<![" \t\r\n]:)(?!//)').search
 
 
 class _Duplicates(dict[str, Any]):
