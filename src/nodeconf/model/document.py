@@ -64,10 +64,10 @@ from nodeconf.errors import Issue
 from nodeconf.model.fields import FIELDS
 from nodeconf.model.findings import Findings
 from nodeconf.model.jsontext import (
-    colons,
     decode_object,
     decode_text,
     find_duplicates,
+    may_have_duplicates,
 )
 from nodeconf.model.keymatch import FoldedNames
 from nodeconf.model.sectionread import (
@@ -252,7 +252,7 @@ def parse_document(data: str | bytes) -> ColocationDocument:
             read_config(value, None, global_values, f)
         else:
             entries = read_overrides(value, f)
-    if colons(text) != f.keys:
+    if may_have_duplicates(text, f.keys):
         for path, dup_key, kept in find_duplicates(text):
             f.warn(path, kept, f"duplicate key {dup_key!r}: the last one wins", "duplicate key")
     return ColocationDocument(

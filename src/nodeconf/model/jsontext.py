@@ -34,7 +34,6 @@ from nodeconf.errors import DocumentError
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
-    "colons",
     "count_keys",
     "decode_object",
     "decode_text",
@@ -280,11 +279,6 @@ def count_keys(value: object) -> int:
         elif type(v) is list:
             stack.extend(v)
     return total
-
-
-def colons(text: str) -> int:
-    """Number of ``:`` characters in ``text`` (an upper bound of the number of keys)."""
-    return text.count(":")
 
 
 #: The end of a key: its closing quote, optional whitespace, the colon.
