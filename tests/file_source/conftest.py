@@ -14,15 +14,20 @@ from nodeconf.sources.file import FileSource
 
 @pytest.fixture
 def start_source() -> Iterator[StartSource]:
-    """``start_source(path, keys=..., **kwargs)`` -> a started, synced source and its context;
-    every source started this way is stopped (threads joined) when the test ends."""
+    """``start_source(path, keys=..., context=..., **kwargs)`` -> a started, synced source
+    and its context (a new ``RecordingContext(keys)`` unless one is given); every source
+    started this way is stopped (threads joined) when the test ends."""
     started: list[FileSource] = []
 
     def start(
-        path: str | os.PathLike[str], *, keys: frozenset[str] = frozenset(), **kwargs: Any
+        path: str | os.PathLike[str],
+        *,
+        keys: frozenset[str] = frozenset(),
+        context: RecordingContext | None = None,
+        **kwargs: Any,
     ) -> tuple[FileSource, RecordingContext]:
         source = FileSource(path, **kwargs)
-        context = RecordingContext(keys)
+        context = RecordingContext(keys) if context is None else context
         context.source = source
         started.append(source)
         source.start(context)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
 from file_source.fsworld import (
+    WAIT_SECONDS,
     RecordingContext,
     StartSource,
     inode,
@@ -26,13 +28,26 @@ MATTERS = frozenset({"zone"})
 
 
 class _Barrier:
-    """Waits until the source has handled every event made before ``wait()`` was called.
+    """Waits until the watches reflect every change the test made before ``wait()``.
 
-    A re-point is handled in two steps: the file is read (notify), then the watches move and
-    the file is read once more. A test that edits the file in place right after the notify
-    could race that second read and see a partly written file. A labels change is an event
-    on the same inotify queue, handled in order after the earlier ones, and reads no
-    document; its ``node`` notify therefore proves that the earlier handling is complete.
+    The barrier is a labels file in a directory of its own (``barrier`` fixture), replaced
+    whole (``rename_over``: a read sees the old or the new value, never half of it); a
+    changed value notifies ``node``. Not beside the document: a ``..data`` event in the
+    labels file's directory concerns it (it could redirect a ``dir/key`` labels file), and
+    that event's handling reads it *before* its re-arm (read, notify, then move the
+    watches), so a change to it could be notified while the watches are still moving.
+
+    In its own directory the labels file is read only on its own events and by the second
+    read of a re-arm that added a watch (that read comes after the re-arm's watch change).
+    One round still proves nothing about the watches: the re-arm whose second read
+    answers may have located the files *before* the test's last change (a re-point made
+    during that re-arm, whose new text this same second read notified). Two rounds do: the
+    read that answers the second round comes after the one that answered the first, which
+    came after the test's last change. If that later read is a re-arm's, the re-arm
+    located the files after the last change; if it is one of the labels file's own
+    events, every earlier event (the last re-point's included) was handled in full.
+    Either way the watched set is final: what is still queued only locates the same
+    layout again.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -41,9 +56,41 @@ class _Barrier:
         self.count = 0
 
     def wait(self, context: RecordingContext) -> None:
-        self.count += 1
-        write_in_place(self.labels, f"zone={self.count}\n")
-        assert context.wait_notified("node", self.count)
+        for _ in range(2):
+            self.count += 1
+            rename_over(self.labels, f"zone={self.count}\n")
+            assert context.wait_notified("node", self.count)
+
+
+@pytest.fixture
+def barrier(tmp_path_factory: pytest.TempPathFactory) -> _Barrier:
+    """A ``_Barrier`` whose labels file is outside the test's ``tmp_path`` (so its watch is
+    not counted by ``inotify_watched_inodes(within=tmp_path)``)."""
+    return _Barrier(tmp_path_factory.mktemp("barrier"))
+
+
+class _HeldNotify(RecordingContext):
+    """A ``RecordingContext`` whose ``notify("configmap")`` number ``hold_at`` keeps the
+    reader thread inside that notify (in the source's handling of the event, before it moves
+    the watches) until ``release()``: a reader descheduled right after a notify, on demand.
+
+    Thread-safety: as ``RecordingContext``; ``held`` and ``_released`` are events.
+    """
+
+    def __init__(self, hold_at: int) -> None:
+        super().__init__()
+        self.hold_at = hold_at
+        self.held = threading.Event()
+        self._released = threading.Event()
+
+    def notify(self, key: str) -> None:
+        super().notify(key)
+        if key == "configmap" and len(self.notified("configmap")) == self.hold_at:
+            self.held.set()
+            self._released.wait(WAIT_SECONDS)  # the timeout only bounds a failed test
+
+    def release(self) -> None:
+        self._released.set()
 
 
 def _repoint_data_link(directory: Path, text: str) -> Path:
@@ -121,7 +168,7 @@ def test_edits_of_a_symlinked_plain_files_target_are_seen(
 
 
 def test_a_symlink_re_pointed_to_another_directory_moves_the_watch(
-    tmp_path: Path, start_source: StartSource
+    tmp_path: Path, start_source: StartSource, barrier: _Barrier
 ) -> None:
     """A plain-file symlink re-pointed to a file elsewhere: the new target is read, and later
     edits of the new target (not the old one) are seen."""
@@ -130,7 +177,6 @@ def test_a_symlink_re_pointed_to_another_directory_moves_the_watch(
         (tmp_path / name / "doc.json").write_text(json_doc(value))
     link = tmp_path / "doc.json"
     link.symlink_to("a/doc.json")
-    barrier = _Barrier(tmp_path)
     _source, context = start_source(link, labels_file=barrier.labels, keys=MATTERS)
     (tmp_path / "doc.tmp").symlink_to("b/doc.json")
     os.replace(tmp_path / "doc.tmp", link)
@@ -149,12 +195,11 @@ def test_a_symlink_re_pointed_to_another_directory_moves_the_watch(
 
 
 def test_after_a_kubelet_swap_the_new_file_is_watched_and_the_old_watch_is_gone(
-    tmp_path: Path, start_source: StartSource
+    tmp_path: Path, start_source: StartSource, barrier: _Barrier
 ) -> None:
     """After a swap, an in-place edit of the NEW timestamped file notifies, and the kernel
     holds exactly two watches: the ConfigMap directory and the new timestamped directory."""
     first = kubelet_write(tmp_path, {KEY: json_doc(80)})
-    barrier = _Barrier(tmp_path)
     source, context = start_source(tmp_path, labels_file=barrier.labels, keys=MATTERS)
     assert inotify_watched_inodes(within=tmp_path) == sorted(
         [inode(tmp_path), inode(tmp_path / first)]
@@ -172,12 +217,11 @@ def test_after_a_kubelet_swap_the_new_file_is_watched_and_the_old_watch_is_gone(
 
 
 def test_re_pointing_the_data_link_many_times_leaks_no_watch(
-    tmp_path: Path, start_source: StartSource
+    tmp_path: Path, start_source: StartSource, barrier: _Barrier
 ) -> None:
     """``..data`` re-pointed five times while the old directories stay: each old directory's
     watch is removed, so two watches remain and edits of old directories notify nothing."""
     _repoint_data_link(tmp_path, json_doc(60))
-    barrier = _Barrier(tmp_path)
     source, context = start_source(tmp_path, labels_file=barrier.labels, keys=MATTERS)
     for i in range(1, 6):
         current = _repoint_data_link(tmp_path, json_doc(60 + i))
@@ -189,6 +233,27 @@ def test_re_pointing_the_data_link_many_times_leaks_no_watch(
     assert context.wait_notified("configmap", 6)
     assert source.snapshot().document == json_doc(70)
     assert context.observe_quiet() == 0
+
+
+def test_an_edit_behind_the_new_data_link_before_its_watch_exists_is_seen(
+    tmp_path: Path, start_source: StartSource
+) -> None:
+    """An in-place edit of the new timestamped file made after a re-point's notify, while
+    that directory is not watched yet, is read once the watches have moved (not lost)."""
+    _repoint_data_link(tmp_path, json_doc(60))
+    context = _HeldNotify(hold_at=1)
+    source, _ = start_source(tmp_path, context=context)
+    try:
+        current = _repoint_data_link(tmp_path, json_doc(61))
+        assert context.held.wait(WAIT_SECONDS)
+        assert inotify_watched_inodes(within=tmp_path) == sorted(
+            [inode(tmp_path), inode(tmp_path / "..v0")]
+        )
+        write_in_place(current / KEY, json_doc(62))  # no event: not watched yet
+    finally:
+        context.release()
+    assert context.wait_notified("configmap", 2)
+    assert source.snapshot().document == json_doc(62)
 
 
 def test_edit_of_a_symlinked_labels_files_target_is_seen(
