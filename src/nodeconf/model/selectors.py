@@ -40,6 +40,7 @@ __all__ = [
     "NOTHING",
     "OPERATORS",
     "CompiledSelector",
+    "InPair",
     "Requirement",
     "Selector",
     "SelectorKind",
@@ -106,16 +107,28 @@ EVERYTHING: Final = Selector("everything")
 INVALID: Final = Selector("invalid")
 
 
-#: What the parser keeps per override: a ``Selector``, or, for the common plain
+#: One ``In`` requirement kept on its own: ``(key, values)``, a plain ``tuple`` (never a
+#: ``Selector``) of a valid label key and the non-empty list of valid label values as written
+#: (never changed), which selects a node whose label ``key`` is one of ``values``.
+InPair = tuple[str, list[str]]
+
+#: What the parser keeps per override: a ``Selector``; for the common plain
 #: ``{"matchLabels": {...}}`` with valid labels, that (already checked) label dict itself,
-#: which costs nothing to build. ``as_selector`` and ``selector_matches`` accept both.
-CompiledSelector = Selector | dict[str, str]
+#: which costs nothing to build; for a plain ``{"matchExpressions": [...]}`` of one valid
+#: ``In`` requirement, its ``InPair`` (``get(key) in values`` is its whole match: a label
+#: value is never ``None``; the list is searched in order, as short as the document made it).
+#: ``as_selector`` and ``selector_matches`` accept all three; tell them apart by ``type()``
+#: (``dict``, ``tuple``, else ``Selector``).
+CompiledSelector = Selector | dict[str, str] | InPair
 
 
 def as_selector(compiled: CompiledSelector) -> Selector:
     """The ``Selector`` of a compiled selector."""
     if type(compiled) is dict:
         return Selector("requirements", tuple(compiled.items()))
+    if type(compiled) is tuple:
+        pair: InPair = compiled  # type: ignore[assignment] # mypy keeps Selector (a tuple too)
+        return Selector("requirements", (), ((pair[0], _IN, frozenset(pair[1])),))
     assert isinstance(compiled, Selector)
     return compiled
 
@@ -128,5 +141,7 @@ def selector_matches(compiled: CompiledSelector, labels: Mapping[str, str]) -> b
             if get(key) != value:
                 return False
         return True
+    if type(compiled) is tuple:
+        return labels.get(compiled[0]) in compiled[1]
     assert isinstance(compiled, Selector)
     return compiled.matches(labels)

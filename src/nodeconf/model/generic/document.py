@@ -133,6 +133,9 @@ class LayeredDocument:
                         break
                 else:
                     return entry
+            elif type(selector) is tuple:  # one In requirement (``InPair``)
+                if get(selector[0]) in selector[1]:
+                    return entry
             elif selector.matches(labels):  # type: ignore[union-attr]
                 return entry
         return None
