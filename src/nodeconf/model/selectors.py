@@ -82,12 +82,11 @@ class Selector(NamedTuple):
         kind = self.kind
         if kind != "requirements":
             return kind == "everything"
-        get = labels.get
-        for key, value in self.equal:
-            if get(key) != value:
+        for key, value in self.equal:  # ``labels.get`` in place: cheaper than a bound ``get``
+            if labels.get(key) != value:
                 return False
         for key, op, values in self.expressions:
-            actual = get(key)
+            actual = labels.get(key)
             if op == _IN:
                 if actual is None or actual not in values:
                     return False
@@ -136,9 +135,8 @@ def as_selector(compiled: CompiledSelector) -> Selector:
 def selector_matches(compiled: CompiledSelector, labels: Mapping[str, str]) -> bool:
     """Whether a compiled selector selects a node with ``labels``."""
     if type(compiled) is dict:
-        get = labels.get
         for key, value in compiled.items():  # noqa: SIM110 - a plain loop is faster than all()
-            if get(key) != value:
+            if labels.get(key) != value:
                 return False
         return True
     if type(compiled) is tuple:
