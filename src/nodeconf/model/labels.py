@@ -31,6 +31,7 @@ __all__ = [
     "NAME_PATTERN",
     "OVERSUBSCRIPTION_LABEL",
     "PREFIX_MAX",
+    "VALUE_PATTERN",
     "LabelVerdicts",
     "all_label_values",
     "label_key_error",
@@ -54,6 +55,9 @@ NAME_MAX: Final = 63
 PREFIX_MAX: Final = 253
 #: A label name, or a non-empty label value.
 NAME_PATTERN: Final = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+#: A valid label value, its length included: empty, or a name of at most ``NAME_MAX``
+#: characters (what ``label_value_error`` accepts, in one regex).
+VALUE_PATTERN: Final = f"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{{0,{NAME_MAX - 2}}}[A-Za-z0-9])?)?"
 #: A DNS-1123 subdomain (a label key prefix).
 DNS1123_SUBDOMAIN_PATTERN: Final = (
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
@@ -153,6 +157,7 @@ class LabelVerdicts:
 
 
 def _remember(table: set[str], text: str) -> None:
+    # ``selectorread`` does the same inline for a matchLabels value.
     if len(table) >= LabelVerdicts.LIMIT:
         table.clear()
     table.add(text)

@@ -20,13 +20,14 @@ are safe to share).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Final
 
 from nodeconf.model.findings import Findings
 from nodeconf.model.jsontext import join_path
 from nodeconf.model.keymatch import FoldedNames
-from nodeconf.model.labels import LabelVerdicts
+from nodeconf.model.labels import NAME_MAX, VALUE_PATTERN, LabelVerdicts
 from nodeconf.model.selectors import (
     EVERYTHING,
     INVALID,
@@ -67,19 +68,29 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
         verdicts = f.labels
         match_labels = raw.get("matchLabels")
         if type(match_labels) is dict and match_labels:
-            # ``{"matchLabels": {k: v, ...}}``: kept as it is when every label is valid.
+            # ``{"matchLabels": {k: v, ...}}``: kept as it is when every label is valid. A
+            # value not seen valid before is checked here and remembered (one regex at most).
             try:
                 for key, value in match_labels.items():
-                    if key not in verdicts.keys or value not in verdicts.values:
-                        break  # not seen valid before: checked below
+                    if value not in verdicts.values:
+                        # Letters and digits pass without the regex (a value that is not a
+                        # string has no ``isalnum``).
+                        if (
+                            not (value.isalnum() and value.isascii() and len(value) <= _NAME_MAX)
+                            and _VALUE_FULLMATCH(value) is None
+                        ):
+                            break
+                        # ``remember_valid`` inline (a call costs as much as the rest)
+                        if len(verdicts.values) >= _LIMIT:
+                            verdicts.values.clear()
+                        verdicts.values.add(value)
+                    if key not in verdicts.keys and verdicts.key(key) is not None:
+                        break
                 else:
                     f.keys += 1 + len(match_labels)
                     return match_labels
-            except TypeError:  # an array or object value: the general reading reports it
-                return _compile_general(raw, where, f)
-            if _valid_labels(match_labels, verdicts):
-                f.keys += 1 + len(match_labels)
-                return match_labels
+            except (AttributeError, TypeError):  # a value not a string: reported below
+                pass
         else:
             expressions = raw.get("matchExpressions")
             if type(expressions) is list and len(expressions) == 1:
@@ -109,17 +120,6 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
     return _compile_general(raw, where, f)
 
 
-def _valid_labels(match_labels: dict[Any, object], verdicts: LabelVerdicts) -> bool:
-    """Whether every key and value of ``match_labels`` is a valid label key and value (a
-    string), remembering the valid ones."""
-    for key, value in match_labels.items():
-        if type(value) is not str or verdicts.key(key) is not None:
-            return False
-        if verdicts.value(value) is not None:
-            return False
-    return True
-
-
 def _valid_values(values: Iterable[object], verdicts: LabelVerdicts) -> bool:
     """Whether every one of ``values`` is a valid label value (a string), remembering them."""
     return all(type(v) is str and verdicts.value(v) is None for v in values)
@@ -143,7 +143,7 @@ def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | No
         op = item.get("operator")
         if type(key) is not str or (key not in verdicts.keys and verdicts.key(key) is not None):
             return None
-        if op == _IN or op == _NOT_IN:
+        if op in (_IN, _NOT_IN):
             values = item.get("values")
             if n != 3 or type(values) is not list or not values:
                 return None
@@ -154,7 +154,7 @@ def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | No
             if not (found <= verdicts.values or _valid_values(found, verdicts)):
                 return None
             out.append((key, op, found))
-        elif (op == _EXISTS or op == _DOES_NOT_EXIST) and n == 2:
+        elif op in (_EXISTS, _DOES_NOT_EXIST) and n == 2:
             out.append((key, op, _NO_VALUES))
         else:
             return None
@@ -164,6 +164,9 @@ def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | No
 
 
 _NO_VALUES: Final[frozenset[str]] = frozenset()
+_NAME_MAX: Final = NAME_MAX
+_LIMIT: Final = LabelVerdicts.LIMIT
+_VALUE_FULLMATCH: Final = re.compile(VALUE_PATTERN).fullmatch
 
 
 #: ``compile_selector`` for the selector of ``nodesConfig[index]``: ``(raw, index, findings)``;
