@@ -67,9 +67,11 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
     if type(raw) is dict and len(raw) == 1:
         verdicts = f.labels
         match_labels = raw.get("matchLabels")
-        if type(match_labels) is dict and match_labels:
+        if match_labels:
             # ``{"matchLabels": {k: v, ...}}``: kept as it is when every label is valid. A
             # value not seen valid before is checked here and remembered (one regex at most).
+            # A matchLabels that is not an object has no ``items``, a value that is not a
+            # string no ``isalnum`` (or no hash): the general reading reports them.
             try:
                 for key, value in match_labels.items():
                     if value not in verdicts.values:
@@ -88,8 +90,8 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
                         break
                 else:
                     f.keys += 1 + len(match_labels)
-                    return match_labels
-            except (AttributeError, TypeError):  # a value not a string: reported below
+                    return match_labels  # type: ignore[no-any-return] # an object, checked
+            except (AttributeError, TypeError):
                 pass
         else:
             expressions = raw.get("matchExpressions")
@@ -101,10 +103,12 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
                         key = item["key"]
                         values = item["values"]
                         if (
-                            type(key) is str
-                            and type(values) is list
+                            type(values) is list
                             and values
-                            and (key in verdicts.keys or verdicts.key(key) is None)
+                            and (
+                                key in verdicts.keys  # seen valid: a string
+                                or (type(key) is str and verdicts.key(key) is None)
+                            )
                             and (
                                 verdicts.values.issuperset(values)
                                 or _valid_values(values, verdicts)

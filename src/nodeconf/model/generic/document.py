@@ -224,13 +224,16 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
                 return tuple(out)
     i = 0
     for entry in raw:
-        if type(entry) is dict:
-            scan_one(entry, "", (_NODES_CHAIN, i), f)  # the path is built only to warn
-            out.append((i, entry, compile_override_selector(entry.get(SELECTOR), i, f)))
-        elif entry is None:
-            f.warn(f"{NODES}[{i}]", None, "null entry: it applies to no node")
+        try:
+            selector = entry.get(SELECTOR)
+        except AttributeError:  # not an object (cheaper than testing its type each time)
+            if entry is None:
+                f.warn(f"{NODES}[{i}]", None, "null entry: it applies to no node")
+            else:
+                f.wrong_type(f"{NODES}[{i}]", entry, "an object (a selector and config keys)")
         else:
-            f.wrong_type(f"{NODES}[{i}]", entry, "an object (a selector and config keys)")
+            scan_one(entry, "", (_NODES_CHAIN, i), f)  # the path is built only to warn
+            out.append((i, entry, compile_override_selector(selector, i, f)))
         i += 1  # noqa: SIM113 - cheaper than enumerate here (the hot loop of small documents)
     return tuple(out)
 
