@@ -115,16 +115,16 @@ class LabelVerdicts:
     """The label keys and values seen so far that ``label_key_error`` and ``label_value_error``
     found valid.
 
-    ``keys`` and ``values`` are those strings; a fast path tests a string (or, in one C pass,
-    a whole set of them) against them, and calls ``key``/``value`` on a miss, which checks and
-    remembers a valid string. An invalid one is not remembered: it is checked again each time
-    (only a document with a problem pays, and reporting it costs more). A valid key has at
-    most 317 characters (a value 63), and a table that reaches ``LIMIT`` entries is emptied
-    before the next one is added: at most ``LIMIT`` such strings a table, whatever the
-    documents. A verdict is a
-    pure function of its string, so what is remembered never changes a result, only its cost.
+    ``keys`` and ``values`` hold those strings (as the keys of a dict); a fast path tests a
+    string with ``in``, and calls ``key``/``value`` on a miss, which checks and remembers a
+    valid string (``selectorread`` remembers a ``matchLabels`` value in place, the same way).
+    An invalid one is not remembered: it is checked again each time (only a document with a
+    problem pays, and reporting it costs more). A valid key has at most 317 characters (a value
+    63), and a table that reaches ``LIMIT`` entries is emptied before the next one is added: at
+    most ``LIMIT`` such strings a table, whatever the documents. A verdict is a pure function
+    of its string, so what is remembered never changes a result, only its cost.
 
-    Thread-safety: safe to share. Each read and write is one set operation; two threads
+    Thread-safety: safe to share. Each read and write is one dict operation; two threads
     missing the same string both compute the same verdict and store it twice.
     """
 
@@ -134,8 +134,10 @@ class LabelVerdicts:
     LIMIT: Final = 1024
 
     def __init__(self) -> None:
-        self.keys: set[str] = set()
-        self.values: set[str] = set()
+        # Dicts (of ``None``) rather than sets: ``{}`` costs no call, and a format without
+        # verdicts of its own makes a fresh pair for every parse.
+        self.keys: dict[str, None] = {}
+        self.values: dict[str, None] = {}
 
     def key(self, key: str) -> str | None:
         """``label_key_error(key)``, remembered when ``None`` (valid)."""
@@ -156,11 +158,11 @@ class LabelVerdicts:
         return reason
 
 
-def _remember(table: set[str], text: str) -> None:
+def _remember(table: dict[str, None], text: str) -> None:
     # ``selectorread`` does the same inline for a matchLabels value.
     if len(table) >= LabelVerdicts.LIMIT:
         table.clear()
-    table.add(text)
+    table[text] = None
 
 
 #: Label values, one a line (an empty line is the empty value).

@@ -21,7 +21,7 @@ are safe to share).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Final
 
 from nodeconf.model.findings import Findings
@@ -85,7 +85,7 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
                         # ``remember_valid`` inline (a call costs as much as the rest)
                         if len(verdicts.values) >= _LIMIT:
                             verdicts.values.clear()
-                        verdicts.values.add(value)
+                        verdicts.values[value] = None
                     if key not in verdicts.keys and verdicts.key(key) is not None:
                         break
                 else:
@@ -109,24 +109,21 @@ def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
                                 key in verdicts.keys  # seen valid: a string
                                 or (type(key) is str and verdicts.key(key) is None)
                             )
-                            and (
-                                verdicts.values.issuperset(values)
-                                or _valid_values(values, verdicts)
-                            )
                         ):
-                            f.keys += 4
-                            return (key, values)
+                            for value in values:
+                                if value not in verdicts.values and (
+                                    type(value) is not str or verdicts.value(value) is not None
+                                ):
+                                    break
+                            else:
+                                f.keys += 4
+                                return (key, values)
                 except (KeyError, TypeError):
                     pass  # then read by ``_plain_expressions`` or the general reading
             plain_expressions = _plain_expressions(expressions, f)
             if plain_expressions is not None:
                 return _new_selector(Selector, ("requirements", (), plain_expressions))
     return _compile_general(raw, where, f)
-
-
-def _valid_values(values: Iterable[object], verdicts: LabelVerdicts) -> bool:
-    """Whether every one of ``values`` is a valid label value (a string), remembering them."""
-    return all(type(v) is str and verdicts.value(v) is None for v in values)
 
 
 def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | None:
@@ -155,8 +152,11 @@ def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | No
                 found: frozenset[str] = frozenset(values)
             except TypeError:  # an array or object item
                 return None
-            if not (found <= verdicts.values or _valid_values(found, verdicts)):
-                return None
+            for value in found:
+                if value not in verdicts.values and (
+                    type(value) is not str or verdicts.value(value) is not None
+                ):
+                    return None
             out.append((key, op, found))
         elif op in (_EXISTS, _DOES_NOT_EXIST) and n == 2:
             out.append((key, op, _NO_VALUES))
