@@ -216,6 +216,18 @@ def test_document_structure_errors_block_every_node(document: Any, path: str) ->
     assert any(e.path.startswith(path) for e in errors), errors
 
 
+def test_entries_that_are_not_objects_are_reported_at_their_index_and_skipped() -> None:
+    """A null entry is a warning, a number an error, each at its index; the others still count."""
+    s = JsonSchemaConfig.from_dict(SCHEMA)
+    entries = [None, {"selector": {"matchLabels": {"pool": "a"}}}, 7]
+    doc = s.parse(json.dumps({"nodesConfig": entries}))
+    assert [(w.path, w.message) for w in doc.warnings] == [
+        ("nodesConfig[0]", "null entry: it applies to no node")
+    ]
+    assert [e.path for e in doc.errors] == ["nodesConfig[2]"]
+    assert [position for position, _, _ in doc.entries] == [1]
+
+
 @pytest.mark.parametrize("text", ["", "[1]", "null", '{"a": NaN}', b"\xff"])
 def test_unreadable_documents_raise_document_error(text: str | bytes) -> None:
     """Text that is not a JSON object raises DocumentError, nothing else."""

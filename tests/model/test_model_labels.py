@@ -1,11 +1,30 @@
-"""Node labels: Go ParseBool, and the --node-labels parser."""
+"""Node labels: Go ParseBool, the --node-labels parser, label syntax and its verdicts."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nodeconf.errors import DocumentError
 from nodeconf.model import parse_bool, parse_label_pairs
+from nodeconf.model.findings import Findings
+from nodeconf.model.labels import VALUE_PATTERN, LabelVerdicts, label_value_error
+from nodeconf.model.selectorread import compile_override_selector
+
+#: Strings near the edges of a label value: the allowed characters, others, lengths around 63.
+VALUE_TEXT = st.one_of(
+    st.text(alphabet="aZ09-_./ é\n", max_size=8),
+    st.builds(
+        lambda c, n, d: c + "x" * n + d,
+        st.sampled_from("a-._"),
+        st.integers(58, 64),
+        st.sampled_from("a-._"),
+    ),
+)
 
 
 @pytest.mark.parametrize("text", ["1", "t", "T", "TRUE", "true", "True"])
@@ -78,3 +97,30 @@ def test_bad_label_pairs_raise_with_column(text: str, column: int, fragment: str
     assert exc.value.source == "<labels>"
     assert exc.value.column == column
     assert fragment in exc.value.reason
+
+
+@settings(max_examples=1000, deadline=None)
+@given(VALUE_TEXT)
+def test_value_pattern_accepts_what_label_value_error_accepts(value: str) -> None:
+    """VALUE_PATTERN matches exactly the strings label_value_error finds valid."""
+    assert (re.fullmatch(VALUE_PATTERN, value) is not None) is (label_value_error(value) is None)
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        lambda i: {"matchLabels": {f"k{i}": f"v-{i}", "pool": f"p{i}"}},
+        lambda i: {"matchExpressions": [{"key": f"z{i}", "operator": "In", "values": [f"w{i}"]}]},
+        lambda i: {"matchExpressions": [{"key": f"y{i}", "operator": "NotIn", "values": ["a"]}]},
+    ],
+    ids=["matchLabels", "In", "NotIn"],
+)
+def test_label_verdicts_stay_bounded_whatever_the_selectors(selector: Any) -> None:
+    """Remembered keys and values never exceed LabelVerdicts.LIMIT, however many are read."""
+    verdicts = LabelVerdicts()
+    for i in range(3 * LabelVerdicts.LIMIT):
+        compile_override_selector(selector(i), i, Findings(verdicts))
+        assert len(verdicts.keys) <= LabelVerdicts.LIMIT
+        assert len(verdicts.values) <= LabelVerdicts.LIMIT
+    assert verdicts.keys  # the selectors were read: what is valid was remembered
+    assert verdicts.values

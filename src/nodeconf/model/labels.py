@@ -5,9 +5,8 @@
   an optional DNS-1123 subdomain prefix (at most 253 characters) and ``/``, then a name of at
   most 63 characters matching ``([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]``; a value is empty
   or a name-like string of at most 63 characters.
-* ``LabelVerdicts`` remembers those reasons for the keys and values a format has seen, so an
-  edit that re-reads mostly the same selectors checks each label once (bounded: see the
-  class).
+* ``LabelVerdicts`` remembers the valid keys and values a format has seen, so an edit that
+  re-reads mostly the same selectors checks each label once (bounded: see the class).
 * ``parse_bool`` is Go's ``strconv.ParseBool`` reduced to what Volcano does with it: ``1 t T
   TRUE true True`` are true; anything else (the false spellings, garbage, no label) is false.
 * ``parse_label_pairs`` reads ``k=v,k2=v2`` (the CLI's ``--node-labels``) and raises
@@ -32,6 +31,7 @@ __all__ = [
     "NAME_PATTERN",
     "OVERSUBSCRIPTION_LABEL",
     "PREFIX_MAX",
+    "VALUE_PATTERN",
     "LabelVerdicts",
     "all_label_values",
     "label_key_error",
@@ -55,14 +55,15 @@ NAME_MAX: Final = 63
 PREFIX_MAX: Final = 253
 #: A label name, or a non-empty label value.
 NAME_PATTERN: Final = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+#: A valid label value, its length included: empty, or a name of at most ``NAME_MAX``
+#: characters (what ``label_value_error`` accepts, in one regex).
+VALUE_PATTERN: Final = f"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{{0,{NAME_MAX - 2}}}[A-Za-z0-9])?)?"
 #: A DNS-1123 subdomain (a label key prefix).
 DNS1123_SUBDOMAIN_PATTERN: Final = (
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 )
 _NAME_MAX = NAME_MAX
 _PREFIX_MAX = PREFIX_MAX
-#: Longest valid label key: a prefix, ``/`` and a name.
-_KEY_MAX: Final = PREFIX_MAX + 1 + NAME_MAX
 _NAME = re.compile(NAME_PATTERN)
 _DNS1123_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN_PATTERN)
 #: A valid key, lengths aside: an optional prefix and ``/``, then a name.
@@ -111,15 +112,17 @@ def label_value_error(value: str) -> str | None:
 
 
 class LabelVerdicts:
-    """What ``label_key_error`` and ``label_value_error`` said of the strings seen so far.
+    """The label keys and values seen so far that ``label_key_error`` and ``label_value_error``
+    found valid.
 
-    ``keys`` and ``values`` map a string to its reason (``None``: valid); read them with
-    ``.get`` for the common hit, and call ``key``/``value`` on a miss, which checks and
-    remembers. Only strings short enough to be valid are remembered (a longer one is refused by
-    its length at once), and a table that reaches ``LIMIT`` entries is emptied before the next
-    one is added: at most ``LIMIT`` strings of at most 317 characters each, whatever the
-    documents. A verdict is a pure function of its string, so what is remembered never changes
-    a result, only its cost.
+    ``keys`` and ``values`` hold those strings (as the keys of a dict); a fast path tests a
+    string with ``in``, and calls ``key``/``value`` on a miss, which checks and remembers a
+    valid string (``selectorread`` remembers a ``matchLabels`` value in place, the same way).
+    An invalid one is not remembered: it is checked again each time (only a document with a
+    problem pays, and reporting it costs more). A valid key has at most 317 characters (a value
+    63), and a table that reaches ``LIMIT`` entries is emptied before the next one is added: at
+    most ``LIMIT`` such strings a table, whatever the documents. A verdict is a pure function
+    of its string, so what is remembered never changes a result, only its cost.
 
     Thread-safety: safe to share. Each read and write is one dict operation; two threads
     missing the same string both compute the same verdict and store it twice.
@@ -131,28 +134,35 @@ class LabelVerdicts:
     LIMIT: Final = 1024
 
     def __init__(self) -> None:
-        self.keys: dict[str, str | None] = {}
-        self.values: dict[str, str | None] = {}
+        # Dicts (of ``None``) rather than sets: ``{}`` costs no call, and a format without
+        # verdicts of its own makes a fresh pair for every parse.
+        self.keys: dict[str, None] = {}
+        self.values: dict[str, None] = {}
 
     def key(self, key: str) -> str | None:
-        """``label_key_error(key)``, remembered."""
+        """``label_key_error(key)``, remembered when ``None`` (valid)."""
+        if key in self.keys:
+            return None
         reason = label_key_error(key)
-        if len(key) <= _KEY_MAX:
-            _remember(self.keys, key, reason)
+        if reason is None:
+            _remember(self.keys, key)
         return reason
 
     def value(self, value: str) -> str | None:
-        """``label_value_error(value)``, remembered."""
+        """``label_value_error(value)``, remembered when ``None`` (valid)."""
+        if value in self.values:
+            return None
         reason = label_value_error(value)
-        if len(value) <= _NAME_MAX:
-            _remember(self.values, value, reason)
+        if reason is None:
+            _remember(self.values, value)
         return reason
 
 
-def _remember(table: dict[str, str | None], text: str, reason: str | None) -> None:
+def _remember(table: dict[str, None], text: str) -> None:
+    # ``selectorread`` does the same inline for a matchLabels value.
     if len(table) >= LabelVerdicts.LIMIT:
         table.clear()
-    table[text] = reason
+    table[text] = None
 
 
 #: Label values, one a line (an empty line is the empty value).

@@ -25,7 +25,6 @@ from nodeconf.model.labels import all_label_values
 __all__ = ["plain_selectors"]
 
 _MATCH_LABELS: Final = "matchLabels"
-_MISSING: Final = object()
 
 
 def plain_selectors(selectors: list[object], f: Findings) -> list[dict[str, str]] | None:
@@ -46,12 +45,8 @@ def plain_selectors(selectors: list[object], f: Findings) -> list[dict[str, str]
     if sum(map(len, selectors)) != len(selectors) or not all(labels):  # type: ignore[arg-type]
         return None  # another key beside matchLabels, or an empty one (selects every node)
     verdicts = f.labels
-    known = verdicts.keys.get
-    for key in set().union(*labels):
-        reason = known(key, _MISSING)
-        if reason is _MISSING:
-            reason = verdicts.key(key)
-        if reason is not None:
+    for key in set().union(*labels).difference(verdicts.keys):
+        if verdicts.key(key) is not None:
             return None
     if not all_label_values(values, joined):
         return None

@@ -5,12 +5,14 @@ findings)`` (the selector of ``nodesConfig[index]``; its path is built only to r
 what ``nodeconf.model.selectors`` describes: the semantics, which problems are errors and which
 warnings, and the Go decoder's quirks are stated there.
 
-Two fast paths come first, for the shapes documents are made of: a plain ``matchLabels`` with
-valid labels (kept as its own dict, which costs nothing to build) and a plain
-``matchExpressions`` (each item exactly ``key``, ``operator`` and, for ``In``/``NotIn``, a
-non-empty array of strings; every label valid). Anything else, and every selector with a
-problem, is read by the general reader, which reports each problem at its path in
-Kubernetes' order. The label syntax verdicts come from the parse's ``Findings.labels``.
+Fast paths come first, for the shapes documents are made of: a plain ``matchLabels`` with
+valid labels (kept as its own dict, which costs nothing to build), a plain ``matchExpressions``
+of one ``In`` requirement (kept as its ``InPair``) and any plain ``matchExpressions`` (each
+item exactly ``key``, ``operator`` and, for ``In``/``NotIn``, a non-empty array of strings;
+every label valid). They report nothing: anything else, and every selector with a problem,
+is read by the general reader, which reports each problem at its path in Kubernetes' order.
+The label syntax verdicts come from the parse's ``Findings.labels``: labels it has seen
+valid cost one C pass per selector part.
 
 Thread-safety: pure apart from the ``Findings`` given (owned by the caller; its label verdicts
 are safe to share).
@@ -25,7 +27,7 @@ from typing import Final
 from nodeconf.model.findings import Findings
 from nodeconf.model.jsontext import join_path
 from nodeconf.model.keymatch import FoldedNames
-from nodeconf.model.labels import NAME_MAX, NAME_PATTERN
+from nodeconf.model.labels import NAME_MAX, VALUE_PATTERN, LabelVerdicts
 from nodeconf.model.selectors import (
     EVERYTHING,
     INVALID,
@@ -46,9 +48,6 @@ _SELECTOR_FOLD: Final = FoldedNames(_SELECTOR_KEYS)
 _EXPRESSION_FOLD: Final = FoldedNames(_EXPRESSION_KEYS)
 #: ``Selector`` without the Python ``__new__`` of a ``NamedTuple``: ``(Selector, fields)``.
 _new_selector: Final = tuple.__new__
-_MISSING: Final = object()
-_NAME_MAX: Final = NAME_MAX
-_NAME_FULLMATCH: Final = re.compile(NAME_PATTERN).fullmatch
 
 
 def compile_selector(raw: object, path: str, findings: Findings | None = None) -> Selector:
@@ -65,34 +64,65 @@ def _base(where: str | int) -> str:
 
 
 def _compile(raw: object, where: str | int, f: Findings) -> CompiledSelector:
-    # Fast path for the common shape ``{"matchLabels": {k: v, ...}}`` with valid labels: the
-    # only work is one memoised key check and one regex per value.
     if type(raw) is dict and len(raw) == 1:
+        verdicts = f.labels
         match_labels = raw.get("matchLabels")
-        if type(match_labels) is dict and match_labels:
-            verdicts = f.labels
-            known = verdicts.keys.get
-            for key, value in match_labels.items():
-                if type(value) is not str or len(value) > _NAME_MAX:
-                    break
-                if (
-                    value
-                    and not (value.isalnum() and value.isascii())
-                    and not _NAME_FULLMATCH(value)
-                ):
-                    break
-                reason = known(key, _MISSING)
-                if reason is _MISSING:
-                    reason = verdicts.key(key)
-                if reason is not None:
-                    break
-            else:
-                f.keys += 1 + len(match_labels)
-                return match_labels
+        if match_labels:
+            # ``{"matchLabels": {k: v, ...}}``: kept as it is when every label is valid. A
+            # value not seen valid before is checked here and remembered (one regex at most).
+            # A matchLabels that is not an object has no ``items``, a value that is not a
+            # string no ``isalnum`` (or no hash): the general reading reports them.
+            try:
+                for key, value in match_labels.items():
+                    if value not in verdicts.values:
+                        # Letters and digits pass without the regex (a value that is not a
+                        # string has no ``isalnum``).
+                        if (
+                            not (value.isalnum() and value.isascii() and len(value) <= _NAME_MAX)
+                            and _VALUE_FULLMATCH(value) is None
+                        ):
+                            break
+                        # ``remember_valid`` inline (a call costs as much as the rest)
+                        if len(verdicts.values) >= _LIMIT:
+                            verdicts.values.clear()
+                        verdicts.values[value] = None
+                    if key not in verdicts.keys and verdicts.key(key) is not None:
+                        break
+                else:
+                    f.keys += 1 + len(match_labels)
+                    return match_labels  # type: ignore[no-any-return] # an object, checked
+            except (AttributeError, TypeError):
+                pass
         else:
-            expressions = _plain_expressions(raw.get("matchExpressions"), f)
-            if expressions is not None:
-                return _new_selector(Selector, ("requirements", (), expressions))
+            expressions = raw.get("matchExpressions")
+            if type(expressions) is list and len(expressions) == 1:
+                # ``[{"key": k, "operator": "In", "values": [...]}]``: kept as its ``InPair``.
+                item = expressions[0]
+                try:  # an item not an object, a missing field, an array or object value raise
+                    if item["operator"] == _IN and len(item) == 3:
+                        key = item["key"]
+                        values = item["values"]
+                        if (
+                            type(values) is list
+                            and values
+                            and (
+                                key in verdicts.keys  # seen valid: a string
+                                or (type(key) is str and verdicts.key(key) is None)
+                            )
+                        ):
+                            for value in values:
+                                if value not in verdicts.values and (
+                                    type(value) is not str or verdicts.value(value) is not None
+                                ):
+                                    break
+                            else:
+                                f.keys += 4
+                                return (key, values)
+                except (KeyError, TypeError):
+                    pass  # then read by ``_plain_expressions`` or the general reading
+            plain_expressions = _plain_expressions(expressions, f)
+            if plain_expressions is not None:
+                return _new_selector(Selector, ("requirements", (), plain_expressions))
     return _compile_general(raw, where, f)
 
 
@@ -106,29 +136,28 @@ def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | No
     out: list[Requirement] = []
     keys = 1
     verdicts = f.labels
-    known_key, known_value = verdicts.keys.get, verdicts.values.get
     for item in raw:
         if type(item) is not dict:
             return None
         n = len(item)
         key = item.get("key")
         op = item.get("operator")
-        if type(key) is not str:
-            return None
-        reason = known_key(key, _MISSING)
-        if reason is not None and (reason is not _MISSING or verdicts.key(key) is not None):
+        if type(key) is not str or (key not in verdicts.keys and verdicts.key(key) is not None):
             return None
         if op in (_IN, _NOT_IN):
             values = item.get("values")
             if n != 3 or type(values) is not list or not values:
                 return None
-            for v in values:
-                if type(v) is not str:
+            try:
+                found: frozenset[str] = frozenset(values)
+            except TypeError:  # an array or object item
+                return None
+            for value in found:
+                if value not in verdicts.values and (
+                    type(value) is not str or verdicts.value(value) is not None
+                ):
                     return None
-                reason = known_value(v, _MISSING)
-                if reason is not None and (reason is not _MISSING or verdicts.value(v) is not None):
-                    return None
-            out.append((key, op, frozenset(values)))
+            out.append((key, op, found))
         elif op in (_EXISTS, _DOES_NOT_EXIST) and n == 2:
             out.append((key, op, _NO_VALUES))
         else:
@@ -139,6 +168,9 @@ def _plain_expressions(raw: object, f: Findings) -> tuple[Requirement, ...] | No
 
 
 _NO_VALUES: Final[frozenset[str]] = frozenset()
+_NAME_MAX: Final = NAME_MAX
+_LIMIT: Final = LabelVerdicts.LIMIT
+_VALUE_FULLMATCH: Final = re.compile(VALUE_PATTERN).fullmatch
 
 
 #: ``compile_selector`` for the selector of ``nodesConfig[index]``: ``(raw, index, findings)``;
@@ -173,13 +205,9 @@ def _compile_general(raw: object, where: str | int, f: Findings) -> Selector:
                     f.wrong_type(_labels_path(where, key), value, "a string")
                     ok = False
                     continue
-                reason = verdicts.keys.get(key, _MISSING)
-                if reason is _MISSING:
-                    reason = verdicts.key(key)
+                reason = verdicts.key(key)
                 if reason is None:
-                    reason = verdicts.values.get(value, _MISSING)
-                    if reason is _MISSING:
-                        reason = verdicts.value(value)
+                    reason = verdicts.value(value)
                 if reason is not None:
                     f.warn(
                         _labels_path(where, key), value, f"{_INVALID}{reason}", "invalid selector"
@@ -238,20 +266,6 @@ _INVALID: Final = "invalid selector, override ignored: "
 
 def _labels_path(where: str | int, key: str) -> str:
     return join_path(f"{_base(where)}.matchLabels", key)
-
-
-def _key_reason(key: str, f: Findings) -> str | None:
-    reason = f.labels.keys.get(key, _MISSING)  # a miss is common: no KeyError raised
-    if reason is _MISSING:
-        reason = f.labels.key(key)
-    return reason  # type: ignore[return-value]
-
-
-def _value_reason(value: str, f: Findings) -> str | None:
-    reason = f.labels.values.get(value, _MISSING)
-    if reason is _MISSING:
-        reason = f.labels.value(value)
-    return reason  # type: ignore[return-value]
 
 
 def _expressions_path(where: str | int) -> str:
@@ -349,7 +363,7 @@ def _checked_requirement(
             f"{op!r} is not a valid label selector operator (use {', '.join(OPERATORS)})",
         )
         return None
-    reason = _key_reason(key, f)
+    reason = f.labels.key(key)
     if reason:
         invalid(f"{path()}.key", key, reason)
         return None
@@ -361,7 +375,7 @@ def _checked_requirement(
         invalid(f"{path()}.values", values, f"operator {op} must have no values")
         return None
     for j, v in enumerate(values):
-        reason = _value_reason(v, f)
+        reason = f.labels.value(v)
         if reason:
             invalid(f"{path()}.values[{j}]", v, reason)
             return None

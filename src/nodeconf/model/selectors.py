@@ -40,6 +40,7 @@ __all__ = [
     "NOTHING",
     "OPERATORS",
     "CompiledSelector",
+    "InPair",
     "Requirement",
     "Selector",
     "SelectorKind",
@@ -81,12 +82,11 @@ class Selector(NamedTuple):
         kind = self.kind
         if kind != "requirements":
             return kind == "everything"
-        get = labels.get
-        for key, value in self.equal:
-            if get(key) != value:
+        for key, value in self.equal:  # ``labels.get`` in place: cheaper than a bound ``get``
+            if labels.get(key) != value:
                 return False
         for key, op, values in self.expressions:
-            actual = get(key)
+            actual = labels.get(key)
             if op == _IN:
                 if actual is None or actual not in values:
                     return False
@@ -106,16 +106,28 @@ EVERYTHING: Final = Selector("everything")
 INVALID: Final = Selector("invalid")
 
 
-#: What the parser keeps per override: a ``Selector``, or, for the common plain
+#: One ``In`` requirement kept on its own: ``(key, values)``, a plain ``tuple`` (never a
+#: ``Selector``) of a valid label key and the non-empty list of valid label values as written
+#: (never changed), which selects a node whose label ``key`` is one of ``values``.
+InPair = tuple[str, list[str]]
+
+#: What the parser keeps per override: a ``Selector``; for the common plain
 #: ``{"matchLabels": {...}}`` with valid labels, that (already checked) label dict itself,
-#: which costs nothing to build. ``as_selector`` and ``selector_matches`` accept both.
-CompiledSelector = Selector | dict[str, str]
+#: which costs nothing to build; for a plain ``{"matchExpressions": [...]}`` of one valid
+#: ``In`` requirement, its ``InPair`` (``get(key) in values`` is its whole match: a label
+#: value is never ``None``; the list is searched in order, as short as the document made it).
+#: ``as_selector`` and ``selector_matches`` accept all three; tell them apart by ``type()``
+#: (``dict``, ``tuple``, else ``Selector``).
+CompiledSelector = Selector | dict[str, str] | InPair
 
 
 def as_selector(compiled: CompiledSelector) -> Selector:
     """The ``Selector`` of a compiled selector."""
     if type(compiled) is dict:
         return Selector("requirements", tuple(compiled.items()))
+    if type(compiled) is tuple:
+        pair: InPair = compiled  # type: ignore[assignment] # mypy keeps Selector (a tuple too)
+        return Selector("requirements", (), ((pair[0], _IN, frozenset(pair[1])),))
     assert isinstance(compiled, Selector)
     return compiled
 
@@ -123,10 +135,11 @@ def as_selector(compiled: CompiledSelector) -> Selector:
 def selector_matches(compiled: CompiledSelector, labels: Mapping[str, str]) -> bool:
     """Whether a compiled selector selects a node with ``labels``."""
     if type(compiled) is dict:
-        get = labels.get
         for key, value in compiled.items():  # noqa: SIM110 - a plain loop is faster than all()
-            if get(key) != value:
+            if labels.get(key) != value:
                 return False
         return True
+    if type(compiled) is tuple:
+        return labels.get(compiled[0]) in compiled[1]
     assert isinstance(compiled, Selector)
     return compiled.matches(labels)

@@ -124,14 +124,17 @@ class LayeredDocument:
     def last_match(self, labels: Mapping[str, str]) -> Entry | None:
         """The last override whose selector matches ``labels`` (walking from the end), or
         ``None``."""
-        get = labels.get
+        # ``labels.get(...)`` in place: a specialised call, cheaper than a bound ``get``.
         for entry in reversed(self._entries):
             selector = entry[2]
             if type(selector) is dict:  # a plain matchLabels: inline, the common case
                 for key, value in selector.items():
-                    if get(key) != value:
+                    if labels.get(key) != value:
                         break
                 else:
+                    return entry
+            elif type(selector) is tuple:  # one In requirement (an ``InPair``)
+                if labels.get(selector[0]) in selector[1]:
                     return entry
             elif selector.matches(labels):  # type: ignore[union-attr]
                 return entry
@@ -198,37 +201,40 @@ def _read_overrides(spec: Spec, raw: object, f: Findings) -> tuple[Entry, ...]:
         f.wrong_type(NODES, raw, "an array")
         return ()
     scan_one, scan_all = entry_scanners(spec, SELECTOR)
-    labels: list[dict[str, str]] | None = None
-    selectors: list[object] | None = None
+    # ``out.append`` in place (a specialised instruction) and a counter of our own cost less
+    # than a bound ``append`` and ``enumerate``.
+    out: list[Entry] = []
     if len(raw) >= _BATCH_FROM:
         try:  # ``dict.get`` refuses an entry that is not an object: then read entry by entry
             selectors = list(map(dict.get, raw, repeat(SELECTOR)))
         except TypeError:
             selectors = None
-    if selectors is not None:
-        keys = scan_all(raw)
-        if keys is not None:
-            f.keys += keys
-            scan_one = _scanned
-        labels = plain_selectors(selectors, f)
-        if keys is not None and labels is not None:
-            return tuple(zip(range(len(raw)), raw, labels, strict=True))
-    out: list[Entry] = []
-    append = out.append
-    for i, entry in enumerate(raw):
-        if type(entry) is not dict:
+        if selectors is not None:
+            keys = scan_all(raw)
+            if keys is not None:
+                f.keys += keys
+                scan_one = _scanned
+            labels = plain_selectors(selectors, f)
+            if labels is not None:
+                if keys is not None:
+                    return tuple(zip(range(len(raw)), raw, labels, strict=True))
+                for i, entry in enumerate(raw):  # every entry is an object (``dict.get`` took it)
+                    scan_one(entry, "", (_NODES_CHAIN, i), f)
+                    out.append((i, entry, labels[i]))
+                return tuple(out)
+    i = 0
+    for entry in raw:
+        try:
+            selector = entry.get(SELECTOR)
+        except AttributeError:  # not an object (cheaper than testing its type each time)
             if entry is None:
                 f.warn(f"{NODES}[{i}]", None, "null entry: it applies to no node")
             else:
                 f.wrong_type(f"{NODES}[{i}]", entry, "an object (a selector and config keys)")
-            continue
-        scan_one(entry, "", (_NODES_CHAIN, i), f)  # the path is built only to warn
-        selector = (
-            labels[i]
-            if labels is not None
-            else compile_override_selector(entry.get(SELECTOR), i, f)
-        )
-        append((i, entry, selector))
+        else:
+            scan_one(entry, "", (_NODES_CHAIN, i), f)  # the path is built only to warn
+            out.append((i, entry, compile_override_selector(selector, i, f)))
+        i += 1  # noqa: SIM113 - cheaper than enumerate here (the hot loop of small documents)
     return tuple(out)
 
 
