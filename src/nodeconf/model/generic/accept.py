@@ -23,7 +23,11 @@ deeper than ``_INLINE_DEPTH`` is checked by a call to its own predicate.
 ``acceptor_over(spec, defaults)`` is the same predicate for configs merged over the layer
 ``defaults`` (``Layers.defaults``): a value that *is* the default found at its place (the very
 object, which merges share rather than copy) and that was found valid when compiling is passed
-by without a check. Most of an effective config is usually its defaults.
+by without a check, and so is a missing key that has such a default. Most of an effective
+config is usually its defaults. It says yes wherever ``acceptor`` does, and sometimes where
+``acceptor`` leaves the value to the validator (a default the validator found valid that the
+quick check alone would not vouch for, such as ``0.0`` in ``enum: [0]``); still only for a
+value without problems.
 
 ``acceptor`` compiles once per ``Spec`` and keeps the result on it (a benign race, as in
 ``compiled``); ``acceptor_over`` compiles anew on each call (once per ``Layers``).
