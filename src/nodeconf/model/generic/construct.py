@@ -60,9 +60,14 @@ def constructor(shape: Shape, defaults: object = _MISSING) -> Construct:
     return _dataclass(shape, defaults)
 
 
+#: Kinds converted inline at the cost of a type test: not worth a conversion made in advance.
+_CHEAP: Final = frozenset(("plain", "int", "float"))
+
+
 def _prebuilt(shape: Shape, default: object) -> object:
-    """The conversion of the default ``default`` (``_MISSING``: none, or it is refused)."""
-    if default is _MISSING or shape.kind == "plain":
+    """The conversion of the default ``default`` (``_MISSING``: none, it is refused, or its
+    conversion is cheaper than a test: a plain value, an ``int`` or a ``float``)."""
+    if default is _MISSING or shape.kind in _CHEAP:
         return _MISSING
     try:
         return constructor(shape, default)(default)
