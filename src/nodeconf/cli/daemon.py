@@ -103,12 +103,15 @@ class Daemon:
         source, event_sink, publisher = self._build_source()
         closers: list[Any] = [s for s in (event_sink, publisher) if s is not None]
         metrics = None
-        sinks: list[OutcomeSink] = [LogSink()]
+        sinks: list[OutcomeSink] = []
         if opts.status_addr is not None:  # metrics only when something can scrape them
             from nodeconf.status.metrics import MetricsSink  # noqa: PLC0415 - prometheus_client
 
             metrics = MetricsSink()
             sinks.append(metrics)
+        # The metrics count an outcome before its log line is written: whoever reads the line
+        # and then scrapes /metrics finds it counted.
+        sinks.append(LogSink())
         sinks.extend(closers)
         manager: ConfigManager[Any] = ConfigManager(
             source,
