@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any, Literal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,6 +101,41 @@ def test_a_full_config_is_built_with_its_types() -> None:
     )
     assert built == Outer(Inner(Mode.MAX, (Mode.ECO,)), None, 1.0, ("x",))
     assert type(built.share) is float
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeywordsOnly:
+    watts: int = 1
+    mode: Mode = Mode.ECO
+
+
+@dataclass(frozen=True)
+class Required:
+    name: str
+    limit: int = 3
+
+
+@pytest.mark.parametrize(
+    ("cls", "value"),
+    [
+        (KeywordsOnly, {"watts": 2, "mode": "max"}),
+        (KeywordsOnly, {"mode": "max"}),
+        (Required, {"name": "a", "limit": 4}),
+        (Required, {"limit": 4}),
+        (Required, {"name": "a"}),
+    ],
+)
+def test_keyword_only_fields_and_missing_fields_are_built_as_build_does(
+    cls: type, value: dict[str, Any]
+) -> None:
+    """Every field given is passed by position unless the dataclass takes keywords only; a
+    field not given is left to the dataclass (its default, or its refusal)."""
+    _, shape = compile_dataclass(cls)
+    for defaults in (None, {"watts": 1, "mode": "eco", "limit": 3}):
+        construct = constructor(shape) if defaults is None else constructor(shape, defaults)
+        assert _outcome(lambda c=construct: c(value)) == _outcome(
+            lambda: build(shape, value, checked=True)
+        )
 
 
 def test_dataclasses_deeper_than_the_inline_depth_are_built() -> None:

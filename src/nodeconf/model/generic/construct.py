@@ -4,7 +4,8 @@
 is chosen once per schema: a dataclass is one generated function (``codegen``) that reads each
 field and builds the nested dataclasses inline, other shapes are closures. A plain field
 (``bool``, ``str``, a ``Literal``) is taken as it is, an ``int``/``float`` converted inline.
-Dataclasses are still built by their own constructors, with keyword arguments, so a
+Dataclasses are still built by their own constructors (by position when every field is
+given, as in a checked config, unless they take keywords only; else by keyword), so a
 ``__post_init__`` runs (and may raise
 ``ValueError``/``TypeError``, as with ``build``). A value that is one of the schema's default
 objects (a merge shares them) is converted once, when the constructor is made, and that
@@ -18,6 +19,7 @@ constructor.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -58,6 +60,11 @@ def constructor(shape: Shape, defaults: object = _MISSING) -> Construct:
             return lambda value: tuple(value) if type(value) is list else value
         return lambda value: tuple(map(item, value)) if type(value) is list else value
     return _dataclass(shape, defaults)
+
+
+def _positional(cls: type) -> bool:
+    """Whether ``cls`` takes every field by position, in the order of its fields."""
+    return not any(f.kw_only for f in dataclasses.fields(cls))
 
 
 #: Kinds converted inline at the cost of a type test: not worth a conversion made in advance.
@@ -125,25 +132,46 @@ class _Writer(Writer):
 
     def dataclass(self, shape: Shape, var: str, depth: int, defaults: object) -> str:
         """Build ``shape``'s dataclass from ``var`` (known to be an object; ``defaults``: the
-        defaults at its place, see ``constructor``)."""
+        defaults at its place, see ``constructor``). With every field given (a checked config
+        always has them) the dataclass is called with positional arguments, which costs less
+        than a dict of keywords; otherwise with the keywords of the fields given."""
         src, c = self.src, self.src.const
-        given, item = src.var(), src.var()
-        src.line(f"{given} = {{}}")
+        missing = c(_MISSING)
+        values: list[tuple[str, str]] = []
         for name, sub in shape.fields:
             default = defaults.get(name, _MISSING) if type(defaults) is dict else _MISSING
             built = _prebuilt(sub, default)
-            src.line(f"{item} = {var}.get({c(name)}, {c(_MISSING)})")
-            with src.block(f"if {item} is not {c(_MISSING)}:"):
+            item = src.var()
+            values.append((name, item))
+            src.line(f"{item} = {var}.get({c(name)}, {missing})")
+            with src.block(f"if {item} is not {missing}:"):
                 if built is not _MISSING:
                     with src.block(f"if {item} is {c(default)}:"):
-                        src.line(f"{given}[{c(name)}] = {c(built)}")
+                        src.line(f"{item} = {c(built)}")
                     with src.block("else:"):
-                        value = self.convert(sub, item, depth, default)
-                        src.line(f"{given}[{c(name)}] = {value}")
+                        src.line(f"{item} = {self.convert(sub, item, depth, default)}")
                 else:
-                    value = self.convert(sub, item, depth, default)
-                    src.line(f"{given}[{c(name)}] = {value}")
-        return f"{c(shape.target)}(**{given})"
+                    src.line(f"{item} = {self.convert(sub, item, depth, default)}")
+        target = c(shape.target)
+        out = src.var()
+        if values and _positional(shape.target):
+            every = " and ".join(f"{item} is not {missing}" for _, item in values)
+            with src.block(f"if {every}:"):
+                src.line(f"{out} = {target}({', '.join(item for _, item in values)})")
+            with src.block("else:"):
+                self._by_keyword(target, values, out)
+        else:
+            self._by_keyword(target, values, out)
+        return out
+
+    def _by_keyword(self, target: str, values: list[tuple[str, str]], out: str) -> None:
+        """``out = target(**{the fields given})``."""
+        src, c = self.src, self.src.const
+        given = src.var()
+        src.line(f"{given} = {{}}")
+        for name, item in values:
+            src.line(f"if {item} is not {c(_MISSING)}: {given}[{c(name)}] = {item}")
+        src.line(f"{out} = {target}(**{given})")
 
     def either(self, condition: str, then: Callable[[], str], otherwise: Callable[[], str]) -> str:
         """A new local set to ``then()`` when ``condition`` holds, else to ``otherwise()``; each
