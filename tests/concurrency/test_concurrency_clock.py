@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import pytest
 from tests.concurrency.clockkit import wait_out
 
-from nodeconf.concurrency import DEFAULT_CLOCK, Clock, FakeClock, MonotonicClock, default_clock
+from nodeconf.concurrency import (
+    DEFAULT_CLOCK,
+    Clock,
+    FakeClock,
+    MonotonicClock,
+    default_clock,
+    seconds_left,
+)
 
 pytestmark = pytest.mark.concurrency
 
@@ -253,3 +261,14 @@ def test_parked_and_waiters_count_the_same_threads_until_time_moves(background) 
     for handle in handles:
         handle.result()
     assert (clock.parked(), clock.waiters()) == (0, 0)
+
+
+def test_seconds_left_counts_down_to_zero_and_keeps_no_deadline() -> None:
+    """No deadline stays no deadline; a past deadline leaves 0, never less; a future one
+    leaves at most the time to it."""
+    assert seconds_left(None) is None
+    now = time.monotonic()
+    assert seconds_left(now - 5.0) == 0.0
+    left = seconds_left(now + 60.0)
+    assert left is not None
+    assert 0.0 < left <= 60.0

@@ -24,6 +24,7 @@ def test_exported_names_are_pinned() -> None:
             "RateLimiter",
             "default_clock",
             "default_controller_rate_limiter",
+            "seconds_left",
         ]
     )
     for name in concurrency.__all__:

@@ -4,7 +4,8 @@ This layer sits between the pure model and the manager. It starts no threads of 
 Everything time-dependent reads an injectable ``Clock``, so tests use ``FakeClock`` and never
 sleep.
 
-* ``clock``: ``Clock`` protocol, ``MonotonicClock`` (default), ``FakeClock`` for tests.
+* ``clock``: ``Clock`` protocol, ``MonotonicClock`` (default), ``FakeClock`` for tests;
+  ``seconds_left`` for the real-time timeouts of joins and stops.
 * ``latch``: ``Latch``, a one-shot flag whose waiters a ``cancel`` also releases.
 * ``ratelimit``: client-go's rate limiters (per-key exponential, token bucket, max-of).
 
@@ -19,6 +20,7 @@ from nodeconf.concurrency.clock import (
     FakeClock,
     MonotonicClock,
     default_clock,
+    seconds_left,
 )
 from nodeconf.concurrency.latch import Latch
 from nodeconf.concurrency.ratelimit import (
@@ -41,4 +43,5 @@ __all__ = [
     "RateLimiter",
     "default_clock",
     "default_controller_rate_limiter",
+    "seconds_left",
 ]

@@ -74,6 +74,7 @@ __all__ = [
     "FakeClock",
     "MonotonicClock",
     "default_clock",
+    "seconds_left",
 ]
 
 
@@ -155,6 +156,13 @@ class MonotonicClock:
 
 DEFAULT_CLOCK: Clock = MonotonicClock()
 """The clock every nodeconf component uses when none is injected."""
+
+
+def seconds_left(deadline: float | None) -> float | None:
+    """Real seconds from now until ``deadline`` (a ``time.monotonic`` reading), never negative;
+    ``None`` (no deadline: wait without a bound) stays ``None``. For the timeouts of joins and
+    stops, which run on real time whatever clock their component was given."""
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def default_clock() -> Clock:

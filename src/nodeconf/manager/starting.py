@@ -19,12 +19,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from nodeconf.concurrency.clock import seconds_left
 from nodeconf.errors import LifecycleError, SourceError
 from nodeconf.manager.jobs import Resumed
 from nodeconf.manager.lifecycle import Lifecycle, Started
 from nodeconf.manager.listeners import Revision
 from nodeconf.manager.running import one_line
-from nodeconf.manager.stopping import remaining
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,13 +79,13 @@ class SourceSteps:
         ``SourceError`` when the first complete state does not arrive in time."""
         source = self._source
         if not self.prepared:
-            source.prepare(self._schema, remaining(deadline))
+            source.prepare(self._schema, seconds_left(deadline))
             self.prepared = True
         if not self.started:
             self._stopping.mark_source_started()
             source.start(self._context)
             self.started = True
-        if not source.wait_synced(remaining(deadline)):
+        if not source.wait_synced(seconds_left(deadline)):
             raise SourceError(
                 "the source did not deliver its first complete state before start()'s timeout",
                 temporary=True,
@@ -276,7 +276,7 @@ def await_first(
         return scheduler.outbox.emitted_total >= mark[0]
 
     with pool.lock:
-        finished = pool.wait_locked(done, remaining(deadline))
+        finished = pool.wait_locked(done, seconds_left(deadline))
         if scheduler.lifecycle is not Lifecycle.STARTING:
             return Started.STOPPED
         scheduler.lifecycle = Lifecycle.RUNNING

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from nodeconf.concurrency.clock import seconds_left
 from nodeconf.manager.lifecycle import Lifecycle
 from nodeconf.manager.reports import StopReport
 from nodeconf.manager.source import Cancellable, Source
@@ -50,11 +50,6 @@ __all__ = ["StopSequence"]
 log = logging.getLogger("nodeconf.manager")
 
 _LIVE = (Lifecycle.STARTING, Lifecycle.RUNNING)
-
-
-def remaining(deadline: float | None) -> float | None:
-    """Real seconds left until ``deadline`` (``time.monotonic``), never negative."""
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 class StopSequence:
@@ -187,7 +182,7 @@ class StopSequence:
                     self._source.cancel()
                 except Exception:
                     log.exception("source.cancel() failed")
-            if not self.transition.acquire(timeout=remaining(deadline) or 0.0):
+            if not self.transition.acquire(timeout=seconds_left(deadline) or 0.0):
                 with self._pool.lock:
                     self._begun = False  # the next stop() call finishes the job
                 log.warning("stop(): start() still busy with the source at the deadline")
@@ -210,7 +205,7 @@ class StopSequence:
         source_stopped = True
         if started:
             try:
-                source_stopped = bool(self._source.stop(remaining(deadline)))
+                source_stopped = bool(self._source.stop(seconds_left(deadline)))
             except Exception:
                 log.exception("source.stop() failed")
                 source_stopped = False
@@ -225,7 +220,7 @@ class StopSequence:
             grown = pool.cover_locked()
         pool.start_threads(grown)
         with pool.lock:
-            pool.wait_locked(scheduler.drained, remaining(deadline))
+            pool.wait_locked(scheduler.drained, seconds_left(deadline))
             left = scheduler.close(self._clock.now())
             report = StopReport(
                 completed=source_stopped and not left.dropped and not left.still_running,
@@ -245,14 +240,14 @@ class StopSequence:
             )
         if report.dropped:
             log.warning("stop deadline passed with work not done: %s", ", ".join(report.dropped))
-        pool.join(lambda: remaining(deadline) or 0.0)
+        pool.join(lambda: seconds_left(deadline) or 0.0)
 
     def _await(self, deadline: float) -> StopReport:
         """Wait (bounded) for the sequence and the threads; return the report."""
         pool, scheduler = self._pool, self._scheduler
         with pool.lock:
-            pool.wait_locked(lambda: self.report is not None, remaining(deadline))
-        pool.join(lambda: remaining(deadline) or 0.0)
+            pool.wait_locked(lambda: self.report is not None, seconds_left(deadline))
+        pool.join(lambda: seconds_left(deadline) or 0.0)
         with pool.lock:
             report = self.report
             if report is None:  # another thread drives the sequence and has not finished

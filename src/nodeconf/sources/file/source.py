@@ -69,7 +69,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-from nodeconf.concurrency.clock import Clock, default_clock
+from nodeconf.concurrency.clock import Clock, default_clock, seconds_left
 from nodeconf.errors import LifecycleError
 from nodeconf.manager.source import SourceContext, SourceEvent, SourceState
 from nodeconf.sources.file.inotify import Notice
@@ -289,10 +289,10 @@ class FileSource:
         done = acquired
         if watcher is not None:
             watcher.close()
-            done = watcher.join(self._remaining(deadline)) and done
+            done = watcher.join(seconds_left(deadline)) and done
         if poller is not None:
             poller.stop()
-            done = poller.join(self._remaining(deadline)) and done
+            done = poller.join(seconds_left(deadline)) and done
         return done
 
     # -- extras -------------------------------------------------------------------------------
@@ -446,9 +446,3 @@ class FileSource:
         if self._context is not None and not self._closed:
             return self._context.label_keys()
         return frozenset()
-
-    @staticmethod
-    def _remaining(deadline: float | None) -> float | None:
-        if deadline is None:
-            return None
-        return max(0.0, deadline - time.monotonic())

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from lightkube import Client as LightkubeClient
 
-from nodeconf.concurrency.clock import Clock, default_clock
+from nodeconf.concurrency.clock import Clock, default_clock, seconds_left
 from nodeconf.concurrency.latch import Latch
 from nodeconf.errors import LifecycleError
 from nodeconf.manager.source import SourceEvent, SourceState
@@ -284,7 +284,7 @@ class KubernetesSource:
         deadline = None if timeout is None else time.monotonic() + timeout
         joined = True
         for loop in loops:
-            joined = loop.join(_remaining(deadline)) and joined
+            joined = loop.join(seconds_left(deadline)) and joined
         if joined:
             for client in clients:
                 client.close()
@@ -419,9 +419,3 @@ class KubernetesSource:
             clock=self._clock,
             settings=settings,
         )
-
-
-def _remaining(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    return max(0.0, deadline - time.monotonic())
