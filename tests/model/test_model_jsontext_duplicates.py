@@ -54,6 +54,16 @@ def test_a_port_in_a_url_does_not_force_the_slow_search() -> None:
     assert not may_have_duplicates(text, 3)
 
 
+def test_many_ports_are_found_at_once_and_a_duplicate_still_counts() -> None:
+    """More other colons than are looked for one by one (ports, times of day) are all found
+    by one search: no duplicate is proved as such; one duplicate key still is not."""
+    members = [f'"h{i}": "http://h{i}:80/x {i}:30"' for i in range(20)]
+    text = "{" + ", ".join(members) + "}"
+    assert not may_have_duplicates(text, 20)
+    duplicated = "{" + ", ".join([*members, members[0]]) + "}"
+    assert may_have_duplicates(duplicated, count_keys(decode_object(duplicated)))
+
+
 #: Keys that end in characters that can stand before a colon, or hold colons and quotes.
 KEY_TEXTS = ["a", "b", "a:", ":", "h:80", 'x\\"', '\\"', "a b", "c ", "//", "\\u003a"]
 #: String values a document holds: colons after letters, quotes, blanks; URLs; escapes.

@@ -301,7 +301,8 @@ def may_have_duplicates(text: str, keys: int) -> bool:
        from the start (and no further once enough are found): a colon that follows neither
        a ``"`` nor a blank is no key's (a key's colon follows its closing quote, directly or
        after blanks), and one not followed by ``//`` was not taken off already. A URL with
-       a port, a time of day: usually found among the first few colons;
+       a port, a time of day: usually found among the first few colons (more than
+       ``_FEW_OTHER_COLONS`` to find: all of them, by one ``findall``);
     4. every closing quote followed by a colon (after optional blanks).
     """
     excess = text.count(":") - keys
@@ -310,7 +311,10 @@ def may_have_duplicates(text: str, keys: int) -> bool:
     excess -= text.count("://")
     if not excess:
         return False
-    if excess > 0:
+    if excess > _FEW_OTHER_COLONS:  # many to find: one C pass finds them all
+        if len(_OTHER_COLONS(text)) == excess:
+            return False
+    elif excess > 0:
         pos = 0
         while (found := _OTHER_COLON(text, pos)) is not None:
             excess -= 1
@@ -320,9 +324,14 @@ def may_have_duplicates(text: str, keys: int) -> bool:
     return len(_KEY_END.findall(text)) != keys
 
 
-#: The next colon that follows neither a quote nor a blank (so is no key's colon) and is not
-#: followed by ``//`` (so was not counted among those of ``://``).
-_OTHER_COLON: Final = re.compile(r':(?<![" \t\r\n]:)(?!//)').search
+#: A colon that follows neither a quote nor a blank (so is no key's colon) and is not
+#: followed by ``//`` (so was not counted among those of ``://``): the next one, and all.
+_OTHER_COLON_PATTERN: Final = re.compile(r':(?<![" \t\r\n]:)(?!//)')
+_OTHER_COLON: Final = _OTHER_COLON_PATTERN.search
+_OTHER_COLONS: Final = _OTHER_COLON_PATTERN.findall
+#: Up to this many other colons to find, they are found one by one (and the search stops once
+#: enough are found); more, by one ``findall`` (a Python step per colon would cost more).
+_FEW_OTHER_COLONS: Final = 8
 
 
 class _Duplicates(dict[str, Any]):
