@@ -11,10 +11,28 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-__all__ = ["Connections"]
+from nodeconf.concurrency.clock import seconds_left
+
+__all__ = ["Connections", "join_or_interrupt"]
+
+#: What a thread gets, once its connections are shut down, to notice and end.
+_AFTER_INTERRUPT_SECONDS: Final = 1.0
+
+
+def join_or_interrupt(
+    thread: threading.Thread, interrupt: Callable[[], None], deadline: float
+) -> bool:
+    """Join ``thread`` until ``deadline`` (``time.monotonic``); if it is still running then
+    (a request still on the wire), ``interrupt`` its client's connections and give it one more
+    second to end. Whether it ended. Call from any thread but ``thread`` itself."""
+    thread.join(seconds_left(deadline))
+    if thread.is_alive():
+        interrupt()
+        thread.join((seconds_left(deadline) or 0.0) + _AFTER_INTERRUPT_SECONDS)
+    return not thread.is_alive()
 
 
 class Connections:

@@ -56,6 +56,7 @@ from nodeconf.errors import SourceError
 from nodeconf.manager.outcomes import Outcome
 from nodeconf.sources.kubernetes.apierrors import ApiStatusError
 from nodeconf.sources.kubernetes.client import KIND_EVENTS, KIND_PODS, KubeClient
+from nodeconf.sources.kubernetes.connections import join_or_interrupt
 from nodeconf.sources.kubernetes.eventmap import Pending, coalesce, map_outcome
 from nodeconf.sources.kubernetes.eventsettings import EventSinkSettings, EventSinkStats
 
@@ -175,13 +176,7 @@ class KubernetesEventSink:
                 self._flush_deadline = deadline
             thread = self._thread
             self._cond.notify_all()
-        joined = True
-        if thread is not None:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():  # a request still on the wire: cut it
-                self._client.interrupt()
-                thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
-            joined = not thread.is_alive()
+        joined = thread is None or join_or_interrupt(thread, self._client.interrupt, deadline)
         if joined:
             self._client.close()
             if self._base is not None:

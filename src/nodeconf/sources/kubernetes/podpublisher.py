@@ -40,6 +40,7 @@ from nodeconf.manager.reports import ManagerStatus
 from nodeconf.sources.kubernetes.apierrors import ApiStatusError
 from nodeconf.sources.kubernetes.backoff import Backoff, BackoffSettings
 from nodeconf.sources.kubernetes.client import KIND_PODS, KubeClient
+from nodeconf.sources.kubernetes.connections import join_or_interrupt
 from nodeconf.sources.kubernetes.podstatus import CONDITION_TYPE, ConfigState, compute_state
 
 __all__ = ["PodConditionPublisher", "PodConditionSettings", "PodConditionStats"]
@@ -193,13 +194,8 @@ class PodConditionPublisher:
             self._closing = True
             thread = self._thread
             self._cond.notify_all()
-        if thread is not None:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                self._client.interrupt()
-                thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
-            if thread.is_alive():
-                return False
+        if thread is not None and not join_or_interrupt(thread, self._client.interrupt, deadline):
+            return False
         self._client.close()
         return True
 
