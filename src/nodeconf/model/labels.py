@@ -125,7 +125,9 @@ class LabelVerdicts:
     of its string, so what is remembered never changes a result, only its cost.
 
     Thread-safety: safe to share. Each read and write is one dict operation; two threads
-    missing the same string both compute the same verdict and store it twice.
+    missing the same string both compute the same verdict and store it twice. The bound is
+    checked and the string added in two operations, so threads adding at once may each pass
+    the check: a table holds at most ``LIMIT`` plus one string per such thread.
     """
 
     __slots__ = ("keys", "values")
